@@ -1,0 +1,49 @@
+// All activities, built from the worker's shared dependencies (STYLE.md §2).
+import { ApplicationFailure } from '@temporalio/activity';
+import { MigrationError } from '../lib/errors';
+import { createBackupActivities } from './backup';
+import type { ActivityDeps } from './deps';
+import { createIndexActivities } from './indexes';
+import { createOptimizeActivities } from './optimize';
+import { createPreflightActivities } from './preflight';
+import { createSchemaActivities } from './schema';
+import { createTransferActivities } from './transfer';
+import { createValidateActivities } from './validate';
+
+/** Typed errors become ApplicationFailures whose `type` retry policies can name (STYLE.md §4). */
+function mapErrors<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    wrapped[name] = async (...args: never[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        if (err instanceof MigrationError) {
+          throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: err.nonRetryable });
+        }
+        throw err;
+      }
+    };
+  }
+  return wrapped as T;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return mapErrors({
+    ...createPreflightActivities(deps),
+    ...createBackupActivities(deps),
+    ...createSchemaActivities(deps),
+    ...createIndexActivities(deps),
+    ...createTransferActivities(deps),
+    ...createValidateActivities(deps),
+    ...createOptimizeActivities(deps),
+  });
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps';
+export type { BackupRecord } from './backup';
+export type { ChunkBounds, ChunkResult } from './transfer';
+export type { PreflightResult } from './preflight';
+export type { TableValidation } from './validate';
+export type { IndexResult } from './indexes';

@@ -1,0 +1,84 @@
+// Phase 1b / phase 4 — indexes built CONCURRENTLY, one statement at a time on a session outside
+// any transaction, with a short lock_timeout and retries; INVALID leftovers of an interrupted
+// build are dropped and rebuilt. Returns which indexes this run created (for compensation).
+import { heartbeat } from '@temporalio/activity';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../lib/defaults';
+import { sqlFile, sqlStatements } from '../infra/sql-files';
+import type { ActivityDeps } from './deps';
+
+export type IndexSet = 'phase1' | 'temporary' | 'phase4';
+
+export interface IndexResult {
+  created: string[];
+  existing: string[];
+  rebuiltInvalid: string[];
+}
+
+const LOCK_RETRIES = 5;
+
+function indexName(statement: string): string {
+  const match = /IF NOT EXISTS\s+(\w+)/i.exec(statement);
+  if (!match) throw new Error(`index statement without IF NOT EXISTS <name>: ${statement.slice(0, 80)}`);
+  return match[1]!;
+}
+
+export function createIndexActivities(deps: ActivityDeps) {
+  return {
+    async buildIndexes(input: { target: string; runId: string; set: IndexSet }): Promise<IndexResult> {
+      const result: IndexResult = { created: [], existing: [], rebuiltInvalid: [] };
+      const client = await deps.pool(input.target).connect();
+      try {
+        await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
+        await client.query('SET statement_timeout = 0');
+        for (const statement of sqlStatements(`indexes/${input.set}.sql`)) {
+          const name = indexName(statement);
+          const state = (await client.query<{ valid: boolean }>(sqlFile('queries/index_state.sql'), [name])).rows[0];
+          if (state?.valid) {
+            result.existing.push(name);
+            continue;
+          }
+          if (state && !state.valid) {
+            await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+            result.rebuiltInvalid.push(name);
+          }
+          for (let attempt = 1; ; attempt++) {
+            heartbeat({ index: name, attempt });
+            try {
+              await client.query(statement);
+              break;
+            } catch (err) {
+              // 55P03 lock_not_available: app traffic holds the table; back off and retry.
+              if ((err as { code?: string }).code !== '55P03' || attempt >= LOCK_RETRIES) throw err;
+              await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+              await new Promise((r) => setTimeout(r, 500 * attempt));
+            }
+          }
+          await client.query(sqlFile('queries/record_created_index.sql'), [input.runId, name, input.set]);
+          result.created.push(name);
+        }
+      } finally {
+        await client.query('RESET ALL').catch(() => undefined);
+        client.release();
+      }
+      return result;
+    },
+
+    async dropIndexes(input: { target: string; set: IndexSet }): Promise<string[]> {
+      const client = await deps.pool(input.target).connect();
+      const dropped: string[] = [];
+      try {
+        await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
+        for (const statement of sqlStatements(`indexes/${input.set}.sql`)) {
+          const name = indexName(statement);
+          heartbeat({ index: name });
+          await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+          dropped.push(name);
+        }
+      } finally {
+        await client.query('RESET ALL').catch(() => undefined);
+        client.release();
+      }
+      return dropped;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// Phase 0 — preflight: the source is a sound Drift v12 file, every table and column is either
+// mapped or reported, and the target is the database the run was told to use.
+import { SourceError, TargetIdentityError } from '../lib/errors';
+import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
+import type { ActivityDeps } from './deps';
+import { withSource } from './source';
+
+export const SOURCE_USER_VERSION = 12;
+
+export interface PreflightInput {
+  source: string;
+  target: string;
+  expectDatabase?: string;
+  dryRun: boolean;
+}
+
+export interface PreflightResult {
+  userVersion: number;
+  sourceBytes: number;
+  sourceRows: Record<string, number>;
+  /** Tables of the source the mapping does not migrate (reported, never silently ignored). */
+  uncoveredTables: string[];
+  /** Columns of mapped tables the mapping does not read, as `table.column`. */
+  uncoveredColumns: string[];
+  target: { database: string; serverVersion: string; serverMajor: number } | null;
+}
+
+export function createPreflightActivities(deps: ActivityDeps) {
+  return {
+    async preflight(input: PreflightInput): Promise<PreflightResult> {
+      const source = withSource(input.source, (db) => {
+        const integrity = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
+        if (integrity.length !== 1 || integrity[0]?.integrity_check !== 'ok') {
+          throw new SourceError('INTEGRITY', `source ${input.source} failed PRAGMA integrity_check (${integrity.length} problem(s)); restore it from a backup first`);
+        }
+        const userVersion = db.pragma('user_version', { simple: true }) as number;
+        if (userVersion !== SOURCE_USER_VERSION) {
+          throw new SourceError(
+            'SCHEMA_VERSION',
+            `source ${input.source} has schema version (PRAGMA user_version) ${userVersion}; this mapping is for Drift schema v${SOURCE_USER_VERSION}: upgrade the file with the app first`,
+          );
+        }
+        const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+        const sourceRows: Record<string, number> = {};
+        const uncoveredColumns: string[] = [];
+        for (const table of TABLE_ORDER) {
+          if (!tables.includes(table)) throw new SourceError('MISSING_TABLE', `source ${input.source} has no table ${table}`);
+          sourceRows[table] = (db.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n;
+          const columns = (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map((c) => c.name);
+          const covered = new Set(MAPPINGS[table].coveredColumns);
+          uncoveredColumns.push(...columns.filter((c) => !covered.has(c)).map((c) => `${table}.${c}`));
+        }
+        const pageCount = db.pragma('page_count', { simple: true }) as number;
+        const pageSize = db.pragma('page_size', { simple: true }) as number;
+        return {
+          userVersion,
+          sourceBytes: pageCount * pageSize,
+          sourceRows,
+          uncoveredTables: tables.filter((t) => !(TABLE_ORDER as readonly string[]).includes(t)),
+          uncoveredColumns,
+        };
+      });
+      const { rows } = await deps
+        .pool(input.target)
+        .query<{ db: string; version: string; num: string }>("SELECT current_database() AS db, version() AS version, current_setting('server_version_num') AS num");
+      const row = rows[0]!;
+      if (input.expectDatabase && row.db !== input.expectDatabase) {
+        throw new TargetIdentityError(`target ${input.target} is database "${row.db}", but the run expects "${input.expectDatabase}": refusing to touch it`);
+      }
+      return { ...source, target: { database: row.db, serverVersion: row.version.split(' on ')[0]!, serverMajor: Math.floor(Number(row.num) / 10000) } };
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// Phase 2 — schema bridge: control tables, target tables and bridge tables from the idempotent
+// files in sql/, plus the backup inventory and migration_log writes.
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../lib/defaults';
+import { sqlFile, sqlFolder } from '../infra/sql-files';
+import type { BackupRecord } from './backup';
+import type { ActivityDeps } from './deps';
+
+export interface LogEventInput {
+  target: string;
+  runId: string;
+  userId: string;
+  phase: string;
+  status: 'started' | 'completed' | 'failed' | 'skipped' | 'info' | 'closed';
+  message?: string;
+}
+
+export function createSchemaActivities(deps: ActivityDeps) {
+  return {
+    async ensureSchema(input: { target: string }): Promise<{ files: string[] }> {
+      const files = [...sqlFolder('target'), ...sqlFolder('control')];
+      const client = await deps.pool(input.target).connect();
+      try {
+        await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
+        // One session-level advisory lock: runs for several users may create the schema at once.
+        await client.query("SELECT pg_advisory_lock(hashtextextended('migrator:schema', 0))");
+        try {
+          for (const file of files) await client.query(sqlFile(file));
+        } finally {
+          await client.query("SELECT pg_advisory_unlock(hashtextextended('migrator:schema', 0))");
+        }
+        await client.query('RESET lock_timeout');
+      } finally {
+        client.release();
+      }
+      return { files };
+    },
+
+    async recordBackups(input: { target: string; runId: string; userId: string; backups: BackupRecord[] }): Promise<void> {
+      for (const b of input.backups) {
+        await deps.pool(input.target).query(sqlFile('queries/insert_backup.sql'), [b.backupId, input.runId, input.userId, b.kind, b.location, b.bytes, b.sha256, b.verified, JSON.stringify(b.verification)]);
+      }
+    },
+
+    async logEvent(input: LogEventInput): Promise<void> {
+      await deps.pool(input.target).query(sqlFile('queries/log_event.sql'), [input.runId, input.userId, input.phase, input.status, input.message ?? '']);
+    },
+  };
+}

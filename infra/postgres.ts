@@ -1,0 +1,108 @@
+// PostgreSQL for the demo, the tests and the benchmark: DATABASE_URL / PG* when given, otherwise a
+// throwaway cluster (initdb + pg_ctl on a free loopback port) from the installed server binaries.
+// initdb refuses to run as root, so as root the cluster is created and run as the `postgres` user.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports';
+
+const PG_LIB = '/usr/lib/postgresql';
+
+export class PostgresUnavailableError extends Error {}
+
+/** Directory of PostgreSQL binaries: of `major` when given, else the newest installed. */
+export function pgBinDir(major?: number): string | null {
+  if (existsSync(PG_LIB)) {
+    const versions = readdirSync(PG_LIB)
+      .filter((v) => /^\d+$/.test(v) && existsSync(join(PG_LIB, v, 'bin', 'pg_ctl')))
+      .map(Number)
+      .sort((a, b) => b - a);
+    const pick = major === undefined ? versions[0] : versions.find((v) => v === major);
+    if (pick !== undefined) return join(PG_LIB, String(pick), 'bin');
+  }
+  const which = spawnSync('sh', ['-c', 'command -v pg_ctl'], { encoding: 'utf8' });
+  const found = which.status === 0 ? which.stdout.trim() : '';
+  if (!found) return null;
+  if (major !== undefined) {
+    const version = spawnSync(found, ['--version'], { encoding: 'utf8' }).stdout;
+    if (!new RegExp(`\\) ${major}[.\\s]`).test(version)) return null;
+  }
+  return found.replace(/\/pg_ctl$/, '');
+}
+
+export function pgTool(tool: 'pg_dump' | 'pg_restore' | 'psql', major: number): string {
+  const dir = pgBinDir(major);
+  if (!dir || !existsSync(join(dir, tool))) {
+    throw new PostgresUnavailableError(
+      `${tool} for PostgreSQL ${major} not found (looked in ${PG_LIB}/${major}/bin and PATH): install postgresql-client-${major}`,
+    );
+  }
+  return join(dir, tool);
+}
+
+export interface LocalPostgres {
+  url: string;
+  port: number;
+  dataDir: string;
+  stop(): void;
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0;
+
+function runAsOwner(cmd: string, args: string[]): void {
+  const [file, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  const result = spawnSync(file, argv, { encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new PostgresUnavailableError(`${cmd} ${args[0] ?? ''} failed (exit ${result.status}): ${(result.stderr || result.stdout || String(result.error)).trim()}`);
+  }
+}
+
+/**
+ * Starts (or, when `dataDir` already holds a cluster, restarts) a local cluster listening on
+ * 127.0.0.1 only, with trust auth for the `postgres` user.
+ */
+export async function startLocalPostgres(options: { dataDir?: string; port?: number; durable?: boolean } = {}): Promise<LocalPostgres> {
+  const bin = pgBinDir();
+  if (!bin) {
+    throw new PostgresUnavailableError(
+      'PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and PATH). Install them (Debian: apt-get install postgresql) or set DATABASE_URL to an existing server.',
+    );
+  }
+  if (isRoot() && spawnSync('id', ['-u', 'postgres']).status !== 0) {
+    throw new PostgresUnavailableError('running as root but there is no `postgres` system user to own the cluster (Debian\'s postgresql package creates it)');
+  }
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'migrator-pg-'));
+  mkdirSync(dataDir, { recursive: true });
+  if (isRoot()) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(dataDir, uid, gid);
+  }
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    runAsOwner(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale', '--no-instructions']);
+  }
+  const port = options.port ?? (await freePort());
+  const settings = [`-p ${port}`, '-c listen_addresses=127.0.0.1', `-k ${dataDir}`, '-c max_connections=200'];
+  if (!options.durable) settings.push('-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off');
+  runAsOwner(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', join(dataDir, 'server.log'), '-o', settings.join(' '), '-w', '-t', '60', 'start']);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    dataDir,
+    stop() {
+      try {
+        runAsOwner(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+      } finally {
+        if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** Replaces the database name of a connection URL. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}

@@ -1,0 +1,38 @@
+// Loads the idempotent SQL files in sql/ (STYLE.md §7). Identifiers substituted into {{name}}
+// placeholders come from mappings or the catalog, never from input, and are checked anyway.
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const SQL_DIR = fileURLToPath(new URL('../sql/', import.meta.url));
+const cache = new Map<string, string>();
+const IDENT = /^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$|^"[^"]+"\."[^"]+"$|^[a-z_][a-z0-9_]*\."[^"]+"$/;
+
+export function sqlFile(relative: string, vars: Record<string, string> = {}): string {
+  let text = cache.get(relative);
+  if (text === undefined) {
+    text = readFileSync(`${SQL_DIR}${relative}`, 'utf8');
+    cache.set(relative, text);
+  }
+  return text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const value = vars[name];
+    if (value === undefined) throw new Error(`sql/${relative}: no value for {{${name}}}`);
+    if (!IDENT.test(value)) throw new Error(`sql/${relative}: {{${name}}} = ${JSON.stringify(value)} is not an identifier`);
+    return value;
+  });
+}
+
+/** The statements of a file, split at semicolons that end a line (files here hold no function bodies). */
+export function sqlStatements(relative: string): string[] {
+  return sqlFile(relative)
+    .split(/;\s*\n/)
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Every .sql file of a folder, in name order. */
+export function sqlFolder(folder: string): string[] {
+  return readdirSync(`${SQL_DIR}${folder}`)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => `${folder}/${f}`);
+}

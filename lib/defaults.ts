@@ -1,0 +1,36 @@
+// Every tunable default of the orchestrator, named once, with the reason for its value
+// (STYLE.md §5). Inputs and CLI flags override them; nothing else hard-codes these numbers.
+
+/** Source rows per chunk: one chunk = one activity = one PostgreSQL transaction. */
+export const DEFAULT_CHUNK_ROWS = 1000;
+/** Chunk activities in flight per table (the bounded window). */
+export const DEFAULT_PARALLELISM = 2;
+/** Fraction of a table's source rows that may be quarantined before the run fails. */
+export const DEFAULT_QUARANTINE_THRESHOLD = 0.01;
+/** Rows per table deep-compared field by field (with decryption) during validation. */
+export const DEFAULT_SAMPLE_SIZE = 100;
+/** Chunks one transferTable execution runs before it continues as new (keeps history small). */
+export const DEFAULT_CHUNKS_PER_EXECUTION = 200;
+/** Chunk bounds planned per planning activity call (ids only; bounded payload). */
+export const DEFAULT_PLAN_BATCH = 50;
+/** Heartbeat timeout of long activities: a dead worker is noticed after this long. */
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
+/** Task queue the worker polls and the CLI starts workflows on. */
+export const DEFAULT_TASK_QUEUE = 'migrations';
+/** Temporal frontend when TEMPORAL_ADDRESS is not set. */
+export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
+/** DDL waits at most this long for a lock, then retries: never queue behind app traffic. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 2_000;
+/** Statement timeout for migration queries. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 300_000;
+/** Timestamps later than (run start + this) are implausible (milliseconds stored as seconds). */
+export const MAX_FUTURE_SKEW_SECONDS = 86_400;
+/** Timestamps before this instant (1990-01-01T00:00:00Z) are implausible for a notes app. */
+export const MIN_PLAUSIBLE_EPOCH_SECONDS = 631_152_000;
+/** Validation tolerance between source and target timestamps. */
+export const TIMESTAMP_TOLERANCE_MS = 1_000;
+/** Where the worker writes backups when MIGRATOR_BACKUP_DIR is not set (relative to cwd). */
+export const DEFAULT_BACKUP_DIR = 'var/backups';
+/** Pinned Temporal CLI version the setup script builds. */
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';

@@ -1,0 +1,50 @@
+// Deterministic target ids (DESIGN.md §2 law 6). A source id that already is a uuid is kept in
+// its lower-case canonical form (the app already uses its local uuids remotely); any other id
+// (e.g. `system_daily_standup`) becomes UUIDv5(ID_NAMESPACE, "<source table>:<id>"). Foreign keys
+// map with the same function, so no lookups are needed and re-runs produce the same ids.
+import { sha1 } from '@noble/hashes/legacy.js';
+
+/**
+ * Namespace of every UUIDv5 this project mints. Fixed forever: changing it would give existing
+ * migrated rows different ids on a re-run.
+ */
+export const ID_NAMESPACE = 'fbae54ed-138e-4ffa-ab7a-2f13ebbfd8c9';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID_RE.test(value);
+}
+
+function uuidBytes(uuid: string): Uint8Array {
+  const hex = uuid.replace(/-/g, '');
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function formatUuid(bytes: Uint8Array): string {
+  const hex = Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** RFC 9562 UUIDv5 (SHA-1, name-based). */
+export function uuidV5(name: string, namespace: string = ID_NAMESPACE): string {
+  const ns = uuidBytes(namespace);
+  const nameBytes = new TextEncoder().encode(name);
+  const input = new Uint8Array(ns.length + nameBytes.length);
+  input.set(ns, 0);
+  input.set(nameBytes, ns.length);
+  const hash = sha1(input);
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  return formatUuid(hash);
+}
+
+/** Source table names as they appear in the UUIDv5 name (`<table>:<id>`). */
+export type SourceTable = 'local_notes' | 'note_tasks' | 'local_folders' | 'note_folders';
+
+/** The target id of a source row: kept uuid, or UUIDv5 of `table:id`. */
+export function targetId(table: SourceTable, sourceId: string): string {
+  return isUuid(sourceId) ? sourceId.toLowerCase() : uuidV5(`${table}:${sourceId}`);
+}

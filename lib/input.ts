@@ -1,0 +1,64 @@
+// The migration workflow's single JSON input (the Web UI accepts one JSON payload), validated
+// with errors that name the bad field. Secrets are references only: `env:NAME` / `file:PATH`.
+import { z } from 'zod';
+import {
+  DEFAULT_CHUNK_ROWS,
+  DEFAULT_CHUNKS_PER_EXECUTION,
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_PARALLELISM,
+  DEFAULT_QUARANTINE_THRESHOLD,
+  DEFAULT_SAMPLE_SIZE,
+} from './defaults';
+import { InvalidInputError } from './errors';
+
+const uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a uuid');
+
+export const TargetRef = z
+  .string()
+  .regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'must be env:NAME, the name of an environment variable holding the DSN (never the DSN itself)');
+export const KeyringRef = z
+  .string()
+  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be file:PATH or env:NAME of a JSON keyring {"<userId>": "<base64 key>"}');
+
+export const MigrationInputSchema = z
+  .object({
+    /** Path of the source SQLite file (one user's Drift v12 database), as the worker sees it. */
+    source: z.string().min(1, 'must be a path to the source SQLite file'),
+    /** The user who owns the source file; written to every target row. */
+    userId: uuid,
+    /** env:NAME of the variable holding the target PostgreSQL connection string. */
+    target: TargetRef,
+    /** Reference to the keyring holding the user's 32-byte account master key. */
+    keyring: KeyringRef,
+    chunkRows: z.number().int().min(1).max(100_000).default(DEFAULT_CHUNK_ROWS),
+    parallelism: z.number().int().min(1).max(64).default(DEFAULT_PARALLELISM),
+    /** Fraction (0..1) of a table's rows that may be quarantined before the run fails. */
+    quarantineThreshold: z.number().min(0).max(1).default(DEFAULT_QUARANTINE_THRESHOLD),
+    sampleSize: z.number().int().min(0).max(100_000).default(DEFAULT_SAMPLE_SIZE),
+    /** Transform and validate every row, report what would happen, write nothing. */
+    dryRun: z.boolean().default(false),
+    /** Expected current_database() of the target; the run refuses any other database. */
+    expectDatabase: z.string().min(1).optional(),
+    /** Chunks per transferTable execution before continue-as-new. */
+    chunksPerExecution: z.number().int().min(1).max(10_000).default(DEFAULT_CHUNKS_PER_EXECUTION),
+    heartbeatTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(DEFAULT_HEARTBEAT_TIMEOUT_MS),
+  })
+  .strict();
+
+export type MigrationInput = z.input<typeof MigrationInputSchema>;
+export type MigrationConfig = z.output<typeof MigrationInputSchema>;
+
+/** Parses a workflow input; throws InvalidInputError naming the first bad field. */
+export function parseMigrationInput(raw: unknown): MigrationConfig {
+  const result = MigrationInputSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.length ? issue.path.join('.') : issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(input)';
+  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
+  throw new InvalidInputError(field, message);
+}
+
+/** Workflow id: one run per target and user at a time (conflict policy FAIL). */
+export function migrationWorkflowId(input: { target: string; userId: string }): string {
+  return `migrate-${input.target.replace(/^env:/, '')}-${input.userId.toLowerCase()}`;
+}

@@ -1,0 +1,2 @@
+-- Specific rows of {{table}} by id, for the random-sample deep compare.
+SELECT t.* FROM {{table}} t WHERE t.{{key}} = ANY ($1::uuid[]) AND t.user_id = $2::uuid;

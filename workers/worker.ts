@@ -1,0 +1,32 @@
+// Builds the migration worker: workflows bundled from workflows/, activities from the factory
+// with dependencies owned by this process.
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createDeps, type ActivityDeps } from '../activities/deps';
+import { DEFAULT_TASK_QUEUE } from '../lib/defaults';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface MigrationWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  deps?: ActivityDeps;
+  /** Overrides for tests and tuning (e.g. maxConcurrentActivityTaskExecutions). */
+  worker?: Partial<WorkerOptions>;
+}
+
+export async function createMigrationWorker(options: MigrationWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps }> {
+  const deps = options.deps ?? createDeps();
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities(deps),
+    maxConcurrentActivityTaskExecutions: 8,
+    ...options.worker,
+  });
+  return { worker, deps };
+}

@@ -1,0 +1,63 @@
+// Queries, signals and the shapes of progress and results. Counts, ids, checksums and durations
+// only: never row contents.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+export interface TableTotals {
+  read: number;
+  migrated: number;
+  inserted: number;
+  quarantined: number;
+  repaired: number;
+  checksum: string;
+  chunks: number;
+  /** Chunks the ledger already held (retries, resumed runs): they wrote nothing. */
+  replayedChunks: number;
+}
+
+export interface TableReport extends TableTotals {
+  sourceRows: number;
+  durationMs: number;
+  targetChecksum?: string;
+  sampled?: number;
+}
+
+export interface MigrationProgress {
+  runId: string;
+  phase: string;
+  table: string | null;
+  tables: Record<string, Partial<TableReport>>;
+  phaseDurationsMs: Record<string, number>;
+}
+
+export interface BackupSummary {
+  backupId: string;
+  kind: string;
+  bytes: number;
+  sha256: string;
+  verified: boolean;
+}
+
+export interface MigrationResult {
+  workflowId: string;
+  runId: string;
+  userId: string;
+  target: string;
+  dryRun: boolean;
+  status: 'completed' | 'dry-run';
+  tables: Record<string, TableReport>;
+  phaseDurationsMs: Record<string, number>;
+  backups: BackupSummary[];
+  uncovered: { tables: string[]; columns: string[] };
+  indexes: { created: string[]; rebuiltInvalid: string[]; temporaryDropped: string[] };
+  validation: { ok: boolean; failures: string[]; dangling: Record<string, number> };
+  linkedParents: number;
+  archivedBridgeRows: Record<string, number>;
+}
+
+export const progressQuery = defineQuery<MigrationProgress>('progress');
+/** Sent by transferTable children after each batch of chunks. */
+export const tableProgressSignal = defineSignal<[{ table: string; totals: TableTotals; sourceRows?: number }]>('tableProgress');
+
+export function emptyTotals(): TableTotals {
+  return { read: 0, migrated: 0, inserted: 0, quarantined: 0, repaired: 0, checksum: '0000000000000000', chunks: 0, replayedChunks: 0 };
+}

@@ -1,0 +1,3 @@
+// The workflow bundle's entry: every workflow type the worker registers.
+export { migrationWorkflow } from './migration';
+export { transferTable } from './transfer-table';

@@ -1,0 +1,68 @@
+// transferTable: one table's keyset chunks, a bounded window in flight, continue-as-new before the
+// history grows large. Its state between executions is a key and totals: no rows.
+import { continueAsNew, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
+import { addChecksums } from '../lib/checksum';
+import { DEFAULT_PLAN_BATCH } from '../lib/defaults';
+import { activitiesFor } from './activity-options';
+import { emptyTotals, tableProgressSignal, type TableTotals } from './definitions';
+import { boundedWindow } from './window';
+
+export interface TransferTableInput {
+  runId: string;
+  table: string;
+  source: string;
+  target: string;
+  keyring: string;
+  userId: string;
+  asOfSeconds: number;
+  dryRun: boolean;
+  chunkRows: number;
+  parallelism: number;
+  chunksPerExecution: number;
+  heartbeatTimeoutMs: number;
+  /** Carried across continue-as-new. */
+  state?: { after: string | null; totals: TableTotals; executions: number };
+}
+
+export async function transferTable(input: TransferTableInput): Promise<TableTotals & { executions: number }> {
+  const { short, long } = activitiesFor(input.heartbeatTimeoutMs);
+  const totals = input.state?.totals ?? emptyTotals();
+  let after = input.state?.after ?? null;
+  const executions = (input.state?.executions ?? 0) + 1;
+  const parent = workflowInfo().parent;
+  let chunksThisExecution = 0;
+  for (;;) {
+    const budget = Math.min(DEFAULT_PLAN_BATCH, input.chunksPerExecution - chunksThisExecution);
+    const plan = await short.planChunks({ source: input.source, table: input.table, after, chunkRows: input.chunkRows, maxChunks: budget });
+    await boundedWindow(plan.chunks, input.parallelism, async (chunk) => {
+      const r = await long.transferChunk({
+        runId: input.runId,
+        source: input.source,
+        target: input.target,
+        keyring: input.keyring,
+        userId: input.userId,
+        table: input.table,
+        asOfSeconds: input.asOfSeconds,
+        dryRun: input.dryRun,
+        lo: chunk.lo,
+        hi: chunk.hi,
+      });
+      totals.read += r.read;
+      totals.migrated += r.migrated;
+      totals.inserted += r.inserted;
+      totals.quarantined += r.quarantined;
+      totals.repaired += r.repaired;
+      totals.checksum = addChecksums(totals.checksum, r.checksum);
+      totals.chunks += 1;
+      if (r.replayed) totals.replayedChunks += 1;
+    });
+    chunksThisExecution += plan.chunks.length;
+    const last = plan.chunks[plan.chunks.length - 1];
+    if (last) after = last.hi;
+    if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(tableProgressSignal, { table: input.table, totals: { ...totals } });
+    if (plan.done) return { ...totals, executions };
+    if (chunksThisExecution >= input.chunksPerExecution || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof transferTable>({ ...input, state: { after, totals, executions } });
+    }
+  }
+}
