@@ -31,7 +31,7 @@ export default tseslint.config(
           patterns: [
             { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'Only type-only imports of activities are allowed in workflows/.' },
             {
-              group: ['*', '!@temporalio/workflow', '!@temporalio/common', '!./*', '!../lib/*', '!../activities', '!../activities/*'],
+              regex: '^(?!@temporalio/(workflow|common)$|\\./|\\.\\./lib(/|$)|\\.\\./activities(/|$))',
               message: 'workflows/ may import only @temporalio/workflow (and its pure @temporalio/common), lib/ (pure code) and type-only activities.',
             },
           ],

@@ -1,7 +1,8 @@
 // Builds the migration worker: workflows bundled from workflows/, activities from the factory
 // with dependencies owned by this process.
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { NativeConnection} from '@temporalio/worker';
+import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDeps, type ActivityDeps } from '../activities/deps';
 import { DEFAULT_TASK_QUEUE } from '../lib/defaults';

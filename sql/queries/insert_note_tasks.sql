@@ -4,4 +4,4 @@ SELECT r.id, $2::uuid, r.note_id, r.content, r.status, r.priority, r.due_date, r
 FROM unnest($1::uuid[], $3::uuid[], $4::text[], $5::text[], $6::integer[], $7::timestamptz[], $8::timestamptz[], $9::integer[], $10::jsonb[], $11::boolean[], $12::timestamptz[], $13::timestamptz[])
   AS r (id, note_id, content, status, priority, due_date, completed_at, position, labels, deleted, created_at, updated_at)
 ON CONFLICT (id) DO NOTHING
-RETURNING id::text;
+RETURNING id::text AS id;

@@ -4,4 +4,4 @@ SELECT r.id, $2::uuid, r.title_enc, r.props_enc, r.encrypted_metadata, r.is_pinn
 FROM unnest($1::uuid[], $3::bytea[], $4::bytea[], $5::jsonb[], $6::boolean[], $7::text[], $8::boolean[], $9::timestamptz[], $10::timestamptz[])
   AS r (id, title_enc, props_enc, encrypted_metadata, is_pinned, note_type, deleted, created_at, updated_at)
 ON CONFLICT (id) DO NOTHING
-RETURNING id::text;
+RETURNING id::text AS id;

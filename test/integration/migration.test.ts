@@ -52,6 +52,7 @@ describe('migrationWorkflow on a generated source', () => {
         expect(t.sourceRows, table).toBe(n);
         expect(t.migrated + t.quarantined, table).toBe(n);
         expect(t.quarantined, table).toBe(0);
+        expect(t.inserted, table).toBe(t.migrated);
         expect(t.targetChecksum, table).toBe(t.checksum);
         expect(t.sampled, table).toBeGreaterThan(0);
       }
@@ -95,6 +96,8 @@ describe('migrationWorkflow on a generated source', () => {
     expect(log.at(-1)).toEqual({ phase: 'run', status: 'closed' });
     const invalid = await target.query('SELECT 1 FROM pg_index WHERE NOT indisvalid');
     expect(invalid).toHaveLength(0);
+    const created = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration_archive.schema_bridge_note_folders WHERE run_id = $1 AND created_row', [first.runId]);
+    expect(created[0]!.n).toBe(first.tables.note_folders!.migrated);
     const hotBridge = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM public.schema_bridge_notes');
     expect(hotBridge[0]!.n).toBe(0);
     const archived = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration_archive.schema_bridge_notes WHERE run_id = $1', [first.runId]);

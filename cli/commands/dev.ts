@@ -1,0 +1,93 @@
+// `migrator dev`: the main job. Starts (or reuses) a local PostgreSQL and Temporal dev server with
+// its Web UI, generates a demo dataset, runs a worker, migrates, prints the report and where to look.
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import pg from 'pg';
+import { createDeps } from '../../activities/deps';
+import { generateDataset } from '../../gen/generate';
+import { DEFAULT_TASK_QUEUE } from '../../lib/defaults';
+import { withDatabase } from '../../infra/postgres';
+import { createMigrationWorker } from '../../workers/worker';
+import { positiveInt } from '../args';
+import { connectClient, connectWorker } from '../connection';
+import { failureMessage } from '../failures';
+import { ensureLocalStack, STACK_DIR, stopLocalStack } from '../local-stack';
+import { formatReport, startMigration, waitWithProgress } from '../start-migration';
+
+/** The demo's user; its key is generated once into var/dev/keyring.json. */
+export const DEMO_USER_ID = 'de300000-0000-4000-8000-00000000d3e0';
+const DEMO_DATABASE = 'notes_demo';
+
+export function registerDev(program: Command): void {
+  program
+    .command('dev')
+    .description('the demo: local PostgreSQL + Temporal dev server (Web UI), a generated dataset, a worker, one migration, the report')
+    .option('--notes <n>', 'notes in the generated demo dataset', positiveInt('--notes'), 10_000)
+    .option('--seed <n>', 'dataset seed', positiveInt('--seed'), 1)
+    .option('--stop', 'stop the local PostgreSQL and Temporal servers the demo started, and exit')
+    .action(async (opts: { notes: number; seed: number; stop?: boolean }) => {
+      if (opts.stop) {
+        for (const line of stopLocalStack()) console.log(line);
+        return;
+      }
+      const stack = await ensureLocalStack();
+      for (const line of stack.notes) console.log(line);
+
+      const admin = new pg.Client({ connectionString: stack.pgUrl });
+      await admin.connect();
+      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DEMO_DATABASE]);
+      if (!exists.rowCount) await admin.query(`CREATE DATABASE ${DEMO_DATABASE}`);
+      await admin.end();
+      process.env.DEMO_TARGET_URL = withDatabase(stack.pgUrl, DEMO_DATABASE);
+
+      const source = join(STACK_DIR, `demo-notes${opts.notes}-seed${opts.seed}.sqlite`);
+      if (!existsSync(source)) {
+        const t0 = Date.now();
+        const s = generateDataset({ path: source, seed: opts.seed, notes: opts.notes });
+        console.log(`generated ${source}: ${s.notes} notes, ${s.tasks} tasks, ${s.folders} folders in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      } else console.log(`reusing dataset ${source}`);
+      const keyringPath = join(STACK_DIR, 'keyring.json');
+      if (!existsSync(keyringPath)) writeFileSync(keyringPath, JSON.stringify({ [DEMO_USER_ID]: randomBytes(32).toString('base64') }), { mode: 0o600 });
+
+      const settings = { address: stack.temporalAddress, namespace: 'default', options: {} };
+      const connection = await connectWorker(settings);
+      const { worker, deps } = await createMigrationWorker({ connection, taskQueue: DEFAULT_TASK_QUEUE, deps: createDeps({ backupDir: join(STACK_DIR, 'backups') }) });
+      const running = worker.run();
+      const { client, close } = await connectClient(settings);
+      let ok = false;
+      let workflowId = '';
+      try {
+        const handle = await startMigration(client, {
+          source,
+          userId: DEMO_USER_ID,
+          target: 'env:DEMO_TARGET_URL',
+          keyring: `file:${keyringPath}`,
+          expectDatabase: DEMO_DATABASE,
+        });
+        workflowId = handle.workflowId;
+        console.log(`started workflow ${workflowId}${stack.uiUrl ? ` — watch it live: ${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}` : ''}`);
+        const result = await waitWithProgress(handle);
+        console.log(formatReport(result));
+        ok = result.validation.ok;
+      } catch (err) {
+        console.error(`demo migration failed: ${failureMessage(err)}`);
+      } finally {
+        worker.shutdown();
+        await running;
+        await deps.close();
+        await close();
+        await connection.close();
+      }
+      const cli = stack.temporalCli;
+      console.log(`
+where to look:
+  Web UI:     ${stack.uiUrl ?? '(headless)'}/namespaces/default/workflows${workflowId ? `/${encodeURIComponent(workflowId)}` : ''}
+  history:    ${cli} workflow show --address ${stack.temporalAddress} --workflow-id ${workflowId}
+  runs:       ${cli} workflow list --address ${stack.temporalAddress} --query "MigrationStatus='completed'"
+  target:     psql ${process.env.DEMO_TARGET_URL} -c 'select count(*) from notes'
+  stop all:   npx migrator dev --stop   (the servers keep running until then; state in ${STACK_DIR})`);
+      process.exitCode = ok ? 0 : 1;
+    });
+}

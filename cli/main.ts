@@ -1,0 +1,29 @@
+// `migrator`: the operator CLI. One binary, subcommands; `migrator <command> --help` for each.
+import { Command } from 'commander';
+import { registerDev } from './commands/dev';
+import { registerGenerate } from './commands/generate';
+import { registerMigrate } from './commands/migrate';
+import { registerWorker } from './commands/worker';
+
+const program = new Command('migrator')
+  .description('Production-safe SQLite → PostgreSQL migrations on Temporal (Duru Notes schema v12 → PostgreSQL)')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride();
+registerDev(program);
+registerWorker(program);
+registerMigrate(program);
+registerGenerate(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const code = (err as { code?: string; exitCode?: number }).code;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exitCode = 0;
+  else if (code?.startsWith('commander.')) process.exitCode = 2; // usage error: commander already printed it
+  else {
+    console.error(`migrator: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+// The Temporal native runtime can keep the event loop alive after a command finished.
+setImmediate(() => process.exit(process.exitCode ?? 0));

@@ -1,0 +1,75 @@
+// Starts a migration workflow from a client: validated input, id from target + user with conflict
+// policy FAIL, initial search attributes and a memo naming source and target (no secrets).
+import { basename } from 'node:path';
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { DEFAULT_TASK_QUEUE } from '../lib/defaults';
+import { migrationWorkflowId, parseMigrationInput, type MigrationInput } from '../lib/input';
+import type { MigrationProgress, MigrationResult } from '../workflows/definitions';
+import { MigrationStatus, MigrationTarget, MigrationUser } from '../workflows/search-attributes';
+
+export async function startMigration(
+  client: Client,
+  input: MigrationInput,
+  options: { taskQueue?: string; workflowId?: string } = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  const cfg = parseMigrationInput(input); // fail fast with the field's name, before anything starts
+  return client.workflow.start('migrationWorkflow', {
+    taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowId: options.workflowId ?? migrationWorkflowId(cfg),
+    workflowIdConflictPolicy: 'FAIL',
+    args: [input],
+    memo: { source: basename(cfg.source), target: cfg.target, dryRun: cfg.dryRun },
+    typedSearchAttributes: [
+      { key: MigrationUser, value: cfg.userId.toLowerCase() },
+      { key: MigrationTarget, value: cfg.target },
+      { key: MigrationStatus, value: 'running' },
+    ],
+  });
+}
+
+/** One progress line: phase, table, rows and chunks so far. */
+export function progressLine(p: MigrationProgress): string {
+  const t = p.table ? p.tables[p.table] : undefined;
+  const rows = Object.values(p.tables).reduce((n, x) => n + (x.read ?? 0), 0);
+  return `phase ${p.phase}${p.table ? ` · ${p.table} ${t?.read ?? 0} rows, ${t?.chunks ?? 0} chunks` : ''} · ${rows} rows read in total`;
+}
+
+/** Waits for the result, printing progress lines to stderr every `intervalMs`. */
+export async function waitWithProgress(handle: WorkflowHandle, options: { quiet?: boolean; intervalMs?: number } = {}): Promise<MigrationResult> {
+  const result = handle.result() as Promise<MigrationResult>;
+  if (options.quiet) return result;
+  let last = '';
+  const timer = setInterval(() => {
+    handle
+      .query<MigrationProgress>('progress')
+      .then((p) => {
+        const line = progressLine(p);
+        if (line !== last) process.stderr.write(`  ${line}\n`);
+        last = line;
+      })
+      .catch(() => undefined);
+  }, options.intervalMs ?? 2000);
+  try {
+    return await result;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** A human-readable report of a result: counts, checksums, durations, backups. */
+export function formatReport(r: MigrationResult): string {
+  const lines = [`migration ${r.workflowId} (run ${r.runId}) ${r.status}${r.validation.ok ? ', validation passed' : ''}`];
+  lines.push('  table          source  migrated  inserted  quarantined  repaired  checksum          target checksum');
+  for (const [table, t] of Object.entries(r.tables)) {
+    lines.push(
+      `  ${table.padEnd(13)} ${String(t.sourceRows).padStart(7)} ${String(t.migrated).padStart(9)} ${String(t.inserted).padStart(9)} ${String(t.quarantined).padStart(12)} ${String(t.repaired).padStart(9)}  ${t.checksum}  ${t.targetChecksum ?? '-'}`,
+    );
+  }
+  lines.push(`  phases: ${Object.entries(r.phaseDurationsMs).map(([p, ms]) => `${p} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
+  for (const b of r.backups) lines.push(`  backup ${b.backupId} (${b.kind}, ${b.bytes} bytes, sha256 ${b.sha256.slice(0, 16)}…, verified ${b.verified})`);
+  if (r.uncovered.tables.length || r.uncovered.columns.length) {
+    lines.push(`  not migrated (not in the mapping): tables ${r.uncovered.tables.join(', ') || '-'}; columns ${r.uncovered.columns.join(', ') || '-'}`);
+  }
+  if (r.indexes.created.length) lines.push(`  indexes created: ${r.indexes.created.join(', ')}`);
+  return lines.join('\n');
+}
