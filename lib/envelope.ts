@@ -47,6 +47,7 @@ export function openString(key: Uint8Array, envelope: Uint8Array): string {
   } catch {
     throw new EnvelopeError('envelope is not UTF-8 JSON');
   }
+  if (parsed === null || typeof parsed !== 'object') throw new EnvelopeError('envelope is not a JSON object');
   const nonce = unb64(parsed.n, 'n');
   const c = unb64(parsed.c, 'c');
   const m = unb64(parsed.m, 'm');

@@ -11,7 +11,11 @@ import {
 } from './defaults';
 import { InvalidInputError } from './errors';
 
-const uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a uuid');
+// Lower-cased: PostgreSQL prints uuids in lower case, and user_id is part of every checksum.
+const uuid = z
+  .string()
+  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a uuid')
+  .transform((s) => s.toLowerCase());
 
 export const TargetRef = z
   .string()

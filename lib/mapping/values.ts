@@ -86,7 +86,8 @@ export function intEnum<T extends string>(row: Record<string, unknown>, column: 
 export function time(row: Record<string, unknown>, column: string, asOfSeconds: number): number {
   const value = row[column];
   let ms: number;
-  if (typeof value === 'number' || typeof value === 'bigint') ms = Number(value) * 1000;
+  // Rounded to whole milliseconds: timestamptz keeps microseconds, but ISO text (and so the target) keeps ms.
+  if (typeof value === 'number' || typeof value === 'bigint') ms = Math.round(Number(value) * 1000);
   else if (value instanceof Uint8Array || typeof value === 'string') {
     const textValue = decodeText(value, column).trim();
     ms = /^-?\d+$/.test(textValue) ? Number(textValue) * 1000 : isoMillis(textValue);
@@ -126,6 +127,10 @@ export function optionalJson(row: Record<string, unknown>, column: string): unkn
 
 function assertJsonStorable(value: unknown, column: string): void {
   if (typeof value === 'string') pgSafe(value, column);
+  // An integer beyond 2^53 has already lost digits in JSON.parse: quarantine rather than write a different number.
+  else if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    throw new RowRejection(QuarantineReason.UNSUPPORTED_NUMBER, column);
+  }
   else if (Array.isArray(value)) value.forEach((v) => assertJsonStorable(v, column));
   else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_CHUNK_ROWS,
+  DEFAULT_CHUNKS_PER_EXECUTION,
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_PARALLELISM,
+  DEFAULT_QUARANTINE_THRESHOLD,
+  DEFAULT_SAMPLE_SIZE,
+} from '../../lib/defaults';
+import { InvalidInputError } from '../../lib/errors';
+import { migrationWorkflowId, parseMigrationInput } from '../../lib/input';
+
+const USER = '123e4567-e89b-12d3-a456-426614174000';
+const OTHER_USER = '123e4567-e89b-12d3-a456-426614174001';
+const valid = { source: '/data/user.db', userId: USER, target: 'env:TARGET_DSN', keyring: 'file:/secrets/keyring.json' };
+
+function invalid(raw: unknown): InvalidInputError {
+  try {
+    parseMigrationInput(raw);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidInputError);
+    return err as InvalidInputError;
+  }
+  throw new Error(`expected InvalidInputError for ${JSON.stringify(raw)}`);
+}
+
+describe('parseMigrationInput', () => {
+  it('applies every default', () => {
+    expect(parseMigrationInput(valid)).toEqual({
+      ...valid,
+      chunkRows: DEFAULT_CHUNK_ROWS,
+      parallelism: DEFAULT_PARALLELISM,
+      quarantineThreshold: DEFAULT_QUARANTINE_THRESHOLD,
+      sampleSize: DEFAULT_SAMPLE_SIZE,
+      dryRun: false,
+      chunksPerExecution: DEFAULT_CHUNKS_PER_EXECUTION,
+      heartbeatTimeoutMs: DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    });
+  });
+
+  it('keeps explicit values over defaults', () => {
+    const cfg = parseMigrationInput({
+      ...valid,
+      chunkRows: 5,
+      parallelism: 8,
+      quarantineThreshold: 0,
+      sampleSize: 0,
+      dryRun: true,
+      expectDatabase: 'notes_prod',
+      chunksPerExecution: 3,
+      heartbeatTimeoutMs: 1_000,
+    });
+    expect(cfg).toMatchObject({ chunkRows: 5, parallelism: 8, quarantineThreshold: 0, sampleSize: 0, dryRun: true, expectDatabase: 'notes_prod', chunksPerExecution: 3, heartbeatTimeoutMs: 1_000 });
+  });
+
+  it('accepts env: keyrings, file: keyrings and an upper-case uuid', () => {
+    expect(parseMigrationInput({ ...valid, keyring: 'env:KEYRING_JSON' }).keyring).toBe('env:KEYRING_JSON');
+    expect(parseMigrationInput({ ...valid, keyring: 'file:relative/keys.json' }).keyring).toBe('file:relative/keys.json');
+    expect(parseMigrationInput({ ...valid, userId: USER.toUpperCase() }).userId.toLowerCase()).toBe(USER);
+  });
+
+  it('does not leave an absent expectDatabase set', () => {
+    expect(parseMigrationInput(valid)).not.toHaveProperty('expectDatabase');
+  });
+
+  it.each([
+    ['a missing userId', { ...valid, userId: undefined }, 'userId', /userId/],
+    ['a userId that is not a uuid', { ...valid, userId: 'not-a-uuid' }, 'userId', /must be a uuid/],
+    ['a userId uuid without dashes', { ...valid, userId: USER.replace(/-/g, '') }, 'userId', /must be a uuid/],
+    ['a target that is a DSN', { ...valid, target: 'postgres://migrator:secret@db:5432/notes' }, 'target', /env:NAME.*never the DSN/],
+    ['a target env: with an invalid name', { ...valid, target: 'env:1BAD' }, 'target', /env:NAME/],
+    ['a keyring without file:/env:', { ...valid, keyring: '/secrets/keyring.json' }, 'keyring', /file:PATH or env:NAME/],
+    ['a keyring with another scheme', { ...valid, keyring: 'vault:secret/keys' }, 'keyring', /file:PATH or env:NAME/],
+    ['an empty file: keyring', { ...valid, keyring: 'file:' }, 'keyring', /file:PATH/],
+    ['an empty source', { ...valid, source: '' }, 'source', /path to the source SQLite file/],
+    ['chunkRows 0', { ...valid, chunkRows: 0 }, 'chunkRows', />=\s*1/],
+    ['chunkRows 1.5', { ...valid, chunkRows: 1.5 }, 'chunkRows', /int/i],
+    ['chunkRows as text', { ...valid, chunkRows: '1000' }, 'chunkRows', /number/],
+    ['parallelism 65', { ...valid, parallelism: 65 }, 'parallelism', /<=\s*64/],
+    ['quarantineThreshold 1.5', { ...valid, quarantineThreshold: 1.5 }, 'quarantineThreshold', /<=\s*1/],
+    ['heartbeatTimeoutMs 10', { ...valid, heartbeatTimeoutMs: 10 }, 'heartbeatTimeoutMs', />=\s*1000/],
+    ['dryRun as text', { ...valid, dryRun: 'yes' }, 'dryRun', /boolean/],
+  ])('rejects %s, naming the field', (_name, raw, field, message) => {
+    const err = invalid(raw);
+    expect(err.field).toBe(field);
+    expect(err.message).toContain(field);
+    expect(err.message).toMatch(message);
+    expect(err.type).toBe('InvalidInput');
+    expect(err.nonRetryable).toBe(true);
+  });
+
+  it('rejects an unknown field, naming it', () => {
+    const err = invalid({ ...valid, chunkSize: 100 });
+    expect(err.field).toBe('chunkSize');
+    expect(err.message).toMatch(/unknown field\(s\) chunkSize/);
+  });
+
+  it('names every unknown field', () => {
+    const err = invalid({ ...valid, foo: 1, bar: 2 });
+    expect(err.field.split(',').sort()).toEqual(['bar', 'foo']);
+    expect(err.message).toMatch(/foo/);
+    expect(err.message).toMatch(/bar/);
+  });
+
+  it('never echoes a DSN secret back in the error', () => {
+    const err = invalid({ ...valid, target: 'postgres://migrator:s3cr3t-pw@db:5432/notes' });
+    expect(err.message).not.toContain('s3cr3t-pw');
+  });
+
+  it.each([null, 'text', 42, []])('rejects a non-object input %j', (raw) => {
+    expect(() => parseMigrationInput(raw)).toThrow(InvalidInputError);
+  });
+});
+
+describe('migrationWorkflowId', () => {
+  it('is stable', () => {
+    expect(migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER })).toBe(migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER }));
+    expect(migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER })).toBe(`migrate-TARGET_DSN-${USER}`);
+  });
+
+  it('differs per user and per target', () => {
+    const base = migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER });
+    expect(migrationWorkflowId({ target: 'env:TARGET_DSN', userId: OTHER_USER })).not.toBe(base);
+    expect(migrationWorkflowId({ target: 'env:OTHER_DSN', userId: USER })).not.toBe(base);
+  });
+
+  it('is the same for an upper-case spelling of the same user', () => {
+    expect(migrationWorkflowId({ target: 'env:T', userId: USER.toUpperCase() })).toBe(migrationWorkflowId({ target: 'env:T', userId: USER }));
+  });
+
+  it('accepts the parsed config directly', () => {
+    const cfg = parseMigrationInput(valid);
+    expect(migrationWorkflowId(cfg)).toBe(`migrate-TARGET_DSN-${USER}`);
+  });
+});
