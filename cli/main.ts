@@ -1,5 +1,6 @@
 // `migrator`: the operator CLI. One binary, subcommands; `migrator <command> --help` for each.
 import { Command } from 'commander';
+import { registerBench } from './commands/bench';
 import { registerDev } from './commands/dev';
 import { registerGenerate } from './commands/generate';
 import { registerMigrate } from './commands/migrate';
@@ -13,6 +14,7 @@ registerDev(program);
 registerWorker(program);
 registerMigrate(program);
 registerGenerate(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createDeps } from '../../activities/deps';
@@ -60,7 +60,14 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
+let runtimeInstalled = false;
+
 export async function startTestWorker(options: { backupDir?: string } = {}): Promise<TestWorker> {
+  if (!runtimeInstalled) {
+    // Warnings and errors only: the bundler's INFO output would bury the test report.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
   const address = inject('temporalAddress');
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
