@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { parse as parseDsn } from 'pg-connection-string';
 import { BackupError } from '../lib/errors';
+import type { Fingerprint } from '../lib/fingerprint';
 import { pgTool, withDatabase } from '../infra/postgres';
 import { sqlFile } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
@@ -27,6 +28,8 @@ export interface BackupRecord {
   sha256: string;
   verified: boolean;
   verification: Record<string, number | string>;
+  /** Per-table counts and checksums of what the backup holds (target dumps only). */
+  fingerprint?: Fingerprint;
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -48,14 +51,13 @@ export function libpqEnv(dsn: string, database?: string): NodeJS.ProcessEnv {
   return env;
 }
 
-export type Fingerprint = Record<string, { rows: number; checksum: string }>;
 
 /** Row count and order-independent checksum of every user table, in the client's snapshot. */
-export async function fingerprintDatabase(client: pg.ClientBase, exclude: RegExp | null = null): Promise<Fingerprint> {
+export async function fingerprintDatabase(client: pg.ClientBase, include: RegExp | null = null): Promise<Fingerprint> {
   const tables = (await client.query<{ name: string }>(sqlFile('queries/list_user_tables.sql'))).rows.map((r) => r.name);
   const out: Fingerprint = {};
   for (const name of tables) {
-    if (exclude?.test(name)) continue;
+    if (include && !include.test(name)) continue;
     const { rows } = await client.query<{ rows: number; checksum: string }>(sqlFile('queries/table_fingerprint.sql', { table: name }));
     out[name] = { rows: Number(rows[0]!.rows), checksum: rows[0]!.checksum };
   }
@@ -159,7 +161,8 @@ export function createBackupActivities(deps: ActivityDeps) {
         bytes: statSync(location).size,
         sha256: await sha256File(location),
         verified: true,
-        verification: { tocEntries, tables: Object.keys(before).length, rows: totalRows, pgDump: pgDump },
+        verification: { tocEntries, tables: Object.keys(before).length, rows: totalRows, pgDump, database: parseDsn(dsn).database ?? '' },
+        fingerprint: before,
       };
     },
   };

@@ -3,7 +3,10 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { MigrationError } from '../lib/errors';
 import { createBackupActivities } from './backup';
 import type { ActivityDeps } from './deps';
+import { createHealthActivities } from './health';
 import { createIndexActivities } from './indexes';
+import { createLeaseActivities } from './lease';
+import { createRollbackActivities } from './rollback';
 import { createOptimizeActivities } from './optimize';
 import { createPreflightActivities } from './preflight';
 import { createSchemaActivities } from './schema';
@@ -37,6 +40,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createTransferActivities(deps),
     ...createValidateActivities(deps),
     ...createOptimizeActivities(deps),
+    ...createLeaseActivities(deps),
+    ...createRollbackActivities(deps),
+    ...createHealthActivities(deps),
   });
 }
 
@@ -47,3 +53,4 @@ export type { ChunkBounds, ChunkResult } from './transfer';
 export type { PreflightResult } from './preflight';
 export type { TableValidation } from './validate';
 export type { IndexResult } from './indexes';
+export type { HealthReading, Counters } from './health';

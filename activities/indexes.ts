@@ -16,6 +16,13 @@ export interface IndexResult {
 
 const LOCK_RETRIES = 5;
 
+export const INDEX_SETS: readonly IndexSet[] = ['phase1', 'temporary', 'phase4'];
+
+/** Every index name this project builds, across its sets. */
+export function ourIndexNames(): string[] {
+  return INDEX_SETS.flatMap((set) => sqlStatements(`indexes/${set}.sql`).map(indexName));
+}
+
 function indexName(statement: string): string {
   const match = /IF NOT EXISTS\s+(\w+)/i.exec(statement);
   if (!match) throw new Error(`index statement without IF NOT EXISTS <name>: ${statement.slice(0, 80)}`);

@@ -2,6 +2,7 @@
 // files in sql/, plus the backup inventory and migration_log writes.
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../lib/defaults';
 import { sqlFile, sqlFolder } from '../infra/sql-files';
+import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import type { BackupRecord } from './backup';
 import type { ActivityDeps } from './deps';
 
@@ -16,15 +17,22 @@ export interface LogEventInput {
 
 export function createSchemaActivities(deps: ActivityDeps) {
   return {
-    async ensureSchema(input: { target: string }): Promise<{ files: string[] }> {
+    /** Creates what is missing; returns the application-schema tables this call created (for rollback). */
+    async ensureSchema(input: { target: string }): Promise<{ files: string[]; created: string[] }> {
       const files = [...sqlFolder('target'), ...sqlFolder('control')];
+      const created: string[] = [];
       const client = await deps.pool(input.target).connect();
       try {
         await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
         // One session-level advisory lock: runs for several users may create the schema at once.
         await client.query("SELECT pg_advisory_lock(hashtextextended('migrator:schema', 0))");
         try {
+          const present = async (t: string) => (await client.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [t])).rows[0]!.present;
+          const watched = TABLE_ORDER.flatMap((t) => [`public.${MAPPINGS[t].targetTable}`, `public.${MAPPINGS[t].bridgeTable}`]);
+          const before = new Map<string, boolean>();
+          for (const t of watched) before.set(t, await present(t));
           for (const file of files) await client.query(sqlFile(file));
+          for (const t of watched) if (!before.get(t) && (await present(t))) created.push(t);
         } finally {
           await client.query("SELECT pg_advisory_unlock(hashtextextended('migrator:schema', 0))");
         }
@@ -32,12 +40,15 @@ export function createSchemaActivities(deps: ActivityDeps) {
       } finally {
         client.release();
       }
-      return { files };
+      return { files, created };
     },
 
     async recordBackups(input: { target: string; runId: string; userId: string; backups: BackupRecord[] }): Promise<void> {
       for (const b of input.backups) {
-        await deps.pool(input.target).query(sqlFile('queries/insert_backup.sql'), [b.backupId, input.runId, input.userId, b.kind, b.location, b.bytes, b.sha256, b.verified, JSON.stringify(b.verification)]);
+        const verification = b.fingerprint ? { ...b.verification, fingerprint: b.fingerprint } : b.verification;
+        await deps
+          .pool(input.target)
+          .query(sqlFile('queries/insert_backup.sql'), [b.backupId, input.runId, input.userId, b.kind, b.location, b.bytes, b.sha256, b.verified, JSON.stringify(verification)]);
       }
     },
 

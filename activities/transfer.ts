@@ -11,6 +11,7 @@ import { TargetRejection, QuarantineReason } from '../lib/reasons';
 import { sqlFile } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 import { prepareRows, sourceRefLookup, targetRefLookup, type Prepared, type Rejected } from './prepare-rows';
+import { assertLeaseHeld } from './lease';
 import { withSource, withSourceAsync } from './source';
 
 export interface ChunkBounds {
@@ -142,6 +143,7 @@ export function createTransferActivities(deps: ActivityDeps) {
       const client = await deps.pool(input.target).connect();
       try {
         await client.query('BEGIN');
+        await assertLeaseHeld(client, input.runId);
         await client.query(sqlFile('queries/lock_chunk.sql'), [input.runId, input.table, lo]);
         const done = await client.query(sqlFile('queries/select_ledger.sql'), [input.runId, input.table, lo]);
         if (done.rows[0]) {

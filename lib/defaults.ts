@@ -11,8 +11,9 @@ export const DEFAULT_QUARANTINE_THRESHOLD = 0.01;
 export const DEFAULT_SAMPLE_SIZE = 100;
 /** Chunks one transferTable execution runs before it continues as new (keeps history small). */
 export const DEFAULT_CHUNKS_PER_EXECUTION = 200;
-/** Chunk bounds planned per planning activity call (ids only; bounded payload). */
-export const DEFAULT_PLAN_BATCH = 50;
+/** Chunk bounds planned per planning activity call (ids only; bounded payload). Small, so
+ * setChunkSize takes effect within a few chunks. */
+export const DEFAULT_PLAN_BATCH = 8;
 /** Heartbeat timeout of long activities: a dead worker is noticed after this long. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
 /** Task queue the worker polls and the CLI starts workflows on. */
@@ -32,5 +33,19 @@ export const MIN_PLAUSIBLE_EPOCH_SECONDS = 631_152_000;
 export const TIMESTAMP_TOLERANCE_MS = 1_000;
 /** Where the worker writes backups when MIGRATOR_BACKUP_DIR is not set (relative to cwd). */
 export const DEFAULT_BACKUP_DIR = 'var/backups';
+/** Health guard: time between readings (the plan's one minute). */
+export const DEFAULT_HEALTH_INTERVAL_MS = 60_000;
+/** Health guard: how long it keeps watching after the last phase (0 = until the run ends). */
+export const DEFAULT_SOAK_MS = 0;
+/** Application error rate above which the guard rolls back (the plan's 0.1 %). */
+export const DEFAULT_ERROR_RATE_THRESHOLD = 0.001;
+/** Probe latency above this multiple of the baseline rolls back (the plan's 2x). */
+export const DEFAULT_LATENCY_FACTOR = 2;
+/** ...and only when it is also this many ms above the baseline: sub-millisecond baselines are noise. */
+export const DEFAULT_MIN_LATENCY_DELTA_MS = 25;
+/** Requests an interval needs before the error-rate trigger may fire. */
+export const DEFAULT_MIN_SAMPLES = 100;
+/** Probe runs whose median is the latency baseline. */
+export const BASELINE_PROBE_RUNS = 5;
 /** Pinned Temporal CLI version the setup script builds. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';

@@ -77,4 +77,20 @@ export const NON_RETRYABLE_TYPES = [
   'SecretReference',
   'ValidationFailed',
   'QuarantineThresholdExceeded',
+  'LeaseLost',
+  'InjectedFault',
+  'RolledBack',
+  'ROLLBACK_FAILED',
 ] as const;
+
+/** The run lease is held by another run of the same user, or was released under a running chunk. */
+export class LeaseError extends MigrationError {
+  readonly type = 'LeaseLost';
+  readonly nonRetryable = true;
+}
+
+/** A failure injected on purpose by the `faults` input (tests and game days only). */
+export class InjectedFault extends MigrationError {
+  readonly type = 'InjectedFault';
+  readonly nonRetryable = true;
+}

@@ -4,6 +4,12 @@ import { z } from 'zod';
 import {
   DEFAULT_CHUNK_ROWS,
   DEFAULT_CHUNKS_PER_EXECUTION,
+  DEFAULT_ERROR_RATE_THRESHOLD,
+  DEFAULT_HEALTH_INTERVAL_MS,
+  DEFAULT_LATENCY_FACTOR,
+  DEFAULT_MIN_LATENCY_DELTA_MS,
+  DEFAULT_MIN_SAMPLES,
+  DEFAULT_SOAK_MS,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
   DEFAULT_PARALLELISM,
   DEFAULT_QUARANTINE_THRESHOLD,
@@ -23,6 +29,64 @@ export const TargetRef = z
 export const KeyringRef = z
   .string()
   .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be file:PATH or env:NAME of a JSON keyring {"<userId>": "<base64 key>"}');
+
+const HealthSource = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('sql'),
+      /** env:NAME of the database holding the app's metrics (default: the target). */
+      database: TargetRef.optional(),
+      /** One row with numeric columns `errors` and `requests` for the latest interval. */
+      query: z.string().min(1),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('prometheus'),
+      /** A Prometheus text-format endpoint; counters are differenced between readings. */
+      url: z.string().url(),
+      errorsMetric: z.string().min(1),
+      totalMetric: z.string().min(1),
+    })
+    .strict(),
+]);
+
+export const HealthSchema = z
+  .object({
+    /** Time between readings (durable timers). */
+    intervalMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_HEALTH_INTERVAL_MS),
+    /** How long the guard keeps watching after the migration's last phase before the run completes. */
+    soakMs: z.number().int().min(0).max(86_400_000).default(DEFAULT_SOAK_MS),
+    errorRateThreshold: z.number().min(0).max(1).default(DEFAULT_ERROR_RATE_THRESHOLD),
+    latencyFactor: z.number().min(1).default(DEFAULT_LATENCY_FACTOR),
+    /** A latency trigger also needs this absolute increase over the baseline (noise floor). */
+    minLatencyDeltaMs: z.number().int().min(0).default(DEFAULT_MIN_LATENCY_DELTA_MS),
+    /** Requests an interval must have before the error-rate trigger may fire. */
+    minSamples: z.number().int().min(1).default(DEFAULT_MIN_SAMPLES),
+    /** The built-in probe timing the app's benchmark queries against the target. */
+    probe: z
+      .object({ enabled: z.boolean().default(true), extraSql: z.string().optional() })
+      .strict()
+      .default({ enabled: true }),
+    sources: z.array(HealthSource).default([]),
+    /** Notified on rollback start, success and failure (JSON POST); always logged too. */
+    webhookUrl: z.string().url().optional(),
+  })
+  .strict();
+
+export const PHASES = ['preflight', 'backup', 'schema', 'indexes', 'transfer', 'validation', 'post-migration'] as const;
+
+/** Failure injection for tests and game days: never set in normal runs. */
+const FaultsSchema = z
+  .object({
+    failAfterPhase: z.enum(PHASES).optional(),
+    /** transferTable of `failInTable` (default every table) fails after this many chunks. */
+    failAfterChunks: z.number().int().min(0).optional(),
+    failInTable: z.string().optional(),
+    /** Name of a compensation activity that fails (removeRunRows, dropRunIndexes, dropCreatedTables). */
+    failCompensation: z.string().optional(),
+  })
+  .strict();
 
 export const MigrationInputSchema = z
   .object({
@@ -46,11 +110,15 @@ export const MigrationInputSchema = z
     /** Chunks per transferTable execution before continue-as-new. */
     chunksPerExecution: z.number().int().min(1).max(10_000).default(DEFAULT_CHUNKS_PER_EXECUTION),
     heartbeatTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(DEFAULT_HEARTBEAT_TIMEOUT_MS),
+    health: HealthSchema.default(() => HealthSchema.parse({})),
+    faults: FaultsSchema.optional(),
   })
   .strict();
 
 export type MigrationInput = z.input<typeof MigrationInputSchema>;
 export type MigrationConfig = z.output<typeof MigrationInputSchema>;
+export type HealthConfig = z.output<typeof HealthSchema>;
+export type Phase = (typeof PHASES)[number];
 
 /** Parses a workflow input; throws InvalidInputError naming the first bad field. */
 export function parseMigrationInput(raw: unknown): MigrationConfig {

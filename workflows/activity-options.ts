@@ -8,8 +8,11 @@ const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '
 export function activitiesFor(heartbeatTimeoutMs: number) {
   const short: ActivityOptions = { startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 5 } };
   const long: ActivityOptions = { startToCloseTimeout: '2h', heartbeatTimeout: heartbeatTimeoutMs, retry: { ...retry, maximumAttempts: 10 } };
+  // Compensations: retried, but bounded so a rollback that cannot finish ends as ROLLBACK_FAILED.
+  const compensation: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: heartbeatTimeoutMs, retry: { ...retry, maximumAttempts: 6 } };
   return {
     short: proxyActivities<Activities>(short),
     long: proxyActivities<Activities>(long),
+    compensation: proxyActivities<Activities>(compensation),
   };
 }

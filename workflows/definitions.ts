@@ -1,6 +1,7 @@
 // Queries, signals and the shapes of progress and results. Counts, ids, checksums and durations
 // only: never row contents.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { HealthReading } from '../activities';
 
 export interface TableTotals {
   read: number;
@@ -27,6 +28,28 @@ export interface MigrationProgress {
   table: string | null;
   tables: Record<string, Partial<TableReport>>;
   phaseDurationsMs: Record<string, number>;
+  paused: boolean;
+  chunkRows: number;
+  chunksDone: number;
+  /** Estimate: source rows / chunk size, summed over the tables. */
+  chunksTotal: number;
+  rowsRead: number;
+  rowsTotal: number;
+  rowsPerSecond: number | null;
+  etaSeconds: number | null;
+  lastHealth: HealthReading | null;
+  abortReason: string | null;
+}
+
+export interface RollbackReport {
+  reason: string;
+  cause: 'failure' | 'abort' | 'health' | 'cancel';
+  compensated: string[];
+  failed: { step: string; error: string }[];
+  fingerprintEqual: boolean;
+  differences: string[];
+  remaining: string[];
+  runbook: string[];
 }
 
 export interface BackupSummary {
@@ -55,6 +78,15 @@ export interface MigrationResult {
 }
 
 export const progressQuery = defineQuery<MigrationProgress>('progress');
+
+/** Operator control (Updates: answered, with validators). */
+export const pauseUpdate = defineUpdate<{ paused: true; phase: string }>('pause');
+export const resumeUpdate = defineUpdate<{ paused: false; phase: string }>('resume');
+export const setChunkSizeUpdate = defineUpdate<{ chunkRows: number; previous: number }, [number]>('setChunkSize');
+export const abortUpdate = defineUpdate<{ aborting: true; reason: string }, [reason: string | undefined]>('abort');
+
+/** Parent → transferTable child: pause state and chunk size. */
+export const transferControlSignal = defineSignal<[{ paused: boolean; chunkRows: number }]>('transferControl');
 /** Sent by transferTable children after each batch of chunks. */
 export const tableProgressSignal = defineSignal<[{ table: string; totals: TableTotals; sourceRows?: number }]>('tableProgress');
 

@@ -1,10 +1,11 @@
 // transferTable: one table's keyset chunks, a bounded window in flight, continue-as-new before the
-// history grows large. Its state between executions is a key and totals: no rows.
-import { continueAsNew, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
+// history grows large. Its state between executions is a key, a chunk size and totals: no rows.
+// The parent forwards pause/resume and setChunkSize through a signal.
+import { ApplicationFailure, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import { addChecksums } from '../lib/checksum';
 import { DEFAULT_PLAN_BATCH } from '../lib/defaults';
 import { activitiesFor } from './activity-options';
-import { emptyTotals, tableProgressSignal, type TableTotals } from './definitions';
+import { emptyTotals, tableProgressSignal, transferControlSignal, type TableTotals } from './definitions';
 import { boundedWindow } from './window';
 
 export interface TransferTableInput {
@@ -20,6 +21,9 @@ export interface TransferTableInput {
   parallelism: number;
   chunksPerExecution: number;
   heartbeatTimeoutMs: number;
+  paused?: boolean;
+  /** Failure injection (tests): fail after this many chunks of this execution chain. */
+  failAfterChunks?: number;
   /** Carried across continue-as-new. */
   state?: { after: string | null; totals: TableTotals; executions: number };
 }
@@ -30,11 +34,22 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
   let after = input.state?.after ?? null;
   const executions = (input.state?.executions ?? 0) + 1;
   const parent = workflowInfo().parent;
+  let paused = input.paused ?? false;
+  let chunkRows = input.chunkRows;
+  setHandler(transferControlSignal, (c) => {
+    paused = c.paused;
+    chunkRows = c.chunkRows;
+  });
   let chunksThisExecution = 0;
   for (;;) {
+    await condition(() => !paused);
     const budget = Math.min(DEFAULT_PLAN_BATCH, input.chunksPerExecution - chunksThisExecution);
-    const plan = await short.planChunks({ source: input.source, table: input.table, after, chunkRows: input.chunkRows, maxChunks: budget });
+    const plan = await short.planChunks({ source: input.source, table: input.table, after, chunkRows, maxChunks: budget });
     await boundedWindow(plan.chunks, input.parallelism, async (chunk) => {
+      await condition(() => !paused);
+      if (input.failAfterChunks !== undefined && totals.chunks >= input.failAfterChunks) {
+        throw ApplicationFailure.create({ type: 'InjectedFault', nonRetryable: true, message: `injected failure in ${input.table} after ${totals.chunks} chunks (faults.failAfterChunks)` });
+      }
       const r = await long.transferChunk({
         runId: input.runId,
         source: input.source,
@@ -62,7 +77,7 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
     if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(tableProgressSignal, { table: input.table, totals: { ...totals } });
     if (plan.done) return { ...totals, executions };
     if (chunksThisExecution >= input.chunksPerExecution || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof transferTable>({ ...input, state: { after, totals, executions } });
+      await continueAsNew<typeof transferTable>({ ...input, chunkRows, paused, state: { after, totals, executions } });
     }
   }
 }

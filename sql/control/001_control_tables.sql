@@ -64,3 +64,15 @@ CREATE TABLE IF NOT EXISTS migration.created_indexes (
 );
 
 CREATE SCHEMA IF NOT EXISTS migration_archive;
+
+-- The run lease: one migrating run per user and target database at a time, and a fencing token
+-- for chunk writes. Every chunk transaction takes the lease row FOR SHARE and refuses to write
+-- unless the lease is still held, so after a rollback released it no late chunk can commit.
+CREATE TABLE IF NOT EXISTS migration.run_leases (
+  run_id       text PRIMARY KEY,
+  user_id      uuid NOT NULL,
+  state        text NOT NULL CHECK (state IN ('held', 'released')),
+  acquired_at  timestamptz NOT NULL DEFAULT now(),
+  released_at  timestamptz
+);
+CREATE UNIQUE INDEX IF NOT EXISTS run_leases_one_held_per_user ON migration.run_leases (user_id) WHERE state = 'held';

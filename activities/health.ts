@@ -1,0 +1,129 @@
+// The health guard's readings: the built-in probe timing the app's benchmark queries against the
+// target (the plan's §7.2), pluggable error-rate sources (a SQL query against the app's metrics,
+// a Prometheus endpoint), and integrity (INVALID indexes). The workflow decides; this measures.
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+import { BASELINE_PROBE_RUNS } from '../lib/defaults';
+import type { HealthConfig } from '../lib/input';
+import { sqlFile, sqlFolder, sqlStatements } from '../infra/sql-files';
+import type { ActivityDeps } from './deps';
+import { ourIndexNames } from './indexes';
+
+export interface Counters {
+  errors: number;
+  total: number;
+}
+
+export interface HealthReading {
+  latencyMs: number | null;
+  baselineMs: number;
+  errors: number;
+  requests: number;
+  errorRate: number | null;
+  invalidIndexes: string[];
+  /** Cumulative counters of Prometheus sources, keyed by URL (differenced next time). */
+  counters: Record<string, Counters>;
+  /** Why the guard must roll back, or null. */
+  trigger: string | null;
+}
+
+async function probeOnce(pool: pg.Pool, userId: string, extraSql?: string): Promise<number> {
+  const client = await pool.connect();
+  const started = performance.now();
+  try {
+    await client.query('BEGIN');
+    for (const file of sqlFolder('health')) for (const statement of sqlStatements(file)) await client.query(statement, statement.includes('$1') ? [userId] : []);
+    if (extraSql) await client.query(extraSql);
+    return performance.now() - started;
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release();
+  }
+}
+
+/** Sums every series of a metric in Prometheus text format. */
+export function promCounter(text: string, metric: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([^\s]+)/.exec(line);
+    if (m && m[1] === metric) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+export function createHealthActivities(deps: ActivityDeps) {
+  return {
+    async measureBaseline(input: { target: string; userId: string; health: HealthConfig }): Promise<number> {
+      if (!input.health.probe.enabled) return 0;
+      const runs: number[] = [];
+      await probeOnce(deps.pool(input.target), input.userId); // warm-up: plans and caches
+      for (let i = 0; i < BASELINE_PROBE_RUNS; i++) runs.push(await probeOnce(deps.pool(input.target), input.userId));
+      runs.sort((a, b) => a - b);
+      return runs[Math.floor(runs.length / 2)]!;
+    },
+
+    async healthCheck(input: {
+      target: string;
+      userId: string;
+      baselineMs: number;
+      health: HealthConfig;
+      previous: Record<string, Counters>;
+    }): Promise<HealthReading> {
+      const h = input.health;
+      const triggers: string[] = [];
+      let latencyMs: number | null = null;
+      if (h.probe.enabled) {
+        latencyMs = await probeOnce(deps.pool(input.target), input.userId, h.probe.extraSql);
+        if (latencyMs > input.baselineMs * h.latencyFactor && latencyMs - input.baselineMs > h.minLatencyDeltaMs) {
+          triggers.push(`latency ${latencyMs.toFixed(1)} ms > ${h.latencyFactor}x baseline ${input.baselineMs.toFixed(1)} ms`);
+        }
+      }
+      let errors = 0;
+      let requests = 0;
+      const counters: Record<string, Counters> = {};
+      for (const source of h.sources) {
+        if (source.kind === 'sql') {
+          const pool = deps.pool(source.database ?? input.target);
+          const row = (await pool.query<{ errors: string | number; requests: string | number }>(source.query)).rows[0];
+          errors += Number(row?.errors ?? 0);
+          requests += Number(row?.requests ?? 0);
+        } else {
+          const res = await fetch(source.url, { signal: AbortSignal.timeout(10_000) });
+          const text = await res.text();
+          const now = { errors: promCounter(text, source.errorsMetric), total: promCounter(text, source.totalMetric) };
+          const before = input.previous[source.url];
+          counters[source.url] = now;
+          if (before) {
+            errors += Math.max(0, now.errors - before.errors);
+            requests += Math.max(0, now.total - before.total);
+          }
+        }
+      }
+      const errorRate = requests > 0 ? errors / requests : null;
+      if (errorRate !== null && requests >= h.minSamples && errorRate > h.errorRateThreshold) {
+        triggers.push(`error rate ${(errorRate * 100).toFixed(2)} % over ${requests} requests > ${(h.errorRateThreshold * 100).toFixed(2)} %`);
+      }
+      const invalidIndexes = (await deps.pool(input.target).query<{ name: string }>(sqlFile('queries/invalid_indexes.sql'))).rows.map((r) => r.name);
+      const foreign = invalidIndexes.filter((n) => !OUR_INDEXES.has(n));
+      if (foreign.length) triggers.push(`INVALID index(es) in the target: ${foreign.join(', ')}`);
+      return { latencyMs, baselineMs: input.baselineMs, errors, requests, errorRate, invalidIndexes, counters, trigger: triggers.length ? triggers.join('; ') : null };
+    },
+
+    /** Rollback notifications: a log line always, a JSON POST when a webhook is configured. */
+    async notify(input: { webhookUrl?: string; event: 'rollback-started' | 'rollback-succeeded' | 'rollback-failed'; details: Record<string, unknown> }): Promise<void> {
+      console.error(`[migrator] ${input.event} ${JSON.stringify(input.details)}`);
+      if (!input.webhookUrl) return;
+      const res = await fetch(input.webhookUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event: input.event, ...input.details }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+    },
+  };
+}
+
+/** Indexes this project builds: their validity is checked by the build itself, not the guard. */
+const OUR_INDEXES = new Set(ourIndexNames());
