@@ -1,7 +1,8 @@
 // Phase 1b / phase 4 — indexes built CONCURRENTLY, one statement at a time on a session outside
 // any transaction, with a short lock_timeout and retries; INVALID leftovers of an interrupted
 // build are dropped and rebuilt. Returns which indexes this run created (for compensation).
-import { heartbeat } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
+import type pg from 'pg';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../lib/defaults';
 import { sqlFile, sqlStatements } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
@@ -29,6 +30,33 @@ function indexName(statement: string): string {
   return match[1]!;
 }
 
+/**
+ * Runs one CREATE INDEX CONCURRENTLY, heartbeating while PostgreSQL works. If the activity is
+ * cancelled (abort, rollback) the backend's query is cancelled and the INVALID index it leaves is
+ * dropped before the cancellation propagates.
+ */
+async function buildCancellable(client: pg.PoolClient, pool: pg.Pool, statement: string, name: string): Promise<void> {
+  const ctx = Context.current();
+  const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  let cancelled = false;
+  const ticker = setInterval(() => ctx.heartbeat({ index: name }), 1000);
+  void ctx.cancelled.catch(async () => {
+    cancelled = true;
+    await pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+  });
+  try {
+    await client.query(statement);
+  } catch (err) {
+    if (cancelled) {
+      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`).catch(() => undefined);
+      throw new Error(`index build ${name} cancelled; its INVALID leftover was dropped`);
+    }
+    throw err;
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
 export function createIndexActivities(deps: ActivityDeps) {
   return {
     async buildIndexes(input: { target: string; runId: string; set: IndexSet }): Promise<IndexResult> {
@@ -51,7 +79,7 @@ export function createIndexActivities(deps: ActivityDeps) {
           for (let attempt = 1; ; attempt++) {
             heartbeat({ index: name, attempt });
             try {
-              await client.query(statement);
+              await buildCancellable(client, deps.pool(input.target), statement, name);
               break;
             } catch (err) {
               // 55P03 lock_not_available: app traffic holds the table; back off and retry.

@@ -1,7 +1,7 @@
 // Compensations of the saga (each idempotent, each touching only what this run recorded as its
 // own) and the proof of restoration: a fingerprint of the target taken before anything changed,
 // compared with one taken after the rollback.
-import { heartbeat } from '@temporalio/activity';
+import { beat as heartbeat } from './heartbeat';
 import type pg from 'pg';
 import { InjectedFault } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
@@ -38,8 +38,12 @@ export function createRollbackActivities(deps: ActivityDeps) {
     },
 
     /** Deletes the target rows this run created (via its bridge rows), children first, in batches. */
-    async removeRunRows(input: { target: string; runId: string; userId: string; fail?: string }): Promise<Record<string, number>> {
+    async removeRunRows(input: { target: string; runId: string; userId: string; fail?: string; delayMs?: number }): Promise<Record<string, number>> {
       injected(input.fail, 'removeRunRows');
+      for (let waited = 0; waited < (input.delayMs ?? 0); waited += 200) {
+        heartbeat({ delaying: true });
+        await new Promise((r) => setTimeout(r, 200));
+      }
       const pool = deps.pool(input.target);
       const removed: Record<string, number> = {};
       for (const source of REVERSE) {

@@ -4,6 +4,7 @@ import { registerBench } from './commands/bench';
 import { registerDev } from './commands/dev';
 import { registerGenerate } from './commands/generate';
 import { registerMigrate } from './commands/migrate';
+import { registerRunbook } from './commands/runbook';
 import { registerWorker } from './commands/worker';
 
 const program = new Command('migrator')
@@ -15,6 +16,7 @@ registerWorker(program);
 registerMigrate(program);
 registerGenerate(program);
 registerBench(program);
+registerRunbook(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -85,6 +85,8 @@ const FaultsSchema = z
     failInTable: z.string().optional(),
     /** Name of a compensation activity that fails (removeRunRows, dropRunIndexes, dropCreatedTables). */
     failCompensation: z.string().optional(),
+    /** removeRunRows first waits this long, heartbeating (to crash a worker mid-rollback in tests). */
+    compensationDelayMs: z.number().int().min(0).max(600_000).optional(),
   })
   .strict();
 

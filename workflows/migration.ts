@@ -6,7 +6,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  executeChild,
+  startChild,
   getExternalWorkflowHandle,
   isCancellation,
   setHandler,
@@ -99,7 +99,10 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
   });
 
   const forwardControl = async () => {
-    if (currentChild) await getExternalWorkflowHandle(currentChild).signal(transferControlSignal, { paused: progress.paused, chunkRows: progress.chunkRows });
+    if (!currentChild) return;
+    await getExternalWorkflowHandle(currentChild)
+      .signal(transferControlSignal, { paused: progress.paused, chunkRows: progress.chunkRows })
+      .catch(() => undefined); // the child just finished: the next one starts with the current state
   };
   const running = () => abortReason === null && !['completed', 'rolling-back', 'rolled-back', 'rollback-failed'].includes(progress.phase);
   setHandler(
@@ -246,15 +249,15 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
     }
 
     await phase('transfer', async () => {
-      if (!cfg.dryRun) saga.push('removeRunRows', () => compensation.removeRunRows({ target: cfg.target, runId, userId: cfg.userId, fail: cfg.faults?.failCompensation }));
+      if (!cfg.dryRun) saga.push('removeRunRows', () => compensation.removeRunRows({ target: cfg.target, runId, userId: cfg.userId, fail: cfg.faults?.failCompensation, delayMs: cfg.faults?.compensationDelayMs }));
       transferStarted = Date.now();
       for (const table of TABLE_ORDER) {
         progress.table = table;
         const started = Date.now();
-        currentChild = `${info.workflowId}/${runId}/${table}`;
         const failHere = cfg.faults?.failAfterChunks !== undefined && (!cfg.faults.failInTable || cfg.faults.failInTable === table);
-        const totals = await executeChild(transferTable, {
-          workflowId: currentChild,
+        const sent = { paused: progress.paused, chunkRows: progress.chunkRows };
+        const child = await startChild(transferTable, {
+          workflowId: `${info.workflowId}/${runId}/${table}`,
           args: [
             {
               runId,
@@ -265,15 +268,19 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
               userId: cfg.userId,
               asOfSeconds,
               dryRun: cfg.dryRun,
-              chunkRows: progress.chunkRows,
+              chunkRows: sent.chunkRows,
               parallelism: cfg.parallelism,
               chunksPerExecution: cfg.chunksPerExecution,
               heartbeatTimeoutMs: cfg.heartbeatTimeoutMs,
-              paused: progress.paused,
+              paused: sent.paused,
               ...(failHere ? { failAfterChunks: cfg.faults!.failAfterChunks } : {}),
             },
           ],
         });
+        currentChild = child.workflowId;
+        // Control changed while the child was starting: bring it up to date.
+        if (sent.paused !== progress.paused || sent.chunkRows !== progress.chunkRows) await forwardControl();
+        const totals = await child.result();
         currentChild = null;
         const report: TableReport = { ...totals, sourceRows: pre.sourceRows[table] ?? 0, durationMs: Date.now() - started };
         result.tables[table] = report;

@@ -41,16 +41,19 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
     chunkRows = c.chunkRows;
   });
   let chunksThisExecution = 0;
+  let inFlight = 0;
   for (;;) {
     await condition(() => !paused);
     const budget = Math.min(DEFAULT_PLAN_BATCH, input.chunksPerExecution - chunksThisExecution);
     const plan = await short.planChunks({ source: input.source, table: input.table, after, chunkRows, maxChunks: budget });
     await boundedWindow(plan.chunks, input.parallelism, async (chunk) => {
       await condition(() => !paused);
-      if (input.failAfterChunks !== undefined && totals.chunks >= input.failAfterChunks) {
+      if (input.failAfterChunks !== undefined && totals.chunks + inFlight >= input.failAfterChunks) {
         throw ApplicationFailure.create({ type: 'InjectedFault', nonRetryable: true, message: `injected failure in ${input.table} after ${totals.chunks} chunks (faults.failAfterChunks)` });
       }
-      const r = await long.transferChunk({
+      inFlight++;
+      const r = await long
+        .transferChunk({
         runId: input.runId,
         source: input.source,
         target: input.target,
@@ -61,7 +64,8 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
         dryRun: input.dryRun,
         lo: chunk.lo,
         hi: chunk.hi,
-      });
+      })
+        .finally(() => inFlight--);
       totals.read += r.read;
       totals.migrated += r.migrated;
       totals.inserted += r.inserted;

@@ -1,0 +1,177 @@
+// Saga rollback, lifecycle style (STYLE.md §8): seed a target with rows that existed before the
+// run → start a migration → make it fail / abort / trip a health trigger → assert the run ended
+// rolled back and the target equals its pre-run state, pre-existing rows untouched.
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDataset } from '../../gen/generate';
+import type { MigrationProgress, RollbackReport } from '../../workflows/definitions';
+import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import { invalidIndexes, seedTarget, targetState } from '../helpers/target-state';
+
+let worker: TestWorker;
+const userId = randomUUID();
+const source = join(tempDir(), 'rollback.sqlite');
+const keyring = writeKeyring([userId]);
+
+beforeAll(async () => {
+  generateDataset({ path: source, seed: 9, notes: 600 });
+  worker = await startTestWorker();
+});
+afterAll(async () => {
+  await worker?.stop();
+});
+
+async function prepared() {
+  const target = await createTargetDatabase();
+  await seedTarget(target, userId);
+  return { target, before: await targetState(target) };
+}
+
+function start(target: TestTarget, extra: Record<string, unknown> = {}): Promise<WorkflowHandle> {
+  return worker.client.workflow.start('migrationWorkflow', {
+    taskQueue: worker.taskQueue,
+    workflowId: `rb-${randomUUID()}`,
+    args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 100, heartbeatTimeoutMs: 3000, ...extra }],
+  });
+}
+
+async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
+  const err = await handle.result().then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+async function progressOf(handle: WorkflowHandle): Promise<MigrationProgress> {
+  return handle.query<MigrationProgress>('progress');
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('failure in each phase rolls back automatically', () => {
+  it.each(['schema', 'indexes', 'transfer', 'validation', 'post-migration'] as const)('after %s', async (phase) => {
+    const { target, before } = await prepared();
+    const failure = await failureOf(await start(target, { faults: { failAfterPhase: phase } }));
+    expect(failure.type).toBe('RolledBack');
+    const report = failure.details![0] as RollbackReport;
+    expect(report).toMatchObject({ cause: 'failure', fingerprintEqual: true, failed: [], differences: [] });
+    expect(report.reason).toContain(`after phase ${phase}`);
+    expect(await targetState(target)).toEqual(before);
+    const log = await target.query<{ phase: string; status: string }>("SELECT phase, status FROM migration.migration_log WHERE phase = 'rollback' ORDER BY id");
+    expect(log).toEqual([
+      { phase: 'rollback', status: 'started' },
+      { phase: 'rollback', status: 'completed' },
+    ]);
+    await target.close();
+  });
+
+  it('mid-transfer (a chunk activity of note_tasks fails after 3 chunks)', async () => {
+    const { target, before } = await prepared();
+    const failure = await failureOf(await start(target, { faults: { failAfterChunks: 3, failInTable: 'note_tasks' } }));
+    expect(failure.type).toBe('RolledBack');
+    const [written] = await target.query<{ n: number }>("SELECT count(*)::int AS n FROM migration.chunk_ledger WHERE source_table = 'note_tasks'");
+    // Rows really were written before the failure (a chunk in flight when it failed is fenced off by the released lease)...
+    expect(written!.n).toBeGreaterThanOrEqual(2);
+    expect(written!.n).toBeLessThanOrEqual(3);
+    expect(await targetState(target)).toEqual(before); // ...and really removed
+    await target.close();
+  });
+
+  it('a failure before anything changed (after backup) fails without touching the target', async () => {
+    const { target, before } = await prepared();
+    const failure = await failureOf(await start(target, { faults: { failAfterPhase: 'backup' } }));
+    expect(failure.type).toBe('InjectedFault');
+    expect(await targetState(target)).toEqual(before);
+    await target.close();
+  });
+});
+
+describe('operator control', () => {
+  it('abort during transfer rolls back', async () => {
+    const { target, before } = await prepared();
+    const handle = await start(target, { chunkRows: 20, parallelism: 1 });
+    await waitUntil('a few chunks', async () => (await progressOf(handle)).chunksDone >= 4);
+    const answer = await handle.executeUpdate<{ aborting: boolean; reason: string }, [string]>('abort', { args: ['test says stop'] });
+    expect(answer).toEqual({ aborting: true, reason: 'operator abort: test says stop' });
+    const failure = await failureOf(handle);
+    expect(failure.type).toBe('RolledBack');
+    expect((failure.details![0] as RollbackReport).cause).toBe('abort');
+    expect(await targetState(target)).toEqual(before);
+    await expect(handle.executeUpdate('abort', { args: ['again'] })).rejects.toThrow(); // the run is closed
+    await target.close();
+  });
+
+  it('abort during a CONCURRENTLY index build rolls back and leaves no INVALID index', async () => {
+    const { target, before } = await prepared();
+    // An open REPEATABLE READ snapshot makes CREATE INDEX CONCURRENTLY wait: the build is in flight.
+    const pg = await import('pg');
+    const blocker = new pg.default.Client({ connectionString: target.url });
+    await blocker.connect();
+    await blocker.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await blocker.query('SELECT count(*) FROM notes');
+    try {
+      const handle = await start(target);
+      await waitUntil(
+        'a CONCURRENTLY build in flight',
+        async () => (await target.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active'")).length > 0,
+      );
+      expect((await progressOf(handle)).phase).toBe('indexes');
+      await handle.executeUpdate('abort', { args: ['during index build'] });
+      await blocker.query('ROLLBACK');
+      const failure = await failureOf(handle);
+      expect(failure.type).toBe('RolledBack');
+    } finally {
+      await blocker.end();
+    }
+    expect(await invalidIndexes(target)).toEqual([]);
+    expect(await targetState(target)).toEqual(before);
+    await target.close();
+  });
+
+  it('workflow cancellation means abort: rolled back, run ends cancelled', async () => {
+    const { target, before } = await prepared();
+    const handle = await start(target, { chunkRows: 20, parallelism: 1 });
+    await waitUntil('a few chunks', async () => (await progressOf(handle)).chunksDone >= 3);
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect(await targetState(target)).toEqual(before);
+    const [last] = await target.query<{ status: string }>("SELECT status FROM migration.migration_log WHERE phase = 'rollback' ORDER BY id DESC LIMIT 1");
+    expect(last!.status).toBe('completed');
+    await target.close();
+  });
+
+  it('pause, setChunkSize and resume take effect mid-run, visible in progress and the ledger', async () => {
+    const { target } = await prepared();
+    const handle = await start(target, { chunkRows: 20, parallelism: 1 });
+    await waitUntil('transfer under way', async () => (await progressOf(handle)).chunksDone >= 2);
+    expect(await handle.executeUpdate('pause')).toMatchObject({ paused: true });
+    await expect(handle.executeUpdate('pause')).rejects.toMatchObject({ cause: { message: expect.stringMatching(/already paused/) } });
+    const ledgerCount = async () => (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger'))[0]!.n;
+    await new Promise((r) => setTimeout(r, 1500)); // in-flight chunks drain
+    const paused = await ledgerCount();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await ledgerCount()).toBe(paused);
+    expect((await progressOf(handle)).paused).toBe(true);
+    await expect(handle.executeUpdate('setChunkSize', { args: [0] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/from 1 to 100000/) } });
+    expect(await handle.executeUpdate('setChunkSize', { args: [55] })).toEqual({ chunkRows: 55, previous: 20 });
+    expect(await handle.executeUpdate('resume')).toMatchObject({ paused: false });
+    await handle.result();
+    const sizes = await target.query<{ rows_read: number }>('SELECT DISTINCT rows_read FROM migration.chunk_ledger WHERE rows_read IN (20, 55)');
+    expect(sizes.map((s) => s.rows_read).sort()).toEqual([20, 55]);
+    await target.close();
+  });
+});
