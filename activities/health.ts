@@ -1,7 +1,6 @@
 // The health guard's readings: the built-in probe timing the app's benchmark queries against the
 // target (the plan's §7.2), pluggable error-rate sources (a SQL query against the app's metrics,
 // a Prometheus endpoint), and integrity (INVALID indexes). The workflow decides; this measures.
-import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { BASELINE_PROBE_RUNS } from '../lib/defaults';
 import type { HealthConfig } from '../lib/input';
@@ -27,14 +26,27 @@ export interface HealthReading {
   trigger: string | null;
 }
 
+/**
+ * One probe: the benchmark queries, each timed by PostgreSQL itself (EXPLAIN ANALYZE planning +
+ * execution time), inside a transaction that is rolled back. Server-side timing keeps the worker's
+ * own event-loop stalls (it is busy transforming and encrypting chunks) out of the reading.
+ */
 async function probeOnce(pool: pg.Pool, userId: string, extraSql?: string): Promise<number> {
   const client = await pool.connect();
-  const started = performance.now();
+  let total = 0;
   try {
     await client.query('BEGIN');
-    for (const file of sqlFolder('health')) for (const statement of sqlStatements(file)) await client.query(statement, statement.includes('$1') ? [userId] : []);
-    if (extraSql) await client.query(extraSql);
-    return performance.now() - started;
+    const statements = sqlFolder('health').flatMap((file) => sqlStatements(file));
+    if (extraSql) statements.push(extraSql);
+    for (const statement of statements) {
+      const { rows } = await client.query<{ 'QUERY PLAN': [{ 'Planning Time': number; 'Execution Time': number }] }>(
+        `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${statement}`,
+        statement.includes('$1') ? [userId] : [],
+      );
+      const plan = rows[0]!['QUERY PLAN'][0];
+      total += plan['Planning Time'] + plan['Execution Time'];
+    }
+    return total;
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();

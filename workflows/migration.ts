@@ -428,7 +428,7 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
             ? `npx migrator runbook restore --target ${cfg.target} --backup-id ${targetBackup.backupId} --expect-database ${String(targetBackup.verification.database)}`
             : '(no target backup was taken)',
           `npx migrator runbook verify --target ${cfg.target} --backup-id ${targetBackup?.backupId ?? '<id>'}`,
-          `npx migrator runbook clean --target ${cfg.target} --run-id ${runId} --user-id ${cfg.userId}`,
+          `npx migrator runbook clean --target ${cfg.target} --run-id ${runId} --user-id ${cfg.userId} --expect-database ${String(targetBackup?.verification.database ?? '<database>')}`,
         ];
     const report: RollbackReport = { reason: why, cause: abortCause, compensated, failed, fingerprintEqual: differences.length === 0, differences, remaining, runbook };
     progress.phase = ok ? 'rolled-back' : 'rollback-failed';

@@ -1,0 +1,118 @@
+// The health guard: a latency trigger (an injected pg_sleep in the benchmark probe) and an
+// error-rate trigger (a SQL source over the app's metrics table) each roll back within one guard
+// interval; a load under the thresholds does not; the webhook hears rollback start and success.
+import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { ApplicationFailure} from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { generateDataset } from '../../gen/generate';
+import type { MigrationResult, RollbackReport } from '../../workflows/definitions';
+import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import { seedTarget, targetState } from '../helpers/target-state';
+
+const INTERVAL_MS = 1000;
+let worker: TestWorker;
+let hook: Server;
+let hookUrl: string;
+const events: { event: string; workflowId: string }[] = [];
+const userId = randomUUID();
+const source = join(tempDir(), 'health.sqlite');
+const keyring = writeKeyring([userId]);
+
+beforeAll(async () => {
+  generateDataset({ path: source, seed: 13, notes: 600 });
+  worker = await startTestWorker();
+  hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      events.push(JSON.parse(body) as { event: string; workflowId: string });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+});
+afterAll(async () => {
+  await worker?.stop();
+  hook?.close();
+});
+
+async function run(target: TestTarget, health: Record<string, unknown>, chunkRows = 10) {
+  const workflowId = `health-${randomUUID()}`;
+  const started = Date.now();
+  const outcome = await worker.client.workflow
+    .execute('migrationWorkflow', {
+      taskQueue: worker.taskQueue,
+      workflowId,
+      // Small chunks, one at a time: the transfer outlasts several guard intervals.
+      args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows, parallelism: 1, health: { intervalMs: INTERVAL_MS, webhookUrl: hookUrl, ...health } }],
+    })
+    .then(
+      (r) => r as MigrationResult,
+      (e: unknown) => e,
+    );
+  return { workflowId, outcome, elapsedMs: Date.now() - started };
+}
+
+async function guardWindow(target: TestTarget): Promise<number> {
+  // From the baseline (guard start) to the rollback start, as the run logged them.
+  const [r] = await target.query<{ ms: number }>(
+    "SELECT extract(epoch FROM (SELECT at FROM migration.migration_log WHERE phase = 'rollback' AND status = 'started') - (SELECT at FROM migration.migration_log WHERE phase = 'health')) * 1000 AS ms",
+  );
+  return Number(r!.ms);
+}
+
+function rolledBack(outcome: unknown): RollbackReport {
+  expect(outcome).toBeInstanceOf(WorkflowFailedError);
+  const cause = (outcome as WorkflowFailedError).cause as ApplicationFailure;
+  expect(cause.type).toBe('RolledBack');
+  return cause.details![0] as RollbackReport;
+}
+
+it('a latency trigger (slow benchmark query) rolls back within one interval', async () => {
+  const target = await createTargetDatabase();
+  await seedTarget(target, userId);
+  const before = await targetState(target);
+  const { workflowId, outcome } = await run(target, { probe: { extraSql: 'SELECT pg_sleep(0.3)' } });
+  const report = rolledBack(outcome);
+  expect(report.cause).toBe('health');
+  expect(report.reason).toMatch(/latency .* > 2x baseline/);
+  expect(await guardWindow(target)).toBeLessThan(INTERVAL_MS + 1500); // first reading (1 interval + probe time)
+  expect(await targetState(target)).toEqual(before);
+  expect(events.filter((e) => e.workflowId === workflowId).map((e) => e.event)).toEqual(['rollback-started', 'rollback-succeeded']);
+  await target.close();
+});
+
+it('an error-rate trigger (app metrics table) rolls back within one interval', async () => {
+  const target = await createTargetDatabase();
+  await seedTarget(target, userId);
+  await target.query('CREATE TABLE app_metrics (errors int, requests int)');
+  await target.query('INSERT INTO app_metrics VALUES (3, 1000)'); // 0.3 % > 0.1 %
+  const before = await targetState(target);
+  const { outcome } = await run(target, { sources: [{ kind: 'sql', query: 'SELECT errors, requests FROM app_metrics' }] });
+  const report = rolledBack(outcome);
+  expect(report.reason).toMatch(/error rate 0\.30 % over 1000 requests/);
+  expect(await guardWindow(target)).toBeLessThan(INTERVAL_MS + 1500);
+  expect(await targetState(target)).toEqual(before);
+  await target.close();
+});
+
+it('a load under the thresholds does not roll back', async () => {
+  const target = await createTargetDatabase();
+  await seedTarget(target, userId);
+  await target.query('CREATE TABLE app_metrics (errors int, requests int)');
+  await target.query('INSERT INTO app_metrics VALUES (1, 5000), (0, 0)'); // 0.02 % (one row read: the first)
+  const { outcome, elapsedMs } = await run(target, {
+    probe: { extraSql: 'SELECT pg_sleep(0.002)' },
+    sources: [{ kind: 'sql', query: 'SELECT errors, requests FROM app_metrics LIMIT 1' }],
+    soakMs: 2500,
+  }, 40);
+  expect(outcome).toMatchObject({ status: 'completed', validation: { ok: true } });
+  expect(elapsedMs).toBeGreaterThan(2500); // the soak window was watched
+  const readings = await target.query("SELECT 1 FROM migration.migration_log WHERE phase = 'rollback'");
+  expect(readings).toHaveLength(0);
+  await target.close();
+});

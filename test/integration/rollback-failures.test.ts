@@ -1,0 +1,105 @@
+// When rollback itself is hurt: a compensation made to fail ends the run as ROLLBACK_FAILED with
+// what remains and the runbook, whose restore then verifies equal to the backup; and a worker
+// killed in the middle of a rollback lets the next worker finish it.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { generateDataset } from '../../gen/generate';
+import type { MigrationProgress, RollbackReport } from '../../workflows/definitions';
+import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestWorker } from '../helpers/stack';
+import { seedTarget, targetState } from '../helpers/target-state';
+import { spawnWorker } from '../helpers/worker-process';
+
+const BIN = fileURLToPath(new URL('../../bin/migrator.js', import.meta.url));
+const cli = promisify(execFile);
+let worker: TestWorker;
+const userId = randomUUID();
+const dir = tempDir();
+const source = join(dir, 'rbf.sqlite');
+const keyring = writeKeyring([userId]);
+
+beforeAll(async () => {
+  generateDataset({ path: source, seed: 17, notes: 500 });
+  worker = await startTestWorker({ backupDir: join(dir, 'backups') });
+});
+afterAll(async () => {
+  await worker?.stop();
+});
+
+it('a compensation that cannot finish ends as ROLLBACK_FAILED; the runbook restore verifies equal to the backup', async () => {
+  const target = await createTargetDatabase();
+  await seedTarget(target, userId);
+  const before = await targetState(target);
+  const err = await worker.client.workflow
+    .execute('migrationWorkflow', {
+      taskQueue: worker.taskQueue,
+      workflowId: `rbf-${randomUUID()}`,
+      args: [{ source, userId, target: target.ref, keyring: keyring.ref, faults: { failAfterPhase: 'transfer', failCompensation: 'removeRunRows' } }],
+    })
+    .catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('ROLLBACK_FAILED');
+  const report = failure.details![0] as RollbackReport;
+  expect(report.failed.map((f) => f.step)).toEqual(['removeRunRows']);
+  expect(report.fingerprintEqual).toBe(false);
+  expect(report.remaining.some((r) => /rows in notes written by run/.test(r))).toBe(true);
+  expect(report.runbook.some((c) => c.includes('runbook restore'))).toBe(true);
+  expect(await targetState(target)).not.toEqual(before);
+
+  // The runbook, as an operator runs it.
+  const env = { ...process.env, [target.ref.slice(4)]: target.url };
+  const restore = report.runbook.find((c) => c.includes('runbook restore'))!.replace(/^npx migrator /, '').split(' ');
+  const refused = await cli(process.execPath, [BIN, ...restore.slice(0, -1), 'some_other_db'], { env }).catch((e: { code: number; stderr: string }) => e);
+  expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('refusing') });
+  const restored = await cli(process.execPath, [BIN, ...restore], { env });
+  expect(restored.stdout).toContain('verified: every table of the backup has its recorded row count and checksum');
+  const backupId = restore[restore.indexOf('--backup-id') + 1]!;
+  const verified = await cli(process.execPath, [BIN, 'runbook', 'verify', '--target', target.ref, '--backup-id', backupId], { env });
+  expect(verified.stdout).toContain('verified');
+  // Restored tables equal the pre-run state; the bridge tables the run created are reported as extra and cleaned.
+  const clean = report.runbook.find((c) => c.includes('runbook clean'))!.replace(/^npx migrator /, '').split(' ');
+  expect(clean).toContain(target.database);
+  const cleaned = await cli(process.execPath, [BIN, ...clean], { env });
+  expect(JSON.parse(cleaned.stdout)).toMatchObject({ remaining: [] });
+  const after = await targetState(target);
+  for (const t of ['table notes', 'table note_tasks', 'table folders', 'table note_folders']) expect(after[t], t).toEqual(before[t]);
+  await target.close();
+});
+
+it('a worker killed during rollback: the next worker completes it', async () => {
+  const target = await createTargetDatabase();
+  await seedTarget(target, userId);
+  const before = await targetState(target);
+  const taskQueue = `rbk-${randomUUID()}`;
+  const env = { [target.ref.slice(4)]: target.url };
+  const first = await spawnWorker({ taskQueue, env, backupDir: dir });
+  const handle = await worker.client.workflow.start('migrationWorkflow', {
+    taskQueue,
+    workflowId: `rbk-${randomUUID()}`,
+    args: [{ source, userId, target: target.ref, keyring: keyring.ref, heartbeatTimeoutMs: 2000, faults: { failAfterPhase: 'validation', compensationDelayMs: 4000 } }],
+  });
+  const deadline = Date.now() + 120_000;
+  while ((await handle.query<MigrationProgress>('progress').catch(() => null))?.phase !== 'rolling-back') {
+    if (Date.now() > deadline) throw new Error('never reached rolling-back');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 1000)); // inside removeRunRows' delay
+  await first.kill('SIGKILL');
+  expect(await targetState(target)).not.toEqual(before); // rows still there: the rollback was cut off
+  const second = await spawnWorker({ taskQueue, env, backupDir: dir });
+  try {
+    const err = await handle.result().catch((e: unknown) => e);
+    const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(failure.type).toBe('RolledBack');
+    expect((failure.details![0] as RollbackReport).fingerprintEqual).toBe(true);
+    expect(await targetState(target)).toEqual(before);
+  } finally {
+    await second.kill('SIGTERM');
+    await target.close();
+  }
+});
