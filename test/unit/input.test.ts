@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_ERROR_RATE_THRESHOLD,
+  DEFAULT_HEALTH_INTERVAL_MS,
+  DEFAULT_LATENCY_FACTOR,
+  DEFAULT_MIN_LATENCY_DELTA_MS,
+  DEFAULT_MIN_SAMPLES,
+  DEFAULT_SOAK_MS,
   DEFAULT_CHUNK_ROWS,
   DEFAULT_CHUNKS_PER_EXECUTION,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
@@ -35,7 +41,24 @@ describe('parseMigrationInput', () => {
       dryRun: false,
       chunksPerExecution: DEFAULT_CHUNKS_PER_EXECUTION,
       heartbeatTimeoutMs: DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      health: {
+        intervalMs: DEFAULT_HEALTH_INTERVAL_MS,
+        soakMs: DEFAULT_SOAK_MS,
+        errorRateThreshold: DEFAULT_ERROR_RATE_THRESHOLD,
+        latencyFactor: DEFAULT_LATENCY_FACTOR,
+        minLatencyDeltaMs: DEFAULT_MIN_LATENCY_DELTA_MS,
+        minSamples: DEFAULT_MIN_SAMPLES,
+        probe: { enabled: true },
+        sources: [],
+      },
     });
+  });
+
+  it('validates health sources and names the bad field', () => {
+    expect(() => parseMigrationInput({ ...valid, health: { sources: [{ kind: 'prometheus', url: 'not a url', errorsMetric: 'e', totalMetric: 't' }] } })).toThrow(
+      expect.objectContaining({ field: 'health.sources.0.url' }),
+    );
+    expect(() => parseMigrationInput({ ...valid, health: { intervalMs: 5 } })).toThrow(expect.objectContaining({ field: 'health.intervalMs' }));
   });
 
   it('keeps explicit values over defaults', () => {
