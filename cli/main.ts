@@ -1,6 +1,7 @@
 // `migrator`: the operator CLI. One binary, subcommands; `migrator <command> --help` for each.
 import { Command } from 'commander';
 import { registerBench } from './commands/bench';
+import { registerControl } from './commands/control';
 import { registerDev } from './commands/dev';
 import { registerGenerate } from './commands/generate';
 import { registerMigrate } from './commands/migrate';
@@ -14,6 +15,7 @@ const program = new Command('migrator')
 registerDev(program);
 registerWorker(program);
 registerMigrate(program);
+registerControl(program);
 registerGenerate(program);
 registerBench(program);
 registerRunbook(program);

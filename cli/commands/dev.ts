@@ -23,6 +23,7 @@ const DEMO_DATABASE = 'notes_demo';
 export function registerDev(program: Command): void {
   program
     .command('dev')
+    .alias('demo')
     .description('the demo: local PostgreSQL + Temporal dev server (Web UI), a generated dataset, a worker, one migration, the report')
     .option('--notes <n>', 'notes in the generated demo dataset', positiveInt('--notes'), 10_000)
     .option('--seed <n>', 'dataset seed', positiveInt('--seed'), 1)

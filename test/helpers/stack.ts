@@ -64,8 +64,8 @@ let runtimeInstalled = false;
 
 export async function startTestWorker(options: { backupDir?: string } = {}): Promise<TestWorker> {
   if (!runtimeInstalled) {
-    // Warnings and errors only: the bundler's INFO output would bury the test report.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // Errors only: the bundler's INFO output would bury the test report.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const address = inject('temporalAddress');

@@ -1,0 +1,149 @@
+// Operating live runs: status, watch (progress bar), pause, resume, abort, set-chunk-size, list.
+import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import type { MigrationProgress, MigrationResult } from '../../workflows/definitions';
+import { positiveInt } from '../args';
+import { connectClient, temporalSettings } from '../connection';
+import { failureMessage } from '../failures';
+import { renderBar } from '../progress-bar';
+import { formatReport } from '../start-migration';
+
+async function withClient(fn: (client: Client) => Promise<void>): Promise<void> {
+  const { client, close } = await connectClient(temporalSettings());
+  try {
+    await fn(client);
+  } finally {
+    await close();
+  }
+}
+
+const FAILED = new Set(['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
+
+/** Waits for a run's end and prints its report or failure; sets the exit code (0 = completed and validated). */
+async function finish(client: Client, workflowId: string, json?: boolean): Promise<void> {
+  try {
+    const result = (await client.workflow.getHandle(workflowId).result()) as MigrationResult;
+    console.log(json ? JSON.stringify(result, null, 2) : formatReport(result));
+    process.exitCode = result.validation.ok || result.dryRun ? 0 : 1;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    console.log(json ? JSON.stringify({ workflowId, failed: true, message: failureMessage(err) }) : `migration ${workflowId} failed: ${failureMessage(err)}`);
+    process.exitCode = 1;
+  }
+}
+
+function update(program: Command, name: string, update: string, description: string, withArg?: 'reason' | 'rows'): void {
+  const cmd = program.command(name).description(description).requiredOption('--workflow-id <id>', 'the migration run').option('--json', 'print the answer as JSON');
+  if (withArg === 'reason') cmd.option('--reason <text>', 'recorded in the rollback report');
+  if (withArg === 'rows') cmd.argument('<rows>', 'new chunk size (rows)', positiveInt('<rows>'));
+  cmd.action(async (...args: unknown[]) => {
+    const rows = withArg === 'rows' ? (args[0] as number) : undefined;
+    const opts = (withArg === 'rows' ? args[1] : args[0]) as { workflowId: string; json?: boolean; reason?: string };
+    await withClient(async (client) => {
+      try {
+        const handle = client.workflow.getHandle(opts.workflowId);
+        const answer =
+          withArg === 'rows'
+            ? await handle.executeUpdate(update, { args: [rows] })
+            : withArg === 'reason'
+              ? await handle.executeUpdate(update, { args: [opts.reason ?? null] })
+              : await handle.executeUpdate(update);
+        console.log(opts.json ? JSON.stringify(answer) : `${name}: ${JSON.stringify(answer)}`);
+      } catch (err) {
+        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+        console.error(`${name} refused: ${failureMessage(err)}`);
+        process.exitCode = 1;
+      }
+    });
+  });
+}
+
+export function registerControl(program: Command): void {
+  program
+    .command('status')
+    .description('a run\'s status: live progress while it runs, the report once it ended (exit 1 if it failed)')
+    .requiredOption('--workflow-id <id>', 'the migration run')
+    .option('--json', 'JSON output')
+    .action(async (o: { workflowId: string; json?: boolean }) => {
+      await withClient(async (client) => {
+        const handle = client.workflow.getHandle(o.workflowId);
+        const d = await handle.describe();
+        const status = d.status.name;
+        if (status === 'RUNNING') {
+          const p = await handle.query<MigrationProgress>('progress');
+          console.log(o.json ? JSON.stringify({ status, progress: p }, null, 2) : `${o.workflowId} RUNNING\n${renderBar(p)}`);
+          return;
+        }
+        if (FAILED.has(status)) {
+          const message = await handle.result().then(
+            () => '',
+            (e: unknown) => failureMessage(e),
+          );
+          console.log(o.json ? JSON.stringify({ status, message }) : `${o.workflowId} ${status}: ${message}`);
+          process.exitCode = 1;
+          return;
+        }
+        await finish(client, o.workflowId, o.json);
+      });
+    });
+
+  program
+    .command('watch')
+    .description('follow a run with a live progress bar (phase, table, rows, rate, ETA), then print its report')
+    .requiredOption('--workflow-id <id>', 'the migration run')
+    .option('--interval-ms <ms>', 'refresh interval', positiveInt('--interval-ms'), 1000)
+    .action(async (o: { workflowId: string; intervalMs: number }) => {
+      await withClient(async (client) => {
+        const handle = client.workflow.getHandle(o.workflowId);
+        const tty = process.stdout.isTTY;
+        let done = false;
+        const ended = handle.result().then(
+          () => undefined,
+          () => undefined,
+        );
+        void ended.then(() => (done = true));
+        while (!done) {
+          const p = await handle.query<MigrationProgress>('progress').catch(() => null);
+          if (p) process.stdout.write(tty ? `\r\x1b[2K${renderBar(p, Math.max(10, Math.min(40, (process.stdout.columns ?? 120) - 90)))}` : `${renderBar(p)}\n`);
+          await Promise.race([ended, new Promise((r) => setTimeout(r, o.intervalMs))]);
+        }
+        if (tty) process.stdout.write('\n');
+        await finish(client, o.workflowId);
+      });
+    });
+
+  update(program, 'pause', 'pause', 'pause a run: no new chunks or phases start (chunks in flight finish)');
+  update(program, 'resume', 'resume', 'resume a paused run');
+  update(program, 'abort', 'abort', 'abort a run: it rolls back and proves the target restored', 'reason');
+  update(program, 'set-chunk-size', 'setChunkSize', 'change the chunk size of chunks planned from now on', 'rows');
+
+  program
+    .command('list')
+    .description('migration runs, filtered by the search attributes MigrationStatus / MigrationPhase / MigrationUser / MigrationTarget')
+    .option('--status <s>', 'running, completed, rolled-back, rollback-failed, failed, …')
+    .option('--phase <p>', 'preflight, backup, schema, indexes, transfer, validation, post-migration, …')
+    .option('--user <uuid>', 'the user id')
+    .option('--target <env:NAME>', 'the target reference')
+    .option('--limit <n>', 'at most this many', positiveInt('--limit'), 50)
+    .option('--json', 'JSON output')
+    .action(async (o: { status?: string; phase?: string; user?: string; target?: string; limit: number; json?: boolean }) => {
+      const clauses = ["WorkflowType = 'migrationWorkflow'"];
+      const add = (attr: string, v?: string) => v && clauses.push(`${attr} = '${v.replace(/'/g, "''")}'`);
+      add('MigrationStatus', o.status);
+      add('MigrationPhase', o.phase);
+      add('MigrationUser', o.user?.toLowerCase());
+      add('MigrationTarget', o.target);
+      await withClient(async (client) => {
+        const rows: Record<string, unknown>[] = [];
+        for await (const w of client.workflow.list({ query: clauses.join(' AND ') })) {
+          const sa = w.typedSearchAttributes;
+          const get = (name: string) => sa.getAll().find((p) => p.key.name === name)?.value ?? '';
+          rows.push({ workflowId: w.workflowId, status: w.status.name, phase: get('MigrationPhase'), migrationStatus: get('MigrationStatus'), user: get('MigrationUser'), started: w.startTime.toISOString() });
+          if (rows.length >= o.limit) break;
+        }
+        if (o.json) console.log(JSON.stringify(rows, null, 2));
+        else if (rows.length === 0) console.log('(no runs match)');
+        else console.table(rows);
+      });
+    });
+}

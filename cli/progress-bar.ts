@@ -1,0 +1,15 @@
+// A one-line live progress bar for `watch`: redrawn in place on a terminal, a plain line otherwise.
+import type { MigrationProgress } from '../workflows/definitions';
+
+export function renderBar(p: MigrationProgress, width = 30): string {
+  const fraction = p.rowsTotal > 0 ? Math.min(1, p.rowsRead / p.rowsTotal) : 0;
+  const filled = Math.round(fraction * width);
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  const rate = p.rowsPerSecond ? `${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s` : '- rows/s';
+  const eta = p.etaSeconds !== null ? `ETA ${Math.ceil(p.etaSeconds)} s` : 'ETA -';
+  const table = p.table ? ` · ${p.table}` : '';
+  const state = p.paused ? ' · PAUSED' : p.abortReason ? ` · ABORTING (${p.abortReason})` : '';
+  return `${bar} ${(fraction * 100).toFixed(0).padStart(3)}% ${p.phase}${table} · ${p.rowsRead.toLocaleString('en-US')}/${p.rowsTotal.toLocaleString(
+    'en-US',
+  )} rows · chunks ${p.chunksDone}/${p.chunksTotal} · ${rate} · ${eta}${state}`;
+}
