@@ -5,6 +5,7 @@ import { registerControl } from './commands/control';
 import { registerDev } from './commands/dev';
 import { registerGenerate } from './commands/generate';
 import { registerMigrate } from './commands/migrate';
+import { registerReplay } from './commands/replay';
 import { registerRunbook } from './commands/runbook';
 import { registerWorker } from './commands/worker';
 
@@ -19,6 +20,7 @@ registerControl(program);
 registerGenerate(program);
 registerBench(program);
 registerRunbook(program);
+registerReplay(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,103 @@
+// Records the histories CI replays (test/replay/histories/). Run it when workflow code changes on
+// purpose: `npm run record-histories`. Each file is named after the SDK version and the workflow
+// version that recorded it (STYLE.md §10) and holds one scenario's parent and child histories.
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import pg from 'pg';
+import { createDeps } from '../../activities/deps';
+import { generateDataset } from '../../gen/generate';
+import { plantBadRows } from '../../gen/plant-bad-rows';
+import { startLocalPostgres, withDatabase } from '../../infra/postgres';
+import { startDevServer } from '../../infra/temporal-cli';
+import { createMigrationWorker } from '../../workers/worker';
+import type { MigrationProgress } from '../../workflows/definitions';
+
+/** Bump when workflow code changes in a way that needs new recordings. */
+export const WORKFLOW_VERSION = 'v1';
+const OUT = fileURLToPath(new URL('./histories/', import.meta.url));
+const SDK = (JSON.parse(readFileSync(fileURLToPath(new URL('../../node_modules/@temporalio/workflow/package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+
+const dir = mkdtempSync(join(tmpdir(), 'migrator-record-'));
+const pgServer = process.env.DATABASE_URL ? null : await startLocalPostgres();
+const pgUrl = process.env.DATABASE_URL ?? pgServer!.url;
+const temporal = await startDevServer({ headless: true });
+const native = await NativeConnection.connect({ address: temporal.address });
+const { worker, deps } = await createMigrationWorker({ connection: native, taskQueue: 'record', deps: createDeps({ backupDir: join(dir, 'backups') }) });
+const running = worker.run();
+const connection = await Connection.connect({ address: temporal.address });
+const client = new Client({ connection });
+const userId = randomUUID();
+const keyring = join(dir, 'keyring.json');
+writeFileSync(keyring, JSON.stringify({ [userId]: randomBytes(32).toString('base64') }));
+
+async function database(name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  process.env[name.toUpperCase()] = withDatabase(pgUrl, name);
+  return `env:${name.toUpperCase()}`;
+}
+
+async function record(scenario: string, source: string, input: Record<string, unknown>, during?: (h: WorkflowHandle) => Promise<void>): Promise<void> {
+  const target = await database(`rec_${scenario.replace(/-/g, '_')}`);
+  const workflowId = `record-${scenario}`;
+  const handle = await client.workflow.start('migrationWorkflow', { taskQueue: 'record', workflowId, args: [{ source, userId, target, keyring: `file:${keyring}`, ...input }] });
+  await during?.(handle);
+  const outcome = await handle.result().then(
+    () => 'completed',
+    (e: Error) => `failed: ${(e.cause as Error | undefined)?.message ?? e.message}`,
+  );
+  // The JSON operators get from `temporal workflow show --output json`, for every run of the parent and children.
+  const ids = [workflowId];
+  const entries: { workflowId: string; label: string; history: unknown }[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${ids[i]}'` })) {
+      const json = execFileSync(temporal.cli.path, ['workflow', 'show', '--address', temporal.address, '--workflow-id', w.workflowId, '--run-id', w.runId, '--output', 'json'], {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      const history = JSON.parse(json) as { events: { startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId: string } }[] };
+      for (const e of history.events) if (e.startChildWorkflowExecutionInitiatedEventAttributes) ids.push(e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId);
+      entries.push({ workflowId: w.workflowId, label: `${w.workflowId.replace(workflowId, scenario)} run ${w.runId}`, history });
+    }
+  }
+  const file = join(OUT, `sdk-${SDK}_migration-${WORKFLOW_VERSION}_${scenario}.json`);
+  writeFileSync(file, `${JSON.stringify({ scenario, outcome, recordedWith: { sdk: SDK, workflowVersion: WORKFLOW_VERSION }, entries })}\n`);
+  console.log(`${scenario}: ${outcome}; ${entries.length} histories → ${file}`);
+}
+
+try {
+  const plain = join(dir, 'plain.sqlite');
+  generateDataset({ path: plain, seed: 1, notes: 300 });
+  const bad = join(dir, 'bad.sqlite');
+  generateDataset({ path: bad, seed: 2, notes: 60 });
+  plantBadRows(bad);
+
+  await record('success', plain, { chunkRows: 50, chunksPerExecution: 3 });
+  await record('quarantine-heavy', bad, { chunkRows: 20, quarantineThreshold: 0.5 });
+  await record('abort-rollback', plain, { chunkRows: 10, parallelism: 1 }, async (h) => {
+    while ((await h.query<MigrationProgress>('progress')).chunksDone < 3) await new Promise((r) => setTimeout(r, 50));
+    await h.executeUpdate('pause');
+    await h.executeUpdate('setChunkSize', { args: [15] });
+    await h.executeUpdate('resume');
+    await h.executeUpdate('abort', { args: ['recorded abort'] });
+  });
+  await record('health-rollback', plain, { chunkRows: 10, parallelism: 1, health: { intervalMs: 1000, probe: { extraSql: 'SELECT pg_sleep(0.3)' } } });
+} finally {
+  worker.shutdown();
+  await running;
+  await deps.close();
+  await connection.close();
+  await native.close();
+  await temporal.stop();
+  pgServer?.stop();
+}
+process.exit(0);
