@@ -2,9 +2,11 @@
 // standard TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_PROFILE / TEMPORAL_API_KEY variables and
 // config profiles through @temporalio/envconfig.
 import { Client, Connection } from '@temporalio/client';
+import { DefaultFailureConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_TEMPORAL_NAMESPACE } from '../lib/defaults';
+import { codecFromEnv } from '../workers/payload-codec';
 
 export interface TemporalSettings {
   address: string;
@@ -25,7 +27,9 @@ export async function connectClient(settings: TemporalSettings): Promise<{ clien
   const connection = await Connection.connect({ ...settings.options, address: settings.address }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${settings.address} (${err.message}); set TEMPORAL_ADDRESS or start a server (npx migrator dev starts one)`);
   });
-  return { client: new Client({ connection, namespace: settings.namespace }), close: () => connection.close() };
+  const codec = codecFromEnv();
+  const dataConverter = codec ? { payloadCodecs: [codec], failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }) } : undefined;
+  return { client: new Client({ connection, namespace: settings.namespace, dataConverter }), close: () => connection.close() };
 }
 
 export async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {

@@ -1,6 +1,7 @@
 // `migrator`: the operator CLI. One binary, subcommands; `migrator <command> --help` for each.
 import { Command } from 'commander';
 import { registerBench } from './commands/bench';
+import { registerCodecServer } from './commands/codec-server';
 import { registerControl } from './commands/control';
 import { registerDev } from './commands/dev';
 import { registerGenerate } from './commands/generate';
@@ -21,6 +22,7 @@ registerGenerate(program);
 registerBench(program);
 registerRunbook(program);
 registerReplay(program);
+registerCodecServer(program);
 
 try {
   await program.parseAsync(process.argv);

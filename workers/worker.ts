@@ -6,6 +6,7 @@ import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDeps, type ActivityDeps } from '../activities/deps';
 import { DEFAULT_TASK_QUEUE } from '../lib/defaults';
+import { codecFromEnv, FAILURE_CONVERTER_PATH, type EncryptionCodec } from './payload-codec';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -14,12 +15,15 @@ export interface MigrationWorkerOptions {
   namespace?: string;
   taskQueue?: string;
   deps?: ActivityDeps;
+  /** Payload encryption (default: from MIGRATOR_CODEC_KEY; null = off). */
+  codec?: EncryptionCodec | null;
   /** Overrides for tests and tuning (e.g. maxConcurrentActivityTaskExecutions). */
   worker?: Partial<WorkerOptions>;
 }
 
 export async function createMigrationWorker(options: MigrationWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps }> {
   const deps = options.deps ?? createDeps();
+  const codec = options.codec === undefined ? codecFromEnv() : options.codec;
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
@@ -27,6 +31,7 @@ export async function createMigrationWorker(options: MigrationWorkerOptions): Pr
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: 8,
+    ...(codec ? { dataConverter: { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH } } : {}),
     ...options.worker,
   });
   return { worker, deps };

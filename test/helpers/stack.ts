@@ -5,11 +5,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultFailureConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { withDatabase } from '../../infra/postgres';
+import type { EncryptionCodec } from '../../workers/payload-codec';
 import { createMigrationWorker } from '../../workers/worker';
 
 export interface TestTarget {
@@ -62,7 +64,7 @@ export interface TestWorker {
 
 let runtimeInstalled = false;
 
-export async function startTestWorker(options: { backupDir?: string } = {}): Promise<TestWorker> {
+export async function startTestWorker(options: { backupDir?: string; codec?: EncryptionCodec } = {}): Promise<TestWorker> {
   if (!runtimeInstalled) {
     // Errors only: the bundler's INFO output would bury the test report.
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -72,10 +74,11 @@ export async function startTestWorker(options: { backupDir?: string } = {}): Pro
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
   const backupDir = options.backupDir ?? mkdtempSync(join(tmpdir(), 'migrator-backups-'));
-  const { worker, deps } = await createMigrationWorker({ connection: nativeConnection, taskQueue, deps: createDeps({ backupDir }) });
+  const { worker, deps } = await createMigrationWorker({ connection: nativeConnection, taskQueue, deps: createDeps({ backupDir }), codec: options.codec ?? null });
   const running = worker.run();
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const dataConverter = options.codec ? { payloadCodecs: [options.codec], failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }) } : undefined;
+  const client = new Client({ connection, dataConverter });
   return {
     client,
     taskQueue,
