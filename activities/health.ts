@@ -7,6 +7,7 @@ import type { HealthConfig } from '../lib/input';
 import { sqlFile, sqlFolder, sqlStatements } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 import { ourIndexNames } from './indexes';
+import { recordRollback } from './metrics';
 
 export interface Counters {
   errors: number;
@@ -125,6 +126,7 @@ export function createHealthActivities(deps: ActivityDeps) {
     /** Rollback notifications: a log line always, a JSON POST when a webhook is configured. */
     async notify(input: { webhookUrl?: string; event: 'rollback-started' | 'rollback-succeeded' | 'rollback-failed'; details: Record<string, unknown> }): Promise<void> {
       console.error(`[migrator] ${input.event} ${JSON.stringify(input.details)}`);
+      if (input.event !== 'rollback-started') recordRollback(String(input.details.cause), input.event === 'rollback-succeeded');
       if (!input.webhookUrl) return;
       const res = await fetch(input.webhookUrl, {
         method: 'POST',

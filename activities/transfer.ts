@@ -2,7 +2,7 @@
 // transferChunk reads, transforms and validates its rows, then writes target rows, bridge rows,
 // quarantine rows and its ledger row in ONE PostgreSQL transaction; the ledger's key makes any
 // retry a no-op. Only ids, counts and a checksum go back to the workflow.
-import { heartbeat } from '@temporalio/activity';
+import { heartbeat, log } from '@temporalio/activity';
 import type pg from 'pg';
 import { canonicalJson, ChecksumAccumulator } from '../lib/checksum';
 import { mappingFor } from '../lib/mapping';
@@ -12,6 +12,7 @@ import { sqlFile } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 import { prepareRows, sourceRefLookup, targetRefLookup, type Prepared, type Rejected } from './prepare-rows';
 import { assertLeaseHeld } from './lease';
+import { recordChunk } from './metrics';
 import { withSource, withSourceAsync } from './source';
 
 export interface ChunkBounds {
@@ -131,6 +132,7 @@ export function createTransferActivities(deps: ActivityDeps) {
 
     async transferChunk(input: TransferChunkInput): Promise<ChunkResult> {
       const mapping = mappingFor(input.table);
+      const started = Date.now();
       const ctx = { userId: input.userId, asOfSeconds: input.asOfSeconds };
       const rows = readChunk(input, mapping);
       heartbeat({ table: input.table, phase: 'read', rows: rows.length });
@@ -204,6 +206,8 @@ export function createTransferActivities(deps: ActivityDeps) {
           result.checksum,
         ]);
         await client.query('COMMIT');
+        recordChunk(input.table, result, Date.now() - started);
+        log.info('chunk committed', { runId: input.runId, table: input.table, lo: input.lo, hi: input.hi, read: result.read, migrated: result.migrated, quarantined: result.quarantined });
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);

@@ -5,7 +5,10 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot see: take the default.
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
 
 export const ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';

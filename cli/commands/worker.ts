@@ -1,3 +1,4 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { createDeps } from '../../activities/deps';
 import { DEFAULT_TASK_QUEUE } from '../../lib/defaults';
@@ -11,7 +12,15 @@ export function registerWorker(program: Command): void {
     .option('--task-queue <name>', 'task queue to poll', DEFAULT_TASK_QUEUE)
     .option('--backup-dir <dir>', 'where backups are written (default: $MIGRATOR_BACKUP_DIR or var/backups)')
     .option('--max-activities <n>', 'concurrent activity executions', '8')
-    .action(async (opts: { taskQueue: string; backupDir?: string; maxActivities: string }) => {
+    .option('--metrics-port <n>', 'expose Prometheus metrics (SDK + migrator_*) on 127.0.0.1:<n>/metrics (default: $MIGRATOR_METRICS_PORT, off)')
+    .option('--metrics-host <ip>', 'bind address of the metrics endpoint', '127.0.0.1')
+    .action(async (opts: { taskQueue: string; backupDir?: string; maxActivities: string; metricsPort?: string; metricsHost: string }) => {
+      const metricsPort = opts.metricsPort ?? process.env.MIGRATOR_METRICS_PORT;
+      Runtime.install({
+        logger: new DefaultLogger((process.env.MIGRATOR_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO'),
+        ...(metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `${opts.metricsHost}:${metricsPort}` } } } } : {}),
+      });
+      if (metricsPort) console.error(`migrator worker: Prometheus metrics on http://${opts.metricsHost}:${metricsPort}/metrics`);
       const settings = temporalSettings();
       const connection = await connectWorker(settings);
       const { worker, deps } = await createMigrationWorker({

@@ -77,7 +77,7 @@ it('encrypts every payload and failure message in history; the codec server deco
     .execute('migrationWorkflow', { taskQueue: worker.taskQueue, workflowId: failedId, args: [{ source: join(dir, 'missing.sqlite'), userId, target: target.ref, keyring: keyring.ref }] })
     .catch((e: unknown) => e);
   expect(failed).toBeInstanceOf(WorkflowFailedError);
-  expect((failed as WorkflowFailedError).cause?.cause?.message).toContain('does not exist'); // decoded for us (ActivityFailure → ApplicationFailure)
+  expect(((failed as WorkflowFailedError).cause?.cause as Error | undefined)?.message).toContain('does not exist'); // decoded for us (ActivityFailure → ApplicationFailure)
 
   const histories = [...history(workflowId), ...history(failedId)];
   expect(histories.length).toBeGreaterThan(5); // parent, children, the failed run
