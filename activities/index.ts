@@ -7,6 +7,7 @@ import { createHealthActivities } from './health';
 import { createIndexActivities } from './indexes';
 import { createLeaseActivities } from './lease';
 import { createRollbackActivities } from './rollback';
+import { createRolloutActivities } from './rollout';
 import { createOptimizeActivities } from './optimize';
 import { createPreflightActivities } from './preflight';
 import { createSchemaActivities } from './schema';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLeaseActivities(deps),
     ...createRollbackActivities(deps),
     ...createHealthActivities(deps),
+    ...createRolloutActivities(deps),
   });
 }
 

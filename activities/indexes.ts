@@ -63,6 +63,8 @@ export function createIndexActivities(deps: ActivityDeps) {
       const result: IndexResult = { created: [], existing: [], rebuiltInvalid: [] };
       const client = await deps.pool(input.target).connect();
       try {
+        // Runs for several users may build the same indexes at once: one builder at a time per target.
+        await client.query(sqlFile('queries/index_builder_lock.sql'));
         await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
         await client.query('SET statement_timeout = 0');
         for (const statement of sqlStatements(`indexes/${input.set}.sql`)) {
@@ -93,6 +95,7 @@ export function createIndexActivities(deps: ActivityDeps) {
         }
       } finally {
         await client.query('RESET ALL').catch(() => undefined);
+        await client.query(sqlFile('queries/index_builder_unlock.sql')).catch(() => undefined);
         client.release();
       }
       return result;

@@ -7,6 +7,7 @@ import { registerDev } from './commands/dev';
 import { registerGenerate } from './commands/generate';
 import { registerMigrate } from './commands/migrate';
 import { registerReplay } from './commands/replay';
+import { registerRollout } from './commands/rollout';
 import { registerRunbook } from './commands/runbook';
 import { registerWorker } from './commands/worker';
 
@@ -23,6 +24,7 @@ registerBench(program);
 registerRunbook(program);
 registerReplay(program);
 registerCodecServer(program);
+registerRollout(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 // Deterministic target ids (DESIGN.md §2 law 6). A source id that already is a uuid is kept in
 // its lower-case canonical form (the app already uses its local uuids remotely); any other id
-// (e.g. `system_daily_standup`) becomes UUIDv5(ID_NAMESPACE, "<source table>:<id>"). Foreign keys
+// (e.g. `system_daily_standup`) becomes UUIDv5(userNamespace(user), "<source table>:<id>"). Foreign keys
 // map with the same function, so no lookups are needed and re-runs produce the same ids.
 import { sha1 } from '@noble/hashes/legacy.js';
 
@@ -44,7 +44,16 @@ export function uuidV5(name: string, namespace: string = ID_NAMESPACE): string {
 /** Source table names as they appear in the UUIDv5 name (`<table>:<id>`). */
 export type SourceTable = 'local_notes' | 'note_tasks' | 'local_folders' | 'note_folders';
 
-/** The target id of a source row: kept uuid, or UUIDv5 of `table:id`. */
-export function targetId(table: SourceTable, sourceId: string): string {
-  return isUuid(sourceId) ? sourceId.toLowerCase() : uuidV5(`${table}:${sourceId}`);
+/**
+ * The namespace of one user's minted ids: UUIDv5(ID_NAMESPACE, userId). Non-uuid ids such as
+ * `system_daily_standup` exist in every user's file; minting them per user keeps users who share a
+ * target from colliding (each run touches only its own user's rows).
+ */
+export function userNamespace(userId: string): string {
+  return uuidV5(userId.toLowerCase(), ID_NAMESPACE);
+}
+
+/** The target id of a source row: kept uuid, or UUIDv5 of `table:id` in the user's namespace. */
+export function targetId(table: SourceTable, sourceId: string, userId: string): string {
+  return isUuid(sourceId) ? sourceId.toLowerCase() : uuidV5(`${table}:${sourceId}`, userNamespace(userId));
 }

@@ -136,3 +136,49 @@ export function parseMigrationInput(raw: unknown): MigrationConfig {
 export function migrationWorkflowId(input: { target: string; userId: string }): string {
   return `migrate-${input.target.replace(/^env:/, '')}-${input.userId.toLowerCase()}`;
 }
+
+/** A staged rollout: many users' files into one target, in cohorts gated on the previous one. */
+export const RolloutInputSchema = z
+  .object({
+    target: TargetRef,
+    keyring: KeyringRef,
+    users: z.array(z.object({ userId: uuid, source: z.string().min(1) }).strict()).min(1),
+    /** Cumulative fractions of the users, ascending, ending at 1 (the plan's 1 %, 10 %, 50 %, 100 %). */
+    cohorts: z
+      .array(z.number().gt(0).max(1))
+      .min(1)
+      .default([0.01, 0.1, 0.5, 1])
+      .refine((c) => c.every((v, i) => i === 0 || v > c[i - 1]!) && c[c.length - 1] === 1, 'must ascend and end at 1'),
+    /** Migrations in flight at once within a cohort. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    /** The gate: the next cohort starts only if the previous one's failure rate is at most this, with no ROLLBACK_FAILED. */
+    maxFailureRate: z.number().min(0).max(1).default(0),
+    /** Ask an operator (the `approve` Update) before every cohort, not only when a gate fails. */
+    alwaysApprove: z.boolean().default(false),
+    /** Run cohorts up to this index (a scheduled stage); default all. */
+    throughCohort: z.number().int().min(0).optional(),
+    /** Per-migration settings (chunkRows, parallelism, health, …) applied to every user's run. */
+    migration: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+export type RolloutInput = z.input<typeof RolloutInputSchema>;
+export type RolloutConfig = z.output<typeof RolloutInputSchema>;
+
+export function parseRolloutInput(raw: unknown): RolloutConfig {
+  const result = RolloutInputSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new InvalidInputError(issue.path.join('.') || '(input)', issue.message);
+}
+
+/** Cohort i holds users [ceil(c[i-1]·n), ceil(c[i]·n)), at least one user while any remain. */
+export function splitCohorts<T>(users: readonly T[], fractions: readonly number[]): T[][] {
+  const out: T[][] = [];
+  let start = 0;
+  for (const f of fractions) {
+    const end = Math.min(users.length, Math.max(start + 1, Math.ceil(f * users.length)));
+    out.push(users.slice(start, end));
+    start = end;
+  }
+  return out;
+}

@@ -32,13 +32,13 @@ export const foldersMapping: TableMapping<FolderRow> = {
   timeFields: ['created_at', 'updated_at'],
   transform(row, ctx) {
     const sourceId = text(row, 'id');
-    const id = targetId('local_folders', sourceId);
+    const id = targetId('local_folders', sourceId, ctx.userId);
     const parentSource = optionalText(row, 'parent_id');
     return {
       sourceId,
       targetId: id,
       requiredRefs: [],
-      parent: parentSource === null ? null : { sourceId: parentSource, targetId: targetId('local_folders', parentSource), column: 'parent_id' },
+      parent: parentSource === null ? null : { sourceId: parentSource, targetId: targetId('local_folders', parentSource, ctx.userId), column: 'parent_id' },
       canonical: {
         id,
         user_id: ctx.userId,

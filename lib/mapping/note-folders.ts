@@ -22,9 +22,9 @@ export const noteFoldersMapping: TableMapping<NoteFolderRow> = {
   timeFields: ['added_at'],
   transform(row, ctx) {
     const sourceId = text(row, 'note_id');
-    const noteId = targetId('local_notes', sourceId);
+    const noteId = targetId('local_notes', sourceId, ctx.userId);
     const folderSource = text(row, 'folder_id');
-    const folderId = targetId('local_folders', folderSource);
+    const folderId = targetId('local_folders', folderSource, ctx.userId);
     return {
       sourceId,
       targetId: noteId,

@@ -32,7 +32,7 @@ export const notesMapping: TableMapping<NoteRow> = {
   timeFields: ['created_at', 'updated_at'],
   transform(row, ctx) {
     const sourceId = text(row, 'id');
-    const id = targetId('local_notes', sourceId);
+    const id = targetId('local_notes', sourceId, ctx.userId);
     const updatedAt = time(row, 'updated_at', ctx.asOfSeconds);
     return {
       sourceId,

@@ -39,9 +39,9 @@ export const tasksMapping: TableMapping<TaskRow> = {
   timeFields: ['due_date', 'completed_at', 'created_at', 'updated_at'],
   transform(row, ctx) {
     const sourceId = text(row, 'id');
-    const id = targetId('note_tasks', sourceId);
+    const id = targetId('note_tasks', sourceId, ctx.userId);
     const noteSource = text(row, 'note_id');
-    const noteId = targetId('local_notes', noteSource);
+    const noteId = targetId('local_notes', noteSource, ctx.userId);
     const labels = optionalJson(row, 'labels');
     if (labels !== null && !Array.isArray(labels)) throw new RowRejection(QuarantineReason.INVALID_JSON, 'labels');
     const priority = int(row, 'priority', 1);
@@ -51,7 +51,7 @@ export const tasksMapping: TableMapping<TaskRow> = {
       sourceId,
       targetId: id,
       requiredRefs: [{ table: 'notes', sourceId: noteSource, targetId: noteId, column: 'note_id' }],
-      parent: parentSource === null ? null : { sourceId: parentSource, targetId: targetId('note_tasks', parentSource), column: 'parent_task_id' },
+      parent: parentSource === null ? null : { sourceId: parentSource, targetId: targetId('note_tasks', parentSource, ctx.userId), column: 'parent_task_id' },
       canonical: {
         id,
         user_id: ctx.userId,

@@ -81,14 +81,14 @@ describe('migrationWorkflow on a generated source', () => {
       const rows = await target.query<{ id: string; title_enc: Buffer; props_enc: Buffer; user_id: string }>('SELECT id, user_id, title_enc, props_enc FROM notes');
       const byId = new Map(rows.map((r) => [r.id, r]));
       for (const note of src.prepare('SELECT id, title, body FROM local_notes').iterate() as Iterable<{ id: string; title: string; body: string }>) {
-        const row = byId.get(targetId('local_notes', note.id))!;
+        const row = byId.get(targetId('local_notes', note.id, userId))!;
         const entityKey = deriveEntityKey(key, row.id);
         expect(openString(entityKey, row.title_enc)).toBe(note.title);
         expect(JSON.parse(openString(entityKey, row.props_enc))).toEqual({ body: note.body });
         expect(row.user_id).toBe(userId);
       }
       // Non-uuid ids became UUIDv5 of table:id.
-      expect(byId.has(targetId('local_notes', 'system_daily_standup'))).toBe(true);
+      expect(byId.has(targetId('local_notes', 'system_daily_standup', userId))).toBe(true);
     } finally {
       src.close();
     }

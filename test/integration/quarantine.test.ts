@@ -62,7 +62,7 @@ it('quarantines or repairs exactly the planted rows', async () => {
   // Repaired parents are NULL; the planted cycle loaded with both parents linked.
   const tasks = planted.filter((p) => p.table === 'note_tasks' && p.expect !== 'quarantined');
   for (const p of tasks) {
-    const [row] = await target.query<{ parent_id: string | null }>('SELECT parent_id FROM note_tasks WHERE id = $1', [targetId('note_tasks', p.sourceId)]);
+    const [row] = await target.query<{ parent_id: string | null }>('SELECT parent_id FROM note_tasks WHERE id = $1', [targetId('note_tasks', p.sourceId, userId)]);
     if (p.expect === 'repaired') expect(row!.parent_id).toBeNull();
     else expect(row!.parent_id).not.toBeNull();
   }

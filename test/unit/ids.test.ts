@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ID_NAMESPACE, isUuid, targetId, uuidV5 } from '../../lib/ids';
+import { ID_NAMESPACE, isUuid, targetId, userNamespace, uuidV5 } from '../../lib/ids';
 import type { SourceTable } from '../../lib/ids';
 
 const DNS_NAMESPACE = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
 const URL_NAMESPACE = '6ba7b811-9dad-11d1-80b4-00c04fd430c8';
 const CANONICAL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const USER = '4b1f6c2e-8d3a-4e5f-9a6b-7c8d9e0f1a2b';
 const TABLES: SourceTable[] = ['local_notes', 'note_tasks', 'local_folders', 'note_folders'];
 
 /** Independent UUIDv5 (RFC 9562 §5.5) over node:crypto SHA-1. */
@@ -74,42 +75,49 @@ describe('isUuid', () => {
 
 describe('targetId', () => {
   it('keeps a uuid source id, lower-cased', () => {
-    expect(targetId('local_notes', '3f2504e0-4f89-41d3-9a0c-0305e82c3301')).toBe('3f2504e0-4f89-41d3-9a0c-0305e82c3301');
-    expect(targetId('local_notes', '3F2504E0-4F89-41D3-9A0C-0305E82C3301')).toBe('3f2504e0-4f89-41d3-9a0c-0305e82c3301');
-    expect(targetId('note_tasks', 'AbCdEf01-2345-6789-aBcD-ef0123456789')).toBe('abcdef01-2345-6789-abcd-ef0123456789');
+    expect(targetId('local_notes', '3f2504e0-4f89-41d3-9a0c-0305e82c3301', USER)).toBe('3f2504e0-4f89-41d3-9a0c-0305e82c3301');
+    expect(targetId('local_notes', '3F2504E0-4F89-41D3-9A0C-0305E82C3301', USER)).toBe('3f2504e0-4f89-41d3-9a0c-0305e82c3301');
+    expect(targetId('note_tasks', 'AbCdEf01-2345-6789-aBcD-ef0123456789', USER)).toBe('abcdef01-2345-6789-abcd-ef0123456789');
   });
 
   it('keeps a uuid the same in every table (no namespacing of real uuids)', () => {
     const id = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
-    for (const t of TABLES) expect(targetId(t, id)).toBe(id);
+    for (const t of TABLES) expect(targetId(t, id, USER)).toBe(id);
   });
 
   it('maps a non-uuid id to UUIDv5("<table>:<id>") in ID_NAMESPACE', () => {
-    const id = targetId('local_notes', 'system_daily_standup');
-    expect(id).toBe(uuidV5('local_notes:system_daily_standup', ID_NAMESPACE));
-    expect(id).toBe(referenceV5('local_notes:system_daily_standup', ID_NAMESPACE));
+    const id = targetId('local_notes', 'system_daily_standup', USER);
+    expect(id).toBe(uuidV5('local_notes:system_daily_standup', userNamespace(USER)));
+    expect(id).toBe(referenceV5('local_notes:system_daily_standup', userNamespace(USER)));
     expect(id).toMatch(CANONICAL);
     expect(versionNibble(id)).toBe('5');
     expect(['8', '9', 'a', 'b']).toContain(variantNibble(id));
   });
 
   it('is deterministic', () => {
-    expect(targetId('note_tasks', 'task-1')).toBe(targetId('note_tasks', 'task-1'));
-    expect(targetId('note_tasks', 'task-1')).not.toBe(targetId('note_tasks', 'task-2'));
+    expect(targetId('note_tasks', 'task-1', USER)).toBe(targetId('note_tasks', 'task-1', USER));
+    expect(targetId('note_tasks', 'task-1', USER)).not.toBe(targetId('note_tasks', 'task-2', USER));
   });
 
   it('gives the same non-uuid id different target ids in different tables', () => {
-    const ids = TABLES.map((t) => targetId(t, 'shared-id'));
+    const ids = TABLES.map((t) => targetId(t, 'shared-id', USER));
     expect(new Set(ids).size).toBe(TABLES.length);
   });
 
   it('is case-sensitive for non-uuid ids (they are opaque text)', () => {
-    expect(targetId('local_notes', 'Inbox')).not.toBe(targetId('local_notes', 'inbox'));
+    expect(targetId('local_notes', 'Inbox', USER)).not.toBe(targetId('local_notes', 'inbox', USER));
   });
 
   it('does not mistake a uuid with surrounding text for a uuid', () => {
     const almost = 'note-3f2504e0-4f89-41d3-9a0c-0305e82c3301';
-    expect(targetId('local_notes', almost)).toBe(uuidV5(`local_notes:${almost}`));
+    expect(targetId('local_notes', almost, USER)).toBe(uuidV5(`local_notes:${almost}`, userNamespace(USER)));
+  });
+
+  it('mints non-uuid ids per user, so users sharing a target never collide', () => {
+    const other = '9d7c3a4e-1b2f-4c5d-8e6f-7a8b9c0d1e2f';
+    expect(targetId('local_notes', 'system_daily_standup', USER)).not.toBe(targetId('local_notes', 'system_daily_standup', other));
+    expect(targetId('local_notes', 'system_daily_standup', USER.toUpperCase())).toBe(targetId('local_notes', 'system_daily_standup', USER));
+    expect(userNamespace(USER)).toBe(uuidV5(USER, ID_NAMESPACE));
   });
 
   it('ID_NAMESPACE is the fixed project namespace', () => {

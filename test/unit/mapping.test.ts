@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, ChecksumAccumulator } from '../../lib/checksum';
 import { deriveEntityKey, EnvelopeError, openString, sealString } from '../../lib/envelope';
-import { ID_NAMESPACE, uuidV5 } from '../../lib/ids';
+import { userNamespace, uuidV5 } from '../../lib/ids';
 import { mappingFor, MAPPINGS, TABLE_ORDER } from '../../lib/mapping';
 import { foldersMapping } from '../../lib/mapping/folders';
 import type { FolderRow } from '../../lib/mapping/folders';
@@ -23,6 +23,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const USER = '0b7e7a4c-3c1d-4a8e-9f6b-2d5c1e8a9f01';
 const AS_OF = 1_735_689_600; // 2025-01-01T00:00:00Z
 const ctx: TransformContext = { userId: USER, asOfSeconds: AS_OF };
+const NS = userNamespace(USER);
 const T1 = 1_700_000_000; // 2023-11-14T22:13:20Z, Unix seconds as Drift stores them
 const T2 = 1_710_000_000;
 const T3 = 1_720_000_000;
@@ -288,7 +289,7 @@ describe('notes mapping (local_notes → notes)', () => {
     expect(notesMapping.transform(noteRow({ id: NOTE_UUID.toUpperCase() }), ctx).targetId).toBe(NOTE_UUID);
     const t = notesMapping.transform(noteRow({ id: 'system_daily_standup' }), ctx);
     expect(t.sourceId).toBe('system_daily_standup');
-    expect(t.targetId).toBe(uuidV5('local_notes:system_daily_standup', ID_NAMESPACE));
+    expect(t.targetId).toBe(uuidV5('local_notes:system_daily_standup', NS));
     expect(t.canonical.id).toBe(t.targetId);
   });
 });
@@ -380,10 +381,10 @@ describe('tasks mapping (note_tasks → note_tasks)', () => {
     const note = notesMapping.transform(noteRow({ id: 'system_daily_standup' }), ctx);
     const task = tasksMapping.transform(taskRow({ id: 'task-7', note_id: blob('system_daily_standup') }), ctx);
     expect(task.canonical.note_id).toBe(note.targetId);
-    expect(task.canonical.note_id).toBe(uuidV5('local_notes:system_daily_standup'));
+    expect(task.canonical.note_id).toBe(uuidV5('local_notes:system_daily_standup', NS));
     expect(task.requiredRefs).toEqual([{ table: 'notes', sourceId: 'system_daily_standup', targetId: note.targetId, column: 'note_id' }]);
-    expect(task.targetId).toBe(uuidV5('note_tasks:task-7'));
-    expect(task.targetId).not.toBe(uuidV5('local_notes:task-7'));
+    expect(task.targetId).toBe(uuidV5('note_tasks:task-7', NS));
+    expect(task.targetId).not.toBe(uuidV5('local_notes:task-7', NS));
   });
 
   it('maps an upper-case uuid note_id to the lower-case id the note gets', () => {
@@ -394,9 +395,9 @@ describe('tasks mapping (note_tasks → note_tasks)', () => {
   it('reports the parent for deferred linking and leaves parent_id NULL until withParent', () => {
     const t = tasksMapping.transform(taskRow({ parent_task_id: blob('parent-task') }), ctx);
     expect(t.canonical.parent_id).toBeNull();
-    expect(t.parent).toEqual({ sourceId: 'parent-task', targetId: uuidV5('note_tasks:parent-task'), column: 'parent_task_id' });
+    expect(t.parent).toEqual({ sourceId: 'parent-task', targetId: uuidV5('note_tasks:parent-task', NS), column: 'parent_task_id' });
     const linked = tasksMapping.withParent!(t.canonical, t.parent!.targetId);
-    expect(linked.parent_id).toBe(uuidV5('note_tasks:parent-task'));
+    expect(linked.parent_id).toBe(uuidV5('note_tasks:parent-task', NS));
     expect(t.canonical.parent_id).toBeNull(); // withParent does not mutate
     expect(tasksMapping.withParent!(t.canonical, null).parent_id).toBeNull();
   });
@@ -435,10 +436,10 @@ describe('folders mapping (local_folders → folders)', () => {
 
   it('reports a parent for repair-or-link and applies it with withParent', () => {
     const t = foldersMapping.transform(folderRow({ id: 'child', parent_id: blob('inbox') }), ctx);
-    expect(t.targetId).toBe(uuidV5('local_folders:child'));
+    expect(t.targetId).toBe(uuidV5('local_folders:child', NS));
     expect(t.canonical.parentId).toBeNull();
-    expect(t.parent).toEqual({ sourceId: 'inbox', targetId: uuidV5('local_folders:inbox'), column: 'parent_id' });
-    expect(foldersMapping.withParent!(t.canonical, t.parent!.targetId).parentId).toBe(uuidV5('local_folders:inbox'));
+    expect(t.parent).toEqual({ sourceId: 'inbox', targetId: uuidV5('local_folders:inbox', NS), column: 'parent_id' });
+    expect(foldersMapping.withParent!(t.canonical, t.parent!.targetId).parentId).toBe(uuidV5('local_folders:inbox', NS));
     expect(t.canonical.parentId).toBeNull();
   });
 
@@ -653,7 +654,7 @@ describe('rows read by real better-sqlite3 from the Drift v12 schema', () => {
     const byId = new Map(rows.map((r) => [r.id as string, r]));
     expect(notesMapping.transform(byId.get(NOTE_UUID)!, ctx).canonical).toEqual(notesMapping.transform(noteRow(), ctx).canonical);
     const standup = notesMapping.transform(byId.get('system_daily_standup')!, ctx);
-    expect(standup.targetId).toBe(uuidV5('local_notes:system_daily_standup'));
+    expect(standup.targetId).toBe(uuidV5('local_notes:system_daily_standup', NS));
     expect(standup.canonical.updated_at).toBe(Date.UTC(2024, 2, 1, 10));
     expect(standup.canonical.note_type).toBe('template');
     const bad = rejection(() => notesMapping.transform(byId.get('bad-utf8')!, ctx));
@@ -663,15 +664,15 @@ describe('rows read by real better-sqlite3 from the Drift v12 schema', () => {
     const [task] = select(tasksMapping as unknown as TableMapping);
     const t = tasksMapping.transform(task!, ctx);
     expect(t.canonical).toMatchObject({ note_id: standup.targetId, status: 'cancelled', priority: 3, labels: ['a'], position: 1, due_date: null });
-    expect(t.parent?.targetId).toBe(uuidV5('note_tasks:task-0'));
+    expect(t.parent?.targetId).toBe(uuidV5('note_tasks:task-0', NS));
 
     const [folder] = select(foldersMapping as unknown as TableMapping);
     const f = foldersMapping.transform(folder!, ctx);
     expect(f.canonical).toMatchObject({ name: 'Child', path: '/Inbox/Child', sortOrder: 2, color: null, icon: 'star', description: 'd' });
-    expect(f.parent?.targetId).toBe(uuidV5('local_folders:inbox'));
+    expect(f.parent?.targetId).toBe(uuidV5('local_folders:inbox', NS));
 
     const [link] = select(noteFoldersMapping as unknown as TableMapping);
     const l = noteFoldersMapping.transform(link!, ctx);
-    expect(l.canonical).toEqual({ note_id: standup.targetId, user_id: USER, folder_id: uuidV5('local_folders:inbox'), added_at: T3 * 1000 });
+    expect(l.canonical).toEqual({ note_id: standup.targetId, user_id: USER, folder_id: uuidV5('local_folders:inbox', NS), added_at: T3 * 1000 });
   });
 });

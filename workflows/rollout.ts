@@ -1,0 +1,134 @@
+// stagedRollout: many users' source files into one target, in cohorts (default 1 %, 10 %, 50 %,
+// 100 % of the manifest). Each cohort's migrations run as child workflows with bounded concurrency;
+// the next cohort starts only when the previous one passed its gate (failure rate, no
+// ROLLBACK_FAILED), or when an operator approves with the `approve` Update. Users already migrated
+// into the target are skipped, so re-running a manifest (or a scheduled later stage) is safe.
+import { ApplicationFailure, condition, defineQuery, defineUpdate, executeChild, ParentClosePolicy, setHandler } from '@temporalio/workflow';
+import { MigrationError } from '../lib/errors';
+import { migrationWorkflowId, parseRolloutInput, splitCohorts, type RolloutConfig, type RolloutInput } from '../lib/input';
+import { activitiesFor } from './activity-options';
+import type { migrationWorkflow } from './migration';
+import { boundedWindow } from './window';
+
+export interface CohortState {
+  index: number;
+  fraction: number;
+  users: number;
+  skipped: number;
+  migrated: number;
+  failed: number;
+  rolledBack: number;
+  rollbackFailed: number;
+  gate: 'pending' | 'running' | 'passed' | 'failed' | 'approved' | 'rejected';
+  failures: { userId: string; type: string; message: string }[];
+}
+
+export interface RolloutStatus {
+  status: 'running' | 'waiting-for-approval' | 'completed' | 'rejected';
+  waitingForApproval: number | null;
+  cohorts: CohortState[];
+}
+
+export const rolloutStatusQuery = defineQuery<RolloutStatus>('rolloutStatus');
+export const approveUpdate = defineUpdate<{ approved: true; cohort: number }, [note: string | undefined]>('approve');
+export const rejectUpdate = defineUpdate<{ rejected: true; cohort: number }, [reason: string | undefined]>('reject');
+
+function parse(raw: RolloutInput): RolloutConfig {
+  try {
+    return parseRolloutInput(raw);
+  } catch (err) {
+    if (err instanceof MigrationError) throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
+    throw err;
+  }
+}
+
+function failureOf(err: unknown): { type: string; message: string } {
+  let e = err as { type?: string; message?: string; cause?: unknown } | undefined;
+  let out = { type: 'Failed', message: String(err) };
+  while (e) {
+    if (e.message) out = { type: e.type ?? out.type, message: e.message };
+    e = e.cause as typeof e;
+  }
+  return out;
+}
+
+export async function stagedRollout(raw: RolloutInput): Promise<RolloutStatus> {
+  const cfg = parse(raw);
+  const { short } = activitiesFor(30_000);
+  const groups = splitCohorts(cfg.users, cfg.cohorts);
+  const last = Math.min(cfg.throughCohort ?? groups.length - 1, groups.length - 1);
+  const state: RolloutStatus = {
+    status: 'running',
+    waitingForApproval: null,
+    cohorts: groups.map((g, index) => ({ index, fraction: cfg.cohorts[index]!, users: g.length, skipped: 0, migrated: 0, failed: 0, rolledBack: 0, rollbackFailed: 0, gate: 'pending', failures: [] })),
+  };
+  let decision: 'approved' | 'rejected' | null = null;
+  setHandler(rolloutStatusQuery, () => state);
+  const waiting = () => assertState(state.waitingForApproval !== null, 'nothing is waiting for approval');
+  setHandler(
+    approveUpdate,
+    () => {
+      decision = 'approved';
+      return { approved: true as const, cohort: state.waitingForApproval! };
+    },
+    { validator: (_note: string | undefined) => waiting() },
+  );
+  setHandler(
+    rejectUpdate,
+    () => {
+      decision = 'rejected';
+      return { rejected: true as const, cohort: state.waitingForApproval! };
+    },
+    { validator: (_reason: string | undefined) => waiting() },
+  );
+
+  for (let i = 0; i <= last; i++) {
+    const previous = state.cohorts[i - 1];
+    if (previous && (previous.gate === 'failed' || cfg.alwaysApprove)) {
+      state.status = 'waiting-for-approval';
+      state.waitingForApproval = i;
+      decision = null;
+      await condition(() => decision !== null);
+      state.waitingForApproval = null;
+      if (decision === 'rejected') {
+        previous.gate = 'rejected';
+        state.status = 'rejected';
+        return state;
+      }
+      if (previous.gate === 'failed') previous.gate = 'approved';
+      state.status = 'running';
+    }
+    const cohort = state.cohorts[i]!;
+    cohort.gate = 'running';
+    const users = groups[i]!;
+    const done = new Set(await short.migratedUsers({ target: cfg.target, userIds: users.map((u) => u.userId) }));
+    const todo = users.filter((u) => !done.has(u.userId.toLowerCase()));
+    cohort.skipped = users.length - todo.length;
+    await boundedWindow(todo, cfg.concurrency, async (u) => {
+      try {
+        await executeChild<typeof migrationWorkflow>('migrationWorkflow', {
+          workflowId: migrationWorkflowId({ target: cfg.target, userId: u.userId }),
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          memo: { source: u.source.split('/').pop() ?? u.source, target: cfg.target, cohort: i },
+          args: [{ ...cfg.migration, source: u.source, userId: u.userId, target: cfg.target, keyring: cfg.keyring } as Parameters<typeof migrationWorkflow>[0]],
+        });
+        cohort.migrated++;
+      } catch (err) {
+        const f = failureOf(err);
+        cohort.failed++;
+        if (f.type === 'RolledBack') cohort.rolledBack++;
+        if (f.type === 'ROLLBACK_FAILED') cohort.rollbackFailed++;
+        cohort.failures.push({ userId: u.userId, ...f });
+      }
+    });
+    const attempted = cohort.migrated + cohort.failed;
+    const rate = attempted === 0 ? 0 : cohort.failed / attempted;
+    cohort.gate = rate <= cfg.maxFailureRate && cohort.rollbackFailed === 0 ? 'passed' : 'failed';
+  }
+  state.status = 'completed';
+  return state;
+}
+
+function assertState(ok: boolean, message: string): void {
+  if (!ok) throw new Error(message);
+}
