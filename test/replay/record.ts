@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createDeps } from '../../activities/deps';
 import { generateDataset } from '../../gen/generate';
@@ -74,6 +75,42 @@ async function record(scenario: string, source: string, input: Record<string, un
   console.log(`${scenario}: ${outcome}; ${entries.length} histories → ${file}`);
 }
 
+/** A small staged rollout: 4 users, 2 cohorts, one bad file, the gate held and approved. */
+async function recordRollout(): Promise<void> {
+  const target = await database('rec_rollout');
+  const users = [0, 1, 2, 3].map((i) => ({ userId: randomUUID(), source: join(dir, `rollout-${i}.sqlite`) }));
+  users.forEach((u, i) => generateDataset({ path: u.source, seed: 50 + i, notes: 10 }));
+  const broken = new Database(users[1]!.source);
+  broken.pragma('user_version = 11');
+  broken.close();
+  const keys = join(dir, 'rollout-keys.json');
+  writeFileSync(keys, JSON.stringify(Object.fromEntries(users.map((u) => [u.userId, randomBytes(32).toString('base64')]))));
+  const workflowId = 'record-rollout';
+  const handle = await client.workflow.start('stagedRollout', {
+    taskQueue: 'record',
+    workflowId,
+    args: [{ target, keyring: `file:${keys}`, users, cohorts: [0.5, 1], concurrency: 2, migration: { chunkRows: 500, sampleSize: 5 } }],
+  });
+  while ((await handle.query<{ status: string }>('rolloutStatus')).status !== 'waiting-for-approval') await new Promise((r) => setTimeout(r, 100));
+  await handle.executeUpdate('approve', { args: ['recorded'] });
+  await handle.result();
+  await save('rollout', 'completed', workflowId);
+}
+
+async function save(scenario: string, outcome: string, workflowId: string): Promise<void> {
+  const entries: { workflowId: string; label: string; history: unknown }[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const json = execFileSync(temporal.cli.path, ['workflow', 'show', '--address', temporal.address, '--workflow-id', w.workflowId, '--run-id', w.runId, '--output', 'json'], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    entries.push({ workflowId: w.workflowId, label: `${scenario} run ${w.runId}`, history: JSON.parse(json) });
+  }
+  const file = join(OUT, `sdk-${SDK}_migration-${WORKFLOW_VERSION}_${scenario}.json`);
+  writeFileSync(file, `${JSON.stringify({ scenario, outcome, recordedWith: { sdk: SDK, workflowVersion: WORKFLOW_VERSION }, entries })}\n`);
+  console.log(`${scenario}: ${outcome}; ${entries.length} histories → ${file}`);
+}
+
 try {
   const plain = join(dir, 'plain.sqlite');
   generateDataset({ path: plain, seed: 1, notes: 300 });
@@ -90,6 +127,7 @@ try {
     await h.executeUpdate('resume');
     await h.executeUpdate('abort', { args: ['recorded abort'] });
   });
+  await recordRollout();
   await record('health-rollback', plain, { chunkRows: 10, parallelism: 1, health: { intervalMs: 1000, probe: { extraSql: 'SELECT pg_sleep(0.3)' } } });
 } finally {
   worker.shutdown();

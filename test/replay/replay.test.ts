@@ -16,7 +16,7 @@ function entriesOf(file: string): ReplayEntry[] {
 describe('recorded histories replay on the current workflow code', () => {
   it('has the recorded scenarios', () => {
     const names = files.map((f) => f.replace(/^sdk-[\d.]+_migration-v\d+_/, '').replace(/\.json$/, ''));
-    expect(names).toEqual(expect.arrayContaining(['success', 'quarantine-heavy', 'abort-rollback', 'health-rollback']));
+    expect(names).toEqual(expect.arrayContaining(['success', 'quarantine-heavy', 'abort-rollback', 'health-rollback', 'rollout']));
   });
 
   it.each(files)('%s', async (file) => {
