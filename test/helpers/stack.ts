@@ -64,13 +64,13 @@ export interface TestWorker {
 
 let runtimeInstalled = false;
 
-export async function startTestWorker(options: { backupDir?: string; codec?: EncryptionCodec } = {}): Promise<TestWorker> {
+export async function startTestWorker(options: { backupDir?: string; codec?: EncryptionCodec; address?: string } = {}): Promise<TestWorker> {
   if (!runtimeInstalled) {
     // Errors only: the bundler's INFO output would bury the test report.
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
-  const address = inject('temporalAddress');
+  const address = options.address ?? inject('temporalAddress');
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
   const backupDir = options.backupDir ?? mkdtempSync(join(tmpdir(), 'migrator-backups-'));
