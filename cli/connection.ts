@@ -37,3 +37,13 @@ export async function connectWorker(settings: TemporalSettings): Promise<NativeC
     throw new Error(`cannot reach Temporal at ${settings.address} (${err.message}); set TEMPORAL_ADDRESS or start a server (npx migrator dev starts one)`);
   });
 }
+
+/** Runs `fn` with a client from the standard settings, closing the connection afterwards. */
+export async function withTemporalClient(fn: (client: Client) => Promise<void>): Promise<void> {
+  const { client, close } = await connectClient(temporalSettings());
+  try {
+    await fn(client);
+  } finally {
+    await close();
+  }
+}

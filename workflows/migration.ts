@@ -35,7 +35,8 @@ import {
   type TableReport,
 } from './definitions';
 import { startHealthGuard, type GuardHandle } from './health-guard';
-import { Saga } from './saga';
+import { assertState } from './assert';
+import { innermost, Saga } from './saga';
 import { MigrationPhase, MigrationStatus, MigrationTarget, MigrationUser } from './search-attributes';
 import { transferTable } from './transfer-table';
 
@@ -380,7 +381,7 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
     abortReason = 'workflow cancelled';
     abortCause = 'cancel';
   }
-  const reason = abortReason ?? innermostMessage(failure);
+  const reason = abortReason ?? innermost(failure);
   if (cfg.dryRun || saga.size === 0 || before === null) {
     upsertSearchAttributes([{ key: MigrationStatus, value: 'failed' }]);
     throw failure; // nothing was changed in the target: nothing to roll back
@@ -444,18 +445,4 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
       .catch(() => undefined);
     return report;
   }
-}
-
-function assertState(ok: boolean, message: string): void {
-  if (!ok) throw new Error(message);
-}
-
-function innermostMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let message = String(err);
-  while (e) {
-    if (e.message) message = e.message;
-    e = e.cause as typeof e;
-  }
-  return message;
 }

@@ -8,6 +8,7 @@ import { MigrationError } from '../lib/errors';
 import { migrationWorkflowId, parseRolloutInput, splitCohorts, type RolloutConfig, type RolloutInput } from '../lib/input';
 import { activitiesFor } from './activity-options';
 import type { migrationWorkflow } from './migration';
+import { assertState } from './assert';
 import { boundedWindow } from './window';
 
 export interface CohortState {
@@ -127,8 +128,4 @@ export async function stagedRollout(raw: RolloutInput): Promise<RolloutStatus> {
   }
   state.status = 'completed';
   return state;
-}
-
-function assertState(ok: boolean, message: string): void {
-  if (!ok) throw new Error(message);
 }

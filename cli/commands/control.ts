@@ -3,19 +3,11 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@te
 import type { Command } from 'commander';
 import type { MigrationProgress, MigrationResult } from '../../workflows/definitions';
 import { positiveInt } from '../args';
-import { connectClient, temporalSettings } from '../connection';
+import { withTemporalClient } from '../connection';
 import { failureMessage } from '../failures';
 import { renderBar } from '../progress-bar';
 import { formatReport } from '../start-migration';
 
-async function withClient(fn: (client: Client) => Promise<void>): Promise<void> {
-  const { client, close } = await connectClient(temporalSettings());
-  try {
-    await fn(client);
-  } finally {
-    await close();
-  }
-}
 
 const FAILED = new Set(['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
 
@@ -39,7 +31,7 @@ function update(program: Command, name: string, update: string, description: str
   cmd.action(async (...args: unknown[]) => {
     const rows = withArg === 'rows' ? (args[0] as number) : undefined;
     const opts = (withArg === 'rows' ? args[1] : args[0]) as { workflowId: string; json?: boolean; reason?: string };
-    await withClient(async (client) => {
+    await withTemporalClient(async (client) => {
       try {
         const handle = client.workflow.getHandle(opts.workflowId);
         const answer =
@@ -65,7 +57,7 @@ export function registerControl(program: Command): void {
     .requiredOption('--workflow-id <id>', 'the migration run')
     .option('--json', 'JSON output')
     .action(async (o: { workflowId: string; json?: boolean }) => {
-      await withClient(async (client) => {
+      await withTemporalClient(async (client) => {
         const handle = client.workflow.getHandle(o.workflowId);
         const d = await handle.describe();
         const status = d.status.name;
@@ -93,7 +85,7 @@ export function registerControl(program: Command): void {
     .requiredOption('--workflow-id <id>', 'the migration run')
     .option('--interval-ms <ms>', 'refresh interval', positiveInt('--interval-ms'), 1000)
     .action(async (o: { workflowId: string; intervalMs: number }) => {
-      await withClient(async (client) => {
+      await withTemporalClient(async (client) => {
         const handle = client.workflow.getHandle(o.workflowId);
         const tty = process.stdout.isTTY;
         let done = false;
@@ -133,7 +125,7 @@ export function registerControl(program: Command): void {
       add('MigrationPhase', o.phase);
       add('MigrationUser', o.user?.toLowerCase());
       add('MigrationTarget', o.target);
-      await withClient(async (client) => {
+      await withTemporalClient(async (client) => {
         const rows: Record<string, unknown>[] = [];
         for await (const w of client.workflow.list({ query: clauses.join(' AND ') })) {
           const sa = w.typedSearchAttributes;

@@ -1,22 +1,14 @@
 // Staged rollouts: start one, watch its cohorts and gates, approve or reject a held cohort, and
 // schedule stages at given times with Temporal Schedules (overlap skip, paused on failure).
 import { readFileSync } from 'node:fs';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../lib/defaults';
 import { parseRolloutInput, type RolloutInput } from '../../lib/input';
 import type { RolloutStatus } from '../../workflows/rollout';
-import { connectClient, temporalSettings } from '../connection';
+import { withTemporalClient } from '../connection';
 import { failureMessage } from '../failures';
 
-async function withClient(fn: (client: Client) => Promise<void>): Promise<void> {
-  const { client, close } = await connectClient(temporalSettings());
-  try {
-    await fn(client);
-  } finally {
-    await close();
-  }
-}
 
 function manifest(path: string, overrides: Partial<RolloutInput>): RolloutInput {
   const input = { ...(JSON.parse(readFileSync(path, 'utf8')) as RolloutInput), ...overrides };
@@ -51,7 +43,7 @@ export function registerRollout(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (o: { manifest: string; workflowId: string; taskQueue: string; wait?: boolean; json?: boolean; cohorts?: string; concurrency?: string; alwaysApprove?: boolean }) => {
       const input = manifest(o.manifest, overrides(o));
-      await withClient(async (client) => {
+      await withTemporalClient(async (client) => {
         const handle = await client.workflow.start('stagedRollout', { taskQueue: o.taskQueue, workflowId: o.workflowId, args: [input], workflowIdConflictPolicy: 'FAIL' });
         if (!o.wait) return void console.log(o.json ? JSON.stringify({ workflowId: handle.workflowId }) : `started rollout ${handle.workflowId}`);
         const status = (await handle.result()) as RolloutStatus;
@@ -66,7 +58,7 @@ export function registerRollout(program: Command): void {
     .requiredOption('--workflow-id <id>', 'the rollout')
     .option('--json', 'JSON output')
     .action(async (o: { workflowId: string; json?: boolean }) => {
-      await withClient(async (client) => printStatus(await client.workflow.getHandle(o.workflowId).query<RolloutStatus>('rolloutStatus'), o.json));
+      await withTemporalClient(async (client) => printStatus(await client.workflow.getHandle(o.workflowId).query<RolloutStatus>('rolloutStatus'), o.json));
     });
 
   for (const [name, update] of [
@@ -79,7 +71,7 @@ export function registerRollout(program: Command): void {
       .requiredOption('--workflow-id <id>', 'the rollout')
       .option('--note <text>', 'recorded with the decision')
       .action(async (o: { workflowId: string; note?: string }) => {
-        await withClient(async (client) => {
+        await withTemporalClient(async (client) => {
           try {
             console.log(JSON.stringify(await client.workflow.getHandle(o.workflowId).executeUpdate(update, { args: [o.note ?? null] })));
           } catch (err) {
@@ -98,7 +90,7 @@ export function registerRollout(program: Command): void {
       const input = manifest(o.manifest, overrides(o));
       const times = o.at.split(',').map((t) => new Date(t));
       if (times.some((t) => Number.isNaN(t.getTime()))) throw new Error(`--at: not ISO times: ${o.at}`);
-      await withClient(async (client) => {
+      await withTemporalClient(async (client) => {
         for (const [i, at] of times.entries()) {
           const scheduleId = `${o.id}-stage-${i}`;
           await client.schedule.create({
