@@ -10,7 +10,8 @@ import { freePort } from '../infra/ports';
 import { PROJECT_ROOT, startDevServer, resolveTemporalCli, temporalCliVersion } from '../infra/temporal-cli';
 import { spawnSync } from 'node:child_process';
 
-export const STACK_DIR = join(PROJECT_ROOT, 'var', 'dev');
+/** Where the demo's stack lives (MIGRATOR_DEV_DIR overrides, e.g. for tests). */
+export const STACK_DIR = process.env.MIGRATOR_DEV_DIR ?? join(PROJECT_ROOT, 'var', 'dev');
 const STATE = join(STACK_DIR, 'stack.json');
 
 interface StackState {

@@ -78,9 +78,19 @@ async function verifyAgainst(dsn: string, backup: Backup): Promise<{ differences
   return { differences, extra };
 }
 
+const target = (c: Command) => c.requiredOption('--target <env:NAME>', 'environment variable holding the target DSN');
+
 export function registerRunbook(program: Command): void {
   const runbook = program.command('runbook').description('manual recovery when automation cannot finish (the plan\'s §6.2)');
-  const target = (c: Command) => c.requiredOption('--target <env:NAME>', 'environment variable holding the target DSN');
+  registerRunbookCommands(runbook);
+  // The two an operator reaches for first are also top-level: `migrator backups`, `migrator restore`.
+  registerBackups(program);
+  registerRestore(program);
+}
+
+function registerRunbookCommands(runbook: Command): void {
+  registerBackups(runbook);
+  registerRestore(runbook);
 
   target(runbook.command('runs').description('runs recorded in the target: last event and lease'))
     .option('--json', 'JSON output')
@@ -88,11 +98,6 @@ export function registerRunbook(program: Command): void {
       print(await withClient(resolveTargetDsn(o.target), async (c) => (await c.query(sqlFile('queries/runbook_runs.sql'))).rows), o.json);
     });
 
-  target(runbook.command('backups').description('verified backups recorded in the target\'s inventory'))
-    .option('--json', 'JSON output')
-    .action(async (o: { target: string; json?: boolean }) => {
-      print(await withClient(resolveTargetDsn(o.target), async (c) => (await c.query(sqlFile('queries/runbook_backups.sql'))).rows), o.json);
-    });
 
   target(runbook.command('cancel-backends').description('cancel the running queries of the orchestrator\'s connections'))
     .requiredOption('--expect-database <name>', 'refuse unless the target is this database')
@@ -103,30 +108,6 @@ export function registerRunbook(program: Command): void {
       });
     });
 
-  target(runbook.command('restore').description('restore the target from a verified pg_dump backup, then verify it'))
-    .requiredOption('--backup-id <id>', 'backup to restore (see: runbook backups)')
-    .requiredOption('--expect-database <name>', 'refuse unless the target is this database (and the backup was taken of it)')
-    .option('--into <database>', 'restore into this new database instead of in place')
-    .action(async (o: { target: string; backupId: string; expectDatabase: string; into?: string }) => {
-      const dsn = resolveTargetDsn(o.target);
-      const backup = await loadBackup(dsn, o.backupId);
-      const major = await withClient(dsn, async (c) => {
-        await assertDatabase(c, o.expectDatabase);
-        return Math.floor(Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000);
-      });
-      if (backup.verification.database && backup.verification.database !== o.expectDatabase) {
-        throw new Error(`backup ${o.backupId} was taken of database "${backup.verification.database}", not "${o.expectDatabase}": refusing`);
-      }
-      if ((await sha256File(backup.location)) !== backup.sha256) throw new Error(`backup file ${backup.location} does not match its recorded sha256: refusing`);
-      const restoreInto = o.into ?? o.expectDatabase;
-      if (o.into) await withClient(dsn, (c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(o.into!)}`));
-      const args = o.into ? ['--no-owner', '--exit-on-error', '-d', restoreInto, backup.location] : ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '-d', restoreInto, backup.location];
-      await run(pgTool('pg_restore', major), args, { env: libpqEnv(dsn, restoreInto) });
-      const restoredDsn = withDatabase(dsn, restoreInto);
-      const { differences, extra } = await verifyAgainst(restoredDsn, backup);
-      console.log(`restored ${o.backupId} into ${restoreInto}`);
-      report(differences, extra);
-    });
 
   target(runbook.command('verify').description('compare a database with a backup\'s recorded row counts and checksums'))
     .requiredOption('--backup-id <id>', 'backup to compare with')
@@ -166,4 +147,39 @@ function report(differences: string[], extra: string[]): void {
     console.log(`NOT equal to the backup:\n  ${differences.join('\n  ')}`);
     process.exitCode = 1;
   } else console.log('verified: every table of the backup has its recorded row count and checksum');
+}
+
+function registerBackups(parent: Command): void {
+  target(parent.command('backups').description('verified backups recorded in the target\'s inventory'))
+    .option('--json', 'JSON output')
+    .action(async (o: { target: string; json?: boolean }) => {
+      print(await withClient(resolveTargetDsn(o.target), async (c) => (await c.query(sqlFile('queries/runbook_backups.sql'))).rows), o.json);
+    });
+}
+
+function registerRestore(parent: Command): void {
+  target(parent.command('restore').description('restore the target from a verified pg_dump backup, then verify it'))
+    .requiredOption('--backup-id <id>', 'backup to restore (see: runbook backups)')
+    .requiredOption('--expect-database <name>', 'refuse unless the target is this database (and the backup was taken of it)')
+    .option('--into <database>', 'restore into this new database instead of in place')
+    .action(async (o: { target: string; backupId: string; expectDatabase: string; into?: string }) => {
+      const dsn = resolveTargetDsn(o.target);
+      const backup = await loadBackup(dsn, o.backupId);
+      const major = await withClient(dsn, async (c) => {
+        await assertDatabase(c, o.expectDatabase);
+        return Math.floor(Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000);
+      });
+      if (backup.verification.database && backup.verification.database !== o.expectDatabase) {
+        throw new Error(`backup ${o.backupId} was taken of database "${backup.verification.database}", not "${o.expectDatabase}": refusing`);
+      }
+      if ((await sha256File(backup.location)) !== backup.sha256) throw new Error(`backup file ${backup.location} does not match its recorded sha256: refusing`);
+      const restoreInto = o.into ?? o.expectDatabase;
+      if (o.into) await withClient(dsn, (c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(o.into!)}`));
+      const args = o.into ? ['--no-owner', '--exit-on-error', '-d', restoreInto, backup.location] : ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '-d', restoreInto, backup.location];
+      await run(pgTool('pg_restore', major), args, { env: libpqEnv(dsn, restoreInto) });
+      const restoredDsn = withDatabase(dsn, restoreInto);
+      const { differences, extra } = await verifyAgainst(restoredDsn, backup);
+      console.log(`restored ${o.backupId} into ${restoreInto}`);
+      report(differences, extra);
+    });
 }

@@ -57,6 +57,58 @@ it('migrate --wait --json prints the result alone on stdout and exits 0; status 
     await new Promise((res) => setTimeout(res, 200)); // visibility is eventually consistent
   }
   expect(listed.find((w) => w.workflowId === workflowId)).toMatchObject({ migrationStatus: 'completed' });
+
+  const replayed = await cli(['replay', '--workflow-id', workflowId, '--with-children', '--json']);
+  expect(replayed.code).toBe(0);
+  const outcomes = JSON.parse(replayed.stdout) as { ok: boolean; label: string }[];
+  expect(outcomes.length).toBeGreaterThanOrEqual(5); // the run and its four transferTable children
+  expect(outcomes.every((o) => o.ok)).toBe(true);
+
+  const backups = JSON.parse((await cli(['backups', '--target', target.ref, '--json'])).stdout) as { run_id: string; kind: string; verified: boolean }[];
+  expect(backups.filter((b) => b.run_id === result.runId).map((b) => [b.kind, b.verified]).sort()).toEqual([
+    ['source-sqlite', true],
+    ['target-pg_dump', true],
+  ]);
+  const runs = JSON.parse((await cli(['runbook', 'runs', '--target', target.ref, '--json'])).stdout) as { run_id: string; last_event: string; lease: string }[];
+  expect(runs.find((r) => r.run_id === result.runId)).toMatchObject({ last_event: 'run:closed', lease: 'released' });
+});
+
+it('generate writes a deterministic file and refuses to overwrite one', async () => {
+  const out = join(dir, 'generated.sqlite');
+  const first = await cli(['generate', '--out', out, '--notes', '50', '--seed', '3', '--plant-bad-rows', '--json']);
+  expect(first.code).toBe(0);
+  expect(JSON.parse(first.stdout)).toMatchObject({ notes: 50, planted: expect.any(Number) });
+  const again = await cli(['generate', '--out', out, '--notes', '50']);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toContain('already exists');
+});
+
+it('codec-server serves /decode for key holders (MIGRATOR_CODEC_KEY by reference)', async () => {
+  const { EncryptionCodec } = await import('../../workers/payload-codec');
+  const { freePort } = await import('../../infra/ports');
+  const { spawn } = await import('node:child_process');
+  const { randomBytes } = await import('node:crypto');
+  const key = randomBytes(32);
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'codec-server', '--port', String(port), '--token', 'T0K'], {
+    env: { ...env, MIGRATOR_CODEC_KEY: 'env:TEST_CODEC_KEY', TEST_CODEC_KEY: key.toString('base64') },
+    stdio: 'ignore',
+  });
+  try {
+    const [encoded] = await new EncryptionCodec(key).encode([{ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode('{"x":1}') }]);
+    const body = JSON.stringify({
+      payloads: [{ metadata: Object.fromEntries(Object.entries(encoded!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(encoded!.data!).toString('base64') }],
+    });
+    let res: Response | null = null;
+    for (let i = 0; i < 100 && !res; i++) {
+      res = await fetch(`http://127.0.0.1:${port}/decode`, { method: 'POST', body, headers: { authorization: 'Bearer T0K' } }).catch(() => null);
+      if (!res) await new Promise((r) => setTimeout(r, 100));
+    }
+    const decoded = ((await res!.json()) as { payloads: { data: string }[] }).payloads[0]!;
+    expect(Buffer.from(decoded.data, 'base64').toString()).toBe('{"x":1}');
+  } finally {
+    child.kill();
+  }
 });
 
 it('a bad argument exits 2 naming it; a failed run exits 1 with its message', async () => {
