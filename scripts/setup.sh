@@ -4,6 +4,7 @@
 #   2. PostgreSQL server + client binaries (Debian packages; only when missing and we are root)
 #   3. the official Temporal CLI at the pinned version, built from source with Go into .tools/bin
 #      (the CLI's download site is unreachable here; the Go module proxy serves its source)
+#   4. with --test: tmux and Debian's chromium, which two tests drive (a terminal, the Web UI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TEMPORAL_CLI_VERSION=v1.5.1   # keep in sync with lib/defaults.ts TEMPORAL_CLI_VERSION
@@ -14,16 +15,29 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing $* (apt-get)"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  else
+    say "missing: $* — install them (Debian: sudo apt-get install $*)"
+    return 1
+  fi
+}
+
+if [ "${1:-}" = "--test" ]; then
+  need=()
+  command -v tmux >/dev/null 2>&1 || need+=(tmux)
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || need+=(chromium)
+  [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+fi
+
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1; then
   if [ -n "${DATABASE_URL:-}" ]; then
     say "PostgreSQL server binaries not installed; using DATABASE_URL (pg_dump/pg_restore of the server's major version are still needed for backups)"
-  elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing PostgreSQL server and client (apt-get)"
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-client >&2
   else
-    say "PostgreSQL server binaries are missing: install them (Debian: sudo apt-get install postgresql) or set DATABASE_URL"
-    exit 1
+    apt_install postgresql postgresql-client || { say "or set DATABASE_URL to an existing server"; exit 1; }
   fi
 fi
 
