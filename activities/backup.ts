@@ -53,12 +53,20 @@ export function libpqEnv(dsn: string, database?: string): NodeJS.ProcessEnv {
 
 
 /** Row count and order-independent checksum of every user table, in the client's snapshot. */
-export async function fingerprintDatabase(client: pg.ClientBase, include: RegExp | null = null): Promise<Fingerprint> {
+export async function fingerprintDatabase(
+  client: pg.ClientBase,
+  include: RegExp | null = null,
+  scope?: { perUser: Set<string>; userId: string },
+): Promise<Fingerprint> {
   const tables = (await client.query<{ name: string }>(sqlFile('queries/list_user_tables.sql'))).rows.map((r) => r.name);
   const out: Fingerprint = {};
   for (const name of tables) {
     if (include && !include.test(name)) continue;
-    const { rows } = await client.query<{ rows: number; checksum: string }>(sqlFile('queries/table_fingerprint.sql', { table: name }));
+    const byUser = scope?.perUser.has(name);
+    const { rows } = await client.query<{ rows: number; checksum: string }>(
+      sqlFile(byUser ? 'queries/table_fingerprint_user.sql' : 'queries/table_fingerprint.sql', { table: name }),
+      byUser ? [scope!.userId] : [],
+    );
     out[name] = { rows: Number(rows[0]!.rows), checksum: rows[0]!.checksum };
   }
   return out;

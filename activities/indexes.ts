@@ -78,6 +78,8 @@ export function createIndexActivities(deps: ActivityDeps) {
             await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
             result.rebuiltInvalid.push(name);
           }
+          // Recorded before the build: a crash mid-build still leaves the rollback a record to drop.
+          await client.query(sqlFile('queries/record_created_index.sql'), [input.runId, name, input.set]);
           for (let attempt = 1; ; attempt++) {
             heartbeat({ index: name, attempt });
             try {
@@ -90,7 +92,6 @@ export function createIndexActivities(deps: ActivityDeps) {
               await new Promise((r) => setTimeout(r, 500 * attempt));
             }
           }
-          await client.query(sqlFile('queries/record_created_index.sql'), [input.runId, name, input.set]);
           result.created.push(name);
         }
       } finally {

@@ -23,15 +23,17 @@ function injected(fail: string | undefined, name: string): void {
 
 export function createRollbackActivities(deps: ActivityDeps) {
   return {
-    /** Row counts and checksums of every application-schema table, and its index list. */
-    async fingerprintTarget(input: { target: string }): Promise<TargetFingerprint> {
+    /** Row counts and checksums of the application schema (this user's rows where tables have user_id), and its index list. */
+    async fingerprintTarget(input: { target: string; userId: string }): Promise<TargetFingerprint> {
       const client = await deps.pool(input.target).connect();
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        const tables = await fingerprintDatabase(client, /^public\./);
+        const perUser = new Set((await client.query<{ name: string }>(sqlFile('queries/tables_with_user_id.sql'))).rows.map((r) => r.name));
+        const tables = await fingerprintDatabase(client, /^public\./, { perUser, userId: input.userId });
+        const ours = new Set(ourIndexNames());
         const { rows } = await client.query<{ name: string; def: string; valid: boolean }>(sqlFile('queries/list_indexes.sql'));
         await client.query('COMMIT');
-        return { tables, indexes: rows };
+        return { tables, indexes: rows.map((r) => ({ ...r, ours: ours.has(r.name) })) };
       } finally {
         client.release();
       }

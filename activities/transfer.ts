@@ -141,7 +141,8 @@ export function createTransferActivities(deps: ActivityDeps) {
         return summarize(rows.length, prepared.ok, prepared.rejected, 0, false);
       }
       const sealer = deps.sealer(input.keyring, input.userId);
-      const lo = input.lo ?? '';
+      // Ledger key of the lower bound: '' = from the start; a real key is prefixed so a source key '' cannot collide.
+      const lo = input.lo === null ? '' : `>${input.lo}`;
       const client = await deps.pool(input.target).connect();
       try {
         await client.query('BEGIN');
@@ -218,8 +219,8 @@ export function createTransferActivities(deps: ActivityDeps) {
     },
 
     /** The deferred self-reference: link every task to its parent once all task chunks committed. */
-    async linkTaskParents(input: { target: string; userId: string }): Promise<{ linked: number }> {
-      const result = await deps.pool(input.target).query(sqlFile('queries/link_task_parents.sql'), [input.userId]);
+    async linkTaskParents(input: { target: string; userId: string; runId: string }): Promise<{ linked: number }> {
+      const result = await deps.pool(input.target).query(sqlFile('queries/link_task_parents.sql'), [input.userId, input.runId]);
       return { linked: result.rowCount ?? 0 };
     },
   };

@@ -80,6 +80,12 @@ export function createValidateActivities(deps: ActivityDeps) {
               .prepare(`SELECT ${mapping.selectList} FROM ${mapping.sourceTable} ORDER BY random() LIMIT ?`)
               .all(input.sampleSize) as Record<string, unknown>[];
             const prepared = await prepareRows(db, mapping, sample, { userId: input.userId, asOfSeconds: input.asOfSeconds }, targetRefLookup(client, input.userId));
+            // Rows the target itself refused at write time are quarantined too, not missing.
+            const refused = new Set(
+              (await client.query<{ local_id: string }>(sqlFile('queries/bridge_quarantined.sql', vars), [input.userId, prepared.ok.map((r) => r.sourceId)])).rows.map((r) => r.local_id),
+            );
+            prepared.rejected.push(...prepared.ok.filter((r) => refused.has(r.sourceId)).map((r) => ({ sourceId: r.sourceId, targetId: r.targetId, reason: 'REFUSED_AT_WRITE', detail: '' })));
+            prepared.ok = prepared.ok.filter((r) => !refused.has(r.sourceId));
             const ids = prepared.ok.map((r) => r.targetId);
             const { rows } = await client.query(sqlFile('queries/select_target_rows.sql', vars), [ids, input.userId]);
             const byId = new Map((rows as Record<string, unknown>[]).map((r) => [String(r[vars.key]), r]));

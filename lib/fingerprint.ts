@@ -3,9 +3,14 @@
 
 export type Fingerprint = Record<string, { rows: number; checksum: string }>;
 
+/**
+ * Tables with a user_id column are fingerprinted over the run's user's rows only (a shared target:
+ * other users' runs and the app write other rows meanwhile); other tables whole. Indexes are
+ * listed with `ours` = built by this project (their removal is proven by the run's own records).
+ */
 export interface TargetFingerprint {
   tables: Fingerprint;
-  indexes: { name: string; def: string; valid: boolean }[];
+  indexes: { name: string; def: string; valid: boolean; ours: boolean }[];
 }
 
 /** Human-readable differences (empty when equal). */
@@ -14,13 +19,17 @@ export function diffFingerprints(before: TargetFingerprint, after: TargetFingerp
   for (const t of new Set([...Object.keys(before.tables), ...Object.keys(after.tables)])) {
     const a = before.tables[t];
     const b = after.tables[t];
+    // A table created meanwhile that holds none of this user's rows (another user's run created it) is not ours.
+    if (!a && b && b.rows === 0) continue;
     if (!a) diffs.push(`table ${t} exists now but did not before`);
     else if (!b) diffs.push(`table ${t} existed before but is gone`);
     else if (a.rows !== b.rows || a.checksum !== b.checksum) diffs.push(`table ${t}: ${a.rows} rows/${a.checksum} before, ${b.rows} rows/${b.checksum} after`);
   }
+  // The app's own indexes must be exactly as before; ours may be kept by other users' runs, but never INVALID.
   const key = (i: { def: string; valid: boolean }) => `${i.def} (valid=${i.valid})`;
-  const beforeIdx = new Set(before.indexes.map(key));
-  const afterIdx = new Set(after.indexes.map(key));
+  const beforeIdx = new Set(before.indexes.filter((i) => !i.ours).map(key));
+  const afterIdx = new Set(after.indexes.filter((i) => !i.ours).map(key));
+  for (const i of after.indexes) if (i.ours && !i.valid) diffs.push(`INVALID index left: ${i.name}`);
   for (const i of beforeIdx) if (!afterIdx.has(i)) diffs.push(`index missing: ${i}`);
   for (const i of afterIdx) if (!beforeIdx.has(i)) diffs.push(`index added: ${i}`);
   return diffs;

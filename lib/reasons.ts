@@ -7,7 +7,7 @@ export const QuarantineReason = {
   UNSUPPORTED_TEXT: 'UNSUPPORTED_TEXT',
   /** A JSON column that does not parse, or does not have the required shape (labels must be an array). */
   INVALID_JSON: 'INVALID_JSON',
-  /** A JSON integer beyond ±2^53 that cannot be carried exactly. */
+  /** A JSON integer beyond ±2^53, or a number beyond the double range, that cannot be carried exactly. */
   UNSUPPORTED_NUMBER: 'UNSUPPORTED_NUMBER',
   /** An integer enum (note_type, task status) outside the known values. Never coerced to a default. */
   INVALID_ENUM: 'INVALID_ENUM',

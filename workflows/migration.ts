@@ -9,6 +9,7 @@ import {
   startChild,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -105,7 +106,7 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
       .signal(transferControlSignal, { paused: progress.paused, chunkRows: progress.chunkRows })
       .catch(() => undefined); // the child just finished: the next one starts with the current state
   };
-  const running = () => abortReason === null && !['completed', 'rolling-back', 'rolled-back', 'rollback-failed'].includes(progress.phase);
+  const running = () => abortReason === null && !['completing', 'completed', 'dry-run', 'rolling-back', 'rolled-back', 'rollback-failed'].includes(progress.phase);
   setHandler(
     pauseUpdate,
     async () => {
@@ -200,7 +201,7 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
   const forward = async (): Promise<void> => {
     const pre = await phase('preflight', async () => {
       const p = await short.preflight({ source: cfg.source, target: cfg.target, expectDatabase: cfg.expectDatabase, dryRun: cfg.dryRun });
-      if (!cfg.dryRun) before = await short.fingerprintTarget({ target: cfg.target });
+      if (!cfg.dryRun) before = await short.fingerprintTarget({ target: cfg.target, userId: cfg.userId });
       return p;
     });
     result.uncovered = { tables: pre.uncoveredTables, columns: pre.uncoveredColumns };
@@ -296,7 +297,7 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
         }
       }
       progress.table = null;
-      if (!cfg.dryRun) result.linkedParents = (await long.linkTaskParents({ target: cfg.target, userId: cfg.userId })).linked;
+      if (!cfg.dryRun) result.linkedParents = (await long.linkTaskParents({ target: cfg.target, userId: cfg.userId, runId })).linked;
     });
     if (cfg.dryRun) return;
 
@@ -364,6 +365,7 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
   }
 
   if (failure === null) {
+    progress.phase = 'completing'; // from here on an abort is refused: the run has passed every check
     const total = Object.values(result.tables).reduce((sum, t) => addChecksums(sum, t.checksum), '0000000000000000');
     await log('run', 'closed', `completed; ${TABLE_ORDER.map((t) => `${MAPPINGS[t].targetTable}=${result.tables[t]?.migrated ?? 0}`).join(' ')}; checksum ${total}`);
     progress.phase = cfg.dryRun ? 'dry-run' : 'completed';
@@ -384,7 +386,10 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
   const reason = abortReason ?? innermost(failure);
   if (cfg.dryRun || saga.size === 0 || before === null) {
     upsertSearchAttributes([{ key: MigrationStatus, value: 'failed' }]);
-    throw failure; // nothing was changed in the target: nothing to roll back
+    // Nothing was changed in the target: nothing to roll back.
+    if (workflowCancelled) throw failure;
+    if (abortReason !== null) throw ApplicationFailure.create({ type: 'Aborted', nonRetryable: true, message: `${reason} (before any change to the target)` });
+    throw failure;
   }
   const report = await CancellationScope.nonCancellable(() => rollback(reason));
   if (report.failed.length || !report.fingerprintEqual) {
@@ -416,22 +421,35 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
     // Fence first: once the lease is released no late chunk of this run can commit.
     await compensation.releaseLease({ target: cfg.target, runId }).catch(() => undefined);
     const { compensated, failed } = await saga.unwind();
-    const after = await compensation.fingerprintTarget({ target: cfg.target });
-    const differences = diffFingerprints(before!, after);
-    const ok = failed.length === 0 && differences.length === 0;
-    const remaining = ok ? [] : await compensation.runArtifacts({ target: cfg.target, runId, userId: cfg.userId }).catch((e: Error) => [`(could not list: ${e.message})`]);
+    let differences: string[];
+    try {
+      differences = diffFingerprints(before!, await compensation.fingerprintTarget({ target: cfg.target, userId: cfg.userId }));
+    } catch (err) {
+      failed.push({ step: 'fingerprintTarget', error: innermost(err) });
+      differences = ['the target could not be fingerprinted after the rollback'];
+    }
+    // What this run recorded as its own and is still there (rows, indexes): must be nothing.
+    // patched(): runs recorded before this check existed listed artifacts only after a failure.
+    const listArtifacts = () => compensation.runArtifacts({ target: cfg.target, runId, userId: cfg.userId }).catch((e: Error) => [`(could not list: ${innermost(e)})`]);
+    const alwaysList = patched('rollback-always-lists-artifacts');
+    const remaining = alwaysList || failed.length > 0 || differences.length > 0 ? await listArtifacts() : [];
+    const ok = failed.length === 0 && differences.length === 0 && remaining.length === 0;
     const targetBackup = backups.find((b) => b.kind === 'target-pg_dump');
+    const database = String(targetBackup?.verification.database ?? '<database>');
+    // First remove what the run left; restoring the pre-run dump is the last resort (it also undoes
+    // everything other users' runs and the app wrote since the backup).
     const runbook = ok
       ? []
       : [
+          `npx migrator runbook cancel-backends --target ${cfg.target} --expect-database ${database}`,
+          `npx migrator runbook clean --target ${cfg.target} --run-id ${runId} --user-id ${cfg.userId} --expect-database ${database}`,
           `npx migrator runbook backups --target ${cfg.target}`,
           targetBackup
-            ? `npx migrator runbook restore --target ${cfg.target} --backup-id ${targetBackup.backupId} --expect-database ${String(targetBackup.verification.database)}`
+            ? `npx migrator runbook restore --target ${cfg.target} --backup-id ${targetBackup.backupId} --expect-database ${database}`
             : '(no target backup was taken)',
           `npx migrator runbook verify --target ${cfg.target} --backup-id ${targetBackup?.backupId ?? '<id>'}`,
-          `npx migrator runbook clean --target ${cfg.target} --run-id ${runId} --user-id ${cfg.userId} --expect-database ${String(targetBackup?.verification.database ?? '<database>')}`,
         ];
-    const report: RollbackReport = { reason: why, cause: abortCause, compensated, failed, fingerprintEqual: differences.length === 0, differences, remaining, runbook };
+    const report: RollbackReport = { reason: why, cause: abortCause, compensated, failed, fingerprintEqual: differences.length === 0 && remaining.length === 0, differences, remaining, runbook };
     progress.phase = ok ? 'rolled-back' : 'rollback-failed';
     upsertSearchAttributes([
       { key: MigrationPhase, value: progress.phase },

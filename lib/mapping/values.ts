@@ -127,8 +127,9 @@ export function optionalJson(row: Record<string, unknown>, column: string): unkn
 
 function assertJsonStorable(value: unknown, column: string): void {
   if (typeof value === 'string') pgSafe(value, column);
-  // An integer beyond 2^53 has already lost digits in JSON.parse: quarantine rather than write a different number.
-  else if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+  // An integer beyond 2^53 has already lost digits in JSON.parse, and 1e400 became Infinity (stored
+  // as null): quarantine rather than write a different number.
+  else if (typeof value === 'number' && (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value)))) {
     throw new RowRejection(QuarantineReason.UNSUPPORTED_NUMBER, column);
   }
   else if (Array.isArray(value)) value.forEach((v) => assertJsonStorable(v, column));

@@ -86,3 +86,29 @@ it('fails the run when quarantined rows exceed the threshold, naming the table',
   });
   await expect(run).rejects.toMatchObject({ cause: { message: expect.stringMatching(/local_folders: 1 of \d+ rows quarantined|local_notes: \d+ of/) } });
 });
+
+it('a note whose id belongs to another user is quarantined as ID_CONFLICT, never overwritten, and validation still passes', async () => {
+  const conflictTarget = await createTargetDatabase();
+  const src = new Database(source, { readonly: true });
+  const victim = (src.prepare("SELECT id FROM local_notes WHERE id NOT LIKE 'bad_%' AND id NOT LIKE 'system_%' ORDER BY id LIMIT 1").get() as { id: string }).id;
+  src.close();
+  const stranger = randomUUID();
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const dir = new URL('../../sql/target/', import.meta.url);
+  for (const f of readdirSync(dir).sort()) await conflictTarget.query(readFileSync(new URL(f, dir), 'utf8'));
+  await conflictTarget.query(
+    `INSERT INTO notes (id, user_id, title_enc, props_enc, note_type, created_at, updated_at) VALUES ($1, $2, '\\x01', '\\x02', 'note', '2024-01-01', '2024-01-01')`,
+    [victim, stranger],
+  );
+  const result = (await worker.client.workflow.execute('migrationWorkflow', {
+    taskQueue: worker.taskQueue,
+    workflowId: `conflict-${randomUUID()}`,
+    args: [{ source, userId, target: conflictTarget.ref, keyring: keyring.ref, quarantineThreshold: 0.5, sampleSize: 100_000 }],
+  })) as MigrationResult;
+  expect(result.validation.ok).toBe(true);
+  const [q] = await conflictTarget.query<{ reason_code: string }>('SELECT reason_code FROM migration.migration_quarantine WHERE source_id = $1', [victim]);
+  expect(q!.reason_code).toBe('ID_CONFLICT');
+  const [kept] = await conflictTarget.query<{ user_id: string; title: string }>("SELECT user_id::text, encode(title_enc, 'hex') AS title FROM notes WHERE id = $1", [victim]);
+  expect(kept).toEqual({ user_id: stranger, title: '01' });
+  await conflictTarget.close();
+});

@@ -175,3 +175,26 @@ describe('operator control', () => {
     await target.close();
   });
 });
+
+describe('a shared target', () => {
+  it('rolls back one user exactly while other users write into the same tables', async () => {
+    const { target } = await prepared();
+    const other = randomUUID();
+    const handle = await start(target, { chunkRows: 20, parallelism: 1, faults: { failAfterPhase: 'transfer' } });
+    await waitUntil('transfer under way', async () => (await progressOf(handle)).chunksDone >= 2);
+    // Another user's rows arrive mid-run (another run, or the app).
+    await target.query(
+      `INSERT INTO notes (id, user_id, title_enc, props_enc, note_type, created_at, updated_at) VALUES ($1, $2, '\\x01', '\\x02', 'note', now(), now())`,
+      [randomUUID(), other],
+    );
+    const failure = await failureOf(handle);
+    expect(failure.type).toBe('RolledBack');
+    const report = failure.details![0] as RollbackReport;
+    expect(report).toMatchObject({ fingerprintEqual: true, differences: [], remaining: [] });
+    const [mine] = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [userId]);
+    expect(mine!.n).toBe(1); // only the note this user had before the run
+    const [theirs] = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [other]);
+    expect(theirs!.n).toBe(1); // the other user's write is untouched
+    await target.close();
+  });
+});

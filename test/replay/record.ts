@@ -20,7 +20,7 @@ import { createMigrationWorker } from '../../workers/worker';
 import type { MigrationProgress } from '../../workflows/definitions';
 
 /** Bump when workflow code changes in a way that needs new recordings. */
-export const WORKFLOW_VERSION = 'v1';
+export const WORKFLOW_VERSION = 'v2'; // v2: rollback always lists the run's artifacts (patched 'rollback-always-lists-artifacts')
 const OUT = fileURLToPath(new URL('./histories/', import.meta.url));
 const SDK = (JSON.parse(readFileSync(fileURLToPath(new URL('../../node_modules/@temporalio/workflow/package.json', import.meta.url)), 'utf8')) as { version: string }).version;
 

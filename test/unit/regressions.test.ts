@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { deriveEntityKey, EnvelopeError, openString } from '../../lib/envelope';
 import { parseMigrationInput } from '../../lib/input';
 import { notesMapping } from '../../lib/mapping/notes';
-import { RowRejection, time } from '../../lib/mapping/values';
+import { optionalJson, RowRejection, time } from '../../lib/mapping/values';
 
 const base = { source: '/x.sqlite', target: 'env:T', keyring: 'env:K' };
 
@@ -22,6 +22,11 @@ describe('regressions', () => {
   it('REAL seconds round to whole milliseconds (what the target keeps)', () => {
     expect(time({ t: 1700000000.0004 }, 't', 1800000000)).toBe(1700000000000);
     expect(time({ t: 1700000000.5 }, 't', 1800000000)).toBe(1700000000500);
+  });
+
+  it('JSON numbers beyond the double range (1e400 → Infinity → null) are quarantined', () => {
+    expect(() => optionalJson({ m: Buffer.from('{"x":1e400}') }, 'm')).toThrow(expect.objectContaining({ reason: 'UNSUPPORTED_NUMBER', column: 'm' }));
+    expect(optionalJson({ m: Buffer.from('{"x":1.5e300}') }, 'm')).toEqual({ x: 1.5e300 });
   });
 
   it('JSON integers beyond 2^53 are quarantined instead of silently rounded', () => {
