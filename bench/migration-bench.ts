@@ -62,7 +62,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<void> {
     writeFileSync(keyring, JSON.stringify({ [userId]: randomBytes(32).toString('base64') }));
     const taskQueue = 'bench';
     const worker = spawn(process.execPath, [BIN, 'worker', '--task-queue', taskQueue, '--backup-dir', join(dir, 'backups')], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, BENCH_TARGET: withDatabase(pgUrl, 'bench_target') },
+      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, BENCH_TARGET: withDatabase(pgUrl, 'bench_target'), MIGRATOR_LOG_LEVEL: 'WARN' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     let peakRss = 0;

@@ -1,3 +1,4 @@
--- The app's benchmark queries (the plan's §7.2), timed by the health probe. $1 = user id.
+-- The app's benchmark queries (the plan's §7.2), timed by the health probe. $1 = the probe's own
+-- user id (not the migrating user, whose data grows during the run).
 -- List a user's notes, newest first.
 SELECT id, title_enc, updated_at FROM notes WHERE user_id = $1::uuid AND NOT deleted ORDER BY updated_at DESC LIMIT 50;

@@ -5,3 +5,8 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_notes_run_idx ON public.schem
 CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_tasks_run_idx ON public.schema_bridge_tasks (run_id);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_folders_run_idx ON public.schema_bridge_folders (run_id);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_note_folders_run_idx ON public.schema_bridge_note_folders (run_id);
+-- Validation re-reads this user's migrated rows page by page, joined to the bridge by remote id.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_notes_remote_idx ON public.schema_bridge_notes (user_id, remote_id);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_tasks_remote_idx ON public.schema_bridge_tasks (user_id, remote_id);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_folders_remote_idx ON public.schema_bridge_folders (user_id, remote_id);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_note_folders_remote_idx ON public.schema_bridge_note_folders (user_id, remote_id);

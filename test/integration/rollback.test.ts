@@ -125,7 +125,7 @@ describe('operator control', () => {
       const handle = await start(target);
       await waitUntil(
         'a CONCURRENTLY build in flight',
-        async () => (await target.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active'")).length > 0,
+        async () => (await target.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active'")).length > 0,
       );
       expect((await progressOf(handle)).phase).toBe('indexes');
       await handle.executeUpdate('abort', { args: ['during index build'] });
