@@ -5,6 +5,7 @@
 import { heartbeat, log } from '@temporalio/activity';
 import type pg from 'pg';
 import { canonicalJson, ChecksumAccumulator } from '../lib/checksum';
+import { SourceError } from '../lib/errors';
 import { mappingFor } from '../lib/mapping';
 import type { Sealer, TableMapping } from '../lib/mapping/types';
 import { TargetRejection, QuarantineReason } from '../lib/reasons';
@@ -122,6 +123,11 @@ export function createTransferActivities(deps: ActivityDeps) {
           const row = nth.get(lo, lo, input.chunkRows - 1) as { k: string } | undefined;
           const hi = row?.k ?? (last.get(lo, lo) as { k: string | null }).k;
           if (hi === null || hi === undefined) return { chunks, done: true };
+          if (lo !== null && String(hi) <= lo) {
+            // A key that is not valid UTF-8 comes back with U+FFFD and no longer sorts where its bytes
+            // do: keyset pagination cannot make progress. Fail clearly instead of looping.
+            throw new SourceError('INTEGRITY', `${mapping.sourceTable}: source keys do not sort consistently after ${JSON.stringify(lo)} (a key that is not valid UTF-8?); fix the source file`);
+          }
           chunks.push({ lo, hi: String(hi) });
           if (!row) return { chunks, done: true };
           lo = String(hi);
