@@ -161,8 +161,14 @@ describe('operator control', () => {
     expect(await handle.executeUpdate('pause')).toMatchObject({ paused: true });
     await expect(handle.executeUpdate('pause')).rejects.toMatchObject({ cause: { message: expect.stringMatching(/already paused/) } });
     const ledgerCount = async () => (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger'))[0]!.n;
-    await new Promise((r) => setTimeout(r, 1500)); // in-flight chunks drain
-    const paused = await ledgerCount();
+    // Chunks already in flight finish; then nothing more commits while paused.
+    let paused = await ledgerCount();
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const now = await ledgerCount();
+      if (now === paused) break;
+      paused = now;
+    }
     await new Promise((r) => setTimeout(r, 2000));
     expect(await ledgerCount()).toBe(paused);
     expect((await progressOf(handle)).paused).toBe(true);
