@@ -7,9 +7,14 @@ import type { TestTarget } from './stack';
 
 const TARGET_SQL = fileURLToPath(new URL('../../sql/target/', import.meta.url));
 
+/** The app's tables, as they exist in a target before any migration. */
+export async function createAppTables(target: TestTarget): Promise<void> {
+  for (const f of readdirSync(TARGET_SQL).sort()) await target.query(readFileSync(`${TARGET_SQL}${f}`, 'utf8'));
+}
+
 /** Creates the app's tables and rows that exist before any migration: another user's, and one of the migrating user's own. */
 export async function seedTarget(target: TestTarget, userId: string): Promise<{ otherUser: string; ownNoteId: string }> {
-  for (const f of readdirSync(TARGET_SQL).sort()) await target.query(readFileSync(`${TARGET_SQL}${f}`, 'utf8'));
+  await createAppTables(target);
   const otherUser = randomUUID();
   const ownNoteId = randomUUID();
   for (const [id, uid] of [[randomUUID(), otherUser], [randomUUID(), otherUser], [ownNoteId, userId]] as const) {

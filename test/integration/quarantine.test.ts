@@ -8,6 +8,7 @@ import { generateDataset } from '../../gen/generate';
 import { plantBadRows, type PlantedRow } from '../../gen/plant-bad-rows';
 import { targetId } from '../../lib/ids';
 import type { MigrationResult } from '../../workflows/definitions';
+import { createAppTables } from '../helpers/target-state';
 import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
 
 const BRIDGE = { local_notes: 'schema_bridge_notes', note_tasks: 'schema_bridge_tasks', local_folders: 'schema_bridge_folders', note_folders: 'schema_bridge_note_folders' } as const;
@@ -93,9 +94,7 @@ it('a note whose id belongs to another user is quarantined as ID_CONFLICT, never
   const victim = (src.prepare("SELECT id FROM local_notes WHERE id NOT LIKE 'bad_%' AND id NOT LIKE 'system_%' ORDER BY id LIMIT 1").get() as { id: string }).id;
   src.close();
   const stranger = randomUUID();
-  const { readFileSync, readdirSync } = await import('node:fs');
-  const dir = new URL('../../sql/target/', import.meta.url);
-  for (const f of readdirSync(dir).sort()) await conflictTarget.query(readFileSync(new URL(f, dir), 'utf8'));
+  await createAppTables(conflictTarget);
   await conflictTarget.query(
     `INSERT INTO notes (id, user_id, title_enc, props_enc, note_type, created_at, updated_at) VALUES ($1, $2, '\\x01', '\\x02', 'note', '2024-01-01', '2024-01-01')`,
     [victim, stranger],
