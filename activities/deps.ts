@@ -1,4 +1,4 @@
-// What activities share, owned by the worker process (STYLE.md §2): one pg.Pool per target
+// What activities share, owned by the worker process (docs/conventions.md §2): one pg.Pool per target
 // reference, the backup directory, and per-user sealers built from the keyring.
 import { resolve } from 'node:path';
 import pg from 'pg';

@@ -1,4 +1,4 @@
-// The run lease with its fencing check (DESIGN.md §1 phase 2): one run per user in a target,
+// The run lease with its fencing check (docs/design.md §1): one run per user in a target,
 // and no chunk commits after a rollback released the lease.
 import type pg from 'pg';
 import { LeaseError } from '../lib/errors';

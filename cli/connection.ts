@@ -1,4 +1,4 @@
-// Temporal connection settings, precedence explicit > environment > defaults (STYLE.md §6): the
+// Temporal connection settings, precedence explicit > environment > defaults (docs/conventions.md §6): the
 // standard TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_PROFILE / TEMPORAL_API_KEY variables and
 // config profiles through @temporalio/envconfig.
 import { Client, Connection } from '@temporalio/client';

@@ -1,4 +1,4 @@
-// Loads the idempotent SQL files in sql/ (STYLE.md §7). Identifiers substituted into {{name}}
+// Loads the idempotent SQL files in sql/ (docs/conventions.md §7). Identifiers substituted into {{name}}
 // placeholders come from mappings or the catalog, never from input, and are checked anyway.
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-// Deterministic target ids (DESIGN.md §2 law 6). A source id that already is a uuid is kept in
+// Deterministic target ids (docs/design.md, law 6). A source id that already is a uuid is kept in
 // its lower-case canonical form (the app already uses its local uuids remotely); any other id
 // (e.g. `system_daily_standup`) becomes UUIDv5(userNamespace(user), "<source table>:<id>"). Foreign keys
 // map with the same function, so no lookups are needed and re-runs produce the same ids.

@@ -1,4 +1,4 @@
-// Replays workflow histories against the current workflow code (DESIGN.md law 1): a history that
+// Replays workflow histories against the current workflow code (docs/design.md, law 1): a history that
 // no longer replays means a change needs patched() or a new workflow type before it ships.
 import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';

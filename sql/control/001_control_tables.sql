@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS migration.migration_log (
 );
 CREATE INDEX IF NOT EXISTS migration_log_run_idx ON migration.migration_log (run_id, id);
 
--- One row per committed chunk. The unique key makes a retried chunk a no-op (DESIGN.md law 3).
+-- One row per committed chunk. The unique key makes a retried chunk a no-op (docs/design.md, law 3).
 CREATE TABLE IF NOT EXISTS migration.chunk_ledger (
   run_id            text NOT NULL,
   user_id           uuid NOT NULL,
