@@ -178,7 +178,7 @@ export function createTransferActivities(deps: ActivityDeps) {
         const notInserted = ok.filter((r) => !inserted.has(r.targetId)).map((r) => r.targetId);
         if (notInserted.length) {
           const owners = await client.query<{ id: string; user_id: string }>(
-            sqlFile('queries/select_owned_ids.sql', { table: mapping.targetTable, key: mapping.targetTable === 'note_folders' ? 'note_id' : 'id' }),
+            sqlFile('queries/select_owned_ids.sql', { table: mapping.targetTable, key: mapping.targetKeyColumn }),
             [notInserted],
           );
           const foreign = new Set(owners.rows.filter((o) => o.user_id !== input.userId).map((o) => o.id));

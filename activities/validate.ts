@@ -34,7 +34,6 @@ export interface TableValidation {
   sampled: number;
 }
 
-const keyOf = (targetTable: string): string => (targetTable === 'note_folders' ? 'note_id' : 'id');
 
 export function createValidateActivities(deps: ActivityDeps) {
   return {
@@ -50,7 +49,7 @@ export function createValidateActivities(deps: ActivityDeps) {
 
       // Whole-table checksum over the target, decrypting every encrypted column.
       const acc = new ChecksumAccumulator();
-      const vars = { table: mapping.targetTable, bridge: mapping.bridgeTable, key: keyOf(mapping.targetTable) };
+      const vars = { table: mapping.targetTable, bridge: mapping.bridgeTable, key: mapping.targetKeyColumn };
       let after: string | null = null;
       let undecryptable = 0;
       for (;;) {

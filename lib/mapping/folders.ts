@@ -26,6 +26,7 @@ export const foldersMapping: TableMapping<FolderRow> = {
   targetTable: 'folders',
   bridgeTable: 'schema_bridge_folders',
   keyColumn: 'id',
+  targetKeyColumn: 'id',
   selectList:
     'id, CAST(name AS BLOB) AS name, CAST(parent_id AS BLOB) AS parent_id, CAST(path AS BLOB) AS path, sort_order, CAST(color AS BLOB) AS color, CAST(icon AS BLOB) AS icon, CAST(description AS BLOB) AS description, created_at, updated_at, deleted',
   coveredColumns: ['id', 'name', 'parent_id', 'path', 'sort_order', 'color', 'icon', 'description', 'created_at', 'updated_at', 'deleted'],

@@ -17,6 +17,7 @@ export const noteFoldersMapping: TableMapping<NoteFolderRow> = {
   targetTable: 'note_folders',
   bridgeTable: 'schema_bridge_note_folders',
   keyColumn: 'note_id',
+  targetKeyColumn: 'note_id',
   selectList: 'note_id, CAST(folder_id AS BLOB) AS folder_id, added_at',
   coveredColumns: ['note_id', 'folder_id', 'added_at'],
   timeFields: ['added_at'],

@@ -26,6 +26,7 @@ export const notesMapping: TableMapping<NoteRow> = {
   targetTable: 'notes',
   bridgeTable: 'schema_bridge_notes',
   keyColumn: 'id',
+  targetKeyColumn: 'id',
   selectList:
     'id, CAST(title AS BLOB) AS title, CAST(body AS BLOB) AS body, updated_at, deleted, CAST(encrypted_metadata AS BLOB) AS encrypted_metadata, is_pinned, note_type',
   coveredColumns: ['id', 'title', 'body', 'updated_at', 'deleted', 'encrypted_metadata', 'is_pinned', 'note_type'],

@@ -33,6 +33,7 @@ export const tasksMapping: TableMapping<TaskRow> = {
   targetTable: 'note_tasks',
   bridgeTable: 'schema_bridge_tasks',
   keyColumn: 'id',
+  targetKeyColumn: 'id',
   selectList:
     'id, CAST(note_id AS BLOB) AS note_id, CAST(content AS BLOB) AS content, status, priority, due_date, completed_at, position, CAST(labels AS BLOB) AS labels, CAST(parent_task_id AS BLOB) AS parent_task_id, created_at, updated_at, deleted',
   coveredColumns: ['id', 'note_id', 'content', 'status', 'priority', 'due_date', 'completed_at', 'position', 'labels', 'parent_task_id', 'created_at', 'updated_at', 'deleted'],

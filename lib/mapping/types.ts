@@ -46,6 +46,8 @@ export interface TableMapping<C extends { [k: string]: unknown } = { [k: string]
   bridgeTable: string;
   /** Source primary key column (keyset pagination runs over it). */
   keyColumn: string;
+  /** Target column that identifies a migrated row for its bridge row (what rollback deletes by). */
+  targetKeyColumn: 'id' | 'note_id';
   /** SELECT list over the source table; text columns as CAST(x AS BLOB) so bad UTF-8 is seen. */
   selectList: string;
   /** Source columns this mapping reads (the preflight reports any other column as not covered). */
