@@ -7,7 +7,7 @@ import { DEFAULT_LOCK_TIMEOUT_MS } from '../lib/defaults';
 import { sqlFile, sqlStatements } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 
-export type IndexSet = 'phase1' | 'temporary' | 'phase4';
+export type IndexSet = 'critical' | 'temporary' | 'post-migration';
 
 export interface IndexResult {
   created: string[];
@@ -17,7 +17,7 @@ export interface IndexResult {
 
 const LOCK_RETRIES = 5;
 
-export const INDEX_SETS: readonly IndexSet[] = ['phase1', 'temporary', 'phase4'];
+export const INDEX_SETS: readonly IndexSet[] = ['critical', 'temporary', 'post-migration'];
 
 /** Every index name this project builds, across its sets. */
 export function ourIndexNames(): string[] {

@@ -1,5 +1,5 @@
 -- Temporary indexes that serve the migration itself (bridge look-ups by run, the deferred
--- parent link). Built with phase 1, dropped in post-migration.
+-- parent link). Built in the `indexes` phase, dropped in `post-migration`.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_tasks_pending_parent_idx ON public.schema_bridge_tasks (user_id) WHERE pending_parent IS NOT NULL;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_notes_run_idx ON public.schema_bridge_notes (run_id);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS tmp_bridge_tasks_run_idx ON public.schema_bridge_tasks (run_id);

@@ -1,4 +1,4 @@
--- Phase 1 critical indexes (the plan's phase-1 set adapted to this schema): the ones the app's
+-- Critical indexes (built in the `indexes` phase, before the transfer): the ones the app's
 -- hot queries and the migration's own foreign-key checks and cascades need. Built CONCURRENTLY,
 -- one statement at a time, outside transactions; INVALID leftovers are dropped and rebuilt.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS notes_user_updated_idx ON notes (user_id, updated_at DESC);
