@@ -1,6 +1,5 @@
-// All activities, built from the worker's shared dependencies (STYLE.md §2).
-import { ApplicationFailure } from '@temporalio/activity';
-import { MigrationError } from '../lib/errors';
+// All activities, built from the worker's shared dependencies (docs/conventions.md §2).
+import { toApplicationFailure } from '../lib/failures';
 import { createBackupActivities } from './backup';
 import type { ActivityDeps } from './deps';
 import { createHealthActivities } from './health';
@@ -14,7 +13,7 @@ import { createSchemaActivities } from './schema';
 import { createTransferActivities } from './transfer';
 import { createValidateActivities } from './validate';
 
-/** Typed errors become ApplicationFailures whose `type` retry policies can name (STYLE.md §4). */
+/** Typed errors become ApplicationFailures whose `type` retry policies can name (docs/conventions.md §4). */
 function mapErrors<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(activities)) {
@@ -22,10 +21,7 @@ function mapErrors<T extends Record<string, (...args: never[]) => Promise<unknow
       try {
         return await fn(...args);
       } catch (err) {
-        if (err instanceof MigrationError) {
-          throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: err.nonRetryable });
-        }
-        throw err;
+        throw toApplicationFailure(err);
       }
     };
   }
