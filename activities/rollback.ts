@@ -3,7 +3,6 @@
 // compared with one taken after the rollback.
 import { beat as heartbeat } from './heartbeat';
 import type pg from 'pg';
-import { InjectedFault } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import { sqlFile } from '../infra/sql-files';
 import type { TargetFingerprint } from '../lib/fingerprint';
@@ -15,11 +14,6 @@ const REMOVE_BATCH = 5000;
 
 /** Reverse foreign-key order: children before parents. */
 const REVERSE = [...TABLE_ORDER].reverse();
-const keyOf = (table: string) => (table === 'note_folders' ? 'note_id' : 'id');
-
-function injected(fail: string | undefined, name: string): void {
-  if (fail === name) throw new InjectedFault(`compensation ${name} made to fail on purpose (faults.failCompensation)`);
-}
 
 export function createRollbackActivities(deps: ActivityDeps) {
   return {
@@ -40,17 +34,12 @@ export function createRollbackActivities(deps: ActivityDeps) {
     },
 
     /** Deletes the target rows this run created (via its bridge rows), children first, in batches. */
-    async removeRunRows(input: { target: string; runId: string; userId: string; fail?: string; delayMs?: number }): Promise<Record<string, number>> {
-      injected(input.fail, 'removeRunRows');
-      for (let waited = 0; waited < (input.delayMs ?? 0); waited += 200) {
-        heartbeat({ delaying: true });
-        await new Promise((r) => setTimeout(r, 200));
-      }
+    async removeRunRows(input: { target: string; runId: string; userId: string }): Promise<Record<string, number>> {
       const pool = deps.pool(input.target);
       const removed: Record<string, number> = {};
       for (const source of REVERSE) {
         const m = MAPPINGS[source];
-        const vars = { table: m.targetTable, bridge: m.bridgeTable, key: keyOf(m.targetTable) };
+        const vars = { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn };
         let n = 0;
         for (const file of ['queries/remove_run_rows.sql', 'queries/remove_archived_run_rows.sql']) {
           if (file.includes('remove_run_rows') && !(await exists(pool, `public.${m.bridgeTable}`))) continue;
@@ -69,8 +58,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
     },
 
     /** Drops the indexes this run created and any INVALID index an interrupted build of its sets left. */
-    async dropRunIndexes(input: { target: string; runId: string; fail?: string }): Promise<string[]> {
-      injected(input.fail, 'dropRunIndexes');
+    async dropRunIndexes(input: { target: string; runId: string }): Promise<string[]> {
       const client = await deps.pool(input.target).connect();
       const dropped: string[] = [];
       try {
@@ -91,8 +79,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
     },
 
     /** Drops application-schema tables this run created, if nothing else wrote into them. */
-    async dropCreatedTables(input: { target: string; tables: string[]; fail?: string }): Promise<{ dropped: string[]; kept: string[] }> {
-      injected(input.fail, 'dropCreatedTables');
+    async dropCreatedTables(input: { target: string; tables: string[] }): Promise<{ dropped: string[]; kept: string[] }> {
       const pool = deps.pool(input.target);
       const dropped: string[] = [];
       const kept: string[] = [];
@@ -118,7 +105,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
       for (const source of REVERSE) {
         const m = MAPPINGS[source];
         if (!(await exists(pool, `public.${m.targetTable}`)) || !(await exists(pool, `public.${m.bridgeTable}`))) continue;
-        const { rows } = await pool.query<{ object: string; n: number }>(sqlFile('queries/run_artifacts.sql', { table: m.targetTable, bridge: m.bridgeTable, key: keyOf(m.targetTable) }), [
+        const { rows } = await pool.query<{ object: string; n: number }>(sqlFile('queries/run_artifacts.sql', { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn }), [
           input.userId,
           input.runId,
         ]);

@@ -1,8 +1,11 @@
 // Every tunable default of the orchestrator, named once, with the reason for its value
-// (STYLE.md §5). Inputs and CLI flags override them; nothing else hard-codes these numbers.
+// (docs/conventions.md §5). Inputs and CLI flags override them; nothing else hard-codes these numbers.
 
 /** Source rows per chunk: one chunk = one activity = one PostgreSQL transaction. */
 export const DEFAULT_CHUNK_ROWS = 1000;
+/** The range of chunk sizes accepted from input and the setChunkSize Update. */
+export const MIN_CHUNK_ROWS = 1;
+export const MAX_CHUNK_ROWS = 100_000;
 /** Chunk activities in flight per table (the bounded window). */
 export const DEFAULT_PARALLELISM = 2;
 /** Fraction of a table's source rows that may be quarantined before the run fails. */

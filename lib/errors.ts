@@ -1,6 +1,6 @@
 // Typed errors, one per failure mode, each mapped to an ApplicationFailure `type` so retry
-// policies can list the non-retryable ones (STYLE.md §4). Activities throw these; the worker's
-// interceptor-free mapping happens in activities/failures.ts.
+// policies can list the non-retryable ones (docs/conventions.md §4). Activities throw these;
+// lib/failures.ts turns them into ApplicationFailures.
 
 export abstract class MigrationError extends Error {
   /** The ApplicationFailure type this error becomes. */
@@ -86,11 +86,5 @@ export const NON_RETRYABLE_TYPES = [
 /** The run lease is held by another run of the same user, or was released under a running chunk. */
 export class LeaseError extends MigrationError {
   readonly type = 'LeaseLost';
-  readonly nonRetryable = true;
-}
-
-/** A failure injected on purpose by the `faults` input (tests and game days only). */
-export class InjectedFault extends MigrationError {
-  readonly type = 'InjectedFault';
   readonly nonRetryable = true;
 }

@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import {
   DEFAULT_CHUNK_ROWS,
+  MAX_CHUNK_ROWS,
+  MIN_CHUNK_ROWS,
   DEFAULT_CHUNKS_PER_EXECUTION,
   DEFAULT_ERROR_RATE_THRESHOLD,
   DEFAULT_HEALTH_INTERVAL_MS,
@@ -74,21 +76,8 @@ export const HealthSchema = z
   })
   .strict();
 
-export const PHASES = ['preflight', 'backup', 'schema', 'indexes', 'transfer', 'validation', 'post-migration'] as const;
-
-/** Failure injection for tests and game days: never set in normal runs. */
-const FaultsSchema = z
-  .object({
-    failAfterPhase: z.enum(PHASES).optional(),
-    /** transferTable of `failInTable` (default every table) fails after this many chunks. */
-    failAfterChunks: z.number().int().min(0).optional(),
-    failInTable: z.string().optional(),
-    /** Name of a compensation activity that fails (removeRunRows, dropRunIndexes, dropCreatedTables). */
-    failCompensation: z.string().optional(),
-    /** removeRunRows first waits this long, heartbeating (to crash a worker mid-rollback in tests). */
-    compensationDelayMs: z.number().int().min(0).max(600_000).optional(),
-  })
-  .strict();
+/** Rows per chunk: the one range every caller checks (input, the setChunkSize Update, the CLI). */
+export const ChunkRows = z.number().int().min(MIN_CHUNK_ROWS).max(MAX_CHUNK_ROWS);
 
 export const MigrationInputSchema = z
   .object({
@@ -100,7 +89,7 @@ export const MigrationInputSchema = z
     target: TargetRef,
     /** Reference to the keyring holding the user's 32-byte account master key. */
     keyring: KeyringRef,
-    chunkRows: z.number().int().min(1).max(100_000).default(DEFAULT_CHUNK_ROWS),
+    chunkRows: ChunkRows.default(DEFAULT_CHUNK_ROWS),
     parallelism: z.number().int().min(1).max(64).default(DEFAULT_PARALLELISM),
     /** Fraction (0..1) of a table's rows that may be quarantined before the run fails. */
     quarantineThreshold: z.number().min(0).max(1).default(DEFAULT_QUARANTINE_THRESHOLD),
@@ -113,17 +102,18 @@ export const MigrationInputSchema = z
     chunksPerExecution: z.number().int().min(1).max(10_000).default(DEFAULT_CHUNKS_PER_EXECUTION),
     heartbeatTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(DEFAULT_HEARTBEAT_TIMEOUT_MS),
     health: HealthSchema.default(() => HealthSchema.parse({})),
-    faults: FaultsSchema.optional(),
   })
   .strict();
 
 export type MigrationInput = z.input<typeof MigrationInputSchema>;
 export type MigrationConfig = z.output<typeof MigrationInputSchema>;
 export type HealthConfig = z.output<typeof HealthSchema>;
-export type Phase = (typeof PHASES)[number];
 
 /** Parses a workflow input; throws InvalidInputError naming the first bad field. */
 export function parseMigrationInput(raw: unknown): MigrationConfig {
+  if (raw && typeof raw === 'object' && 'faults' in raw) {
+    throw new InvalidInputError('faults', 'fault injection is not accepted in workflow input; faults are planned on a worker started in test mode (docs/security.md)');
+  }
   const result = MigrationInputSchema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

@@ -6,6 +6,7 @@ import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDeps, type ActivityDeps } from '../activities/deps';
 import { DEFAULT_TASK_QUEUE } from '../lib/defaults';
+import type { TestFaults } from './test-faults';
 import { codecFromEnv, FAILURE_CONVERTER_PATH, type EncryptionCodec } from './payload-codec';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -19,6 +20,8 @@ export interface MigrationWorkerOptions {
   codec?: EncryptionCodec | null;
   /** Overrides for tests and tuning (e.g. maxConcurrentActivityTaskExecutions). */
   worker?: Partial<WorkerOptions>;
+  /** Test mode: fault injection planned per workflow id (never set on a production worker). */
+  testFaults?: TestFaults;
 }
 
 export async function createMigrationWorker(options: MigrationWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps }> {
@@ -31,6 +34,7 @@ export async function createMigrationWorker(options: MigrationWorkerOptions): Pr
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: 8,
+    ...(options.testFaults ? { interceptors: { activity: [options.testFaults.interceptor()] } } : {}),
     ...(codec ? { dataConverter: { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH } } : {}),
     ...options.worker,
   });

@@ -2,6 +2,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { createDeps } from '../../activities/deps';
 import { DEFAULT_TASK_QUEUE } from '../../lib/defaults';
+import { TestFaults } from '../../workers/test-faults';
 import { createMigrationWorker } from '../../workers/worker';
 import { connectWorker, temporalSettings } from '../connection';
 
@@ -14,7 +15,8 @@ export function registerWorker(program: Command): void {
     .option('--max-activities <n>', 'concurrent activity executions', '8')
     .option('--metrics-port <n>', 'expose Prometheus metrics (SDK + migrator_*) on 127.0.0.1:<n>/metrics (default: $MIGRATOR_METRICS_PORT, off)')
     .option('--metrics-host <ip>', 'bind address of the metrics endpoint', '127.0.0.1')
-    .action(async (opts: { taskQueue: string; backupDir?: string; maxActivities: string; metricsPort?: string; metricsHost: string }) => {
+    .option('--test-faults <file>', 'TEST MODE: inject the faults planned in FILE ({"<workflowId>": plan}); never on a production worker')
+    .action(async (opts: { taskQueue: string; backupDir?: string; maxActivities: string; metricsPort?: string; metricsHost: string; testFaults?: string }) => {
       const metricsPort = opts.metricsPort ?? process.env.MIGRATOR_METRICS_PORT;
       Runtime.install({
         logger: new DefaultLogger((process.env.MIGRATOR_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO'),
@@ -29,7 +31,9 @@ export function registerWorker(program: Command): void {
         taskQueue: opts.taskQueue,
         deps: createDeps({ backupDir: opts.backupDir }),
         worker: { maxConcurrentActivityTaskExecutions: Number(opts.maxActivities) },
+        ...(opts.testFaults ? { testFaults: new TestFaults(opts.testFaults) } : {}),
       });
+      if (opts.testFaults) console.error(`migrator worker: TEST MODE, faults planned in ${opts.testFaults}`);
       console.error(`migrator worker: polling task queue "${opts.taskQueue}" on ${settings.address} namespace ${settings.namespace} (Ctrl-C to stop)`);
       await worker.run();
       await deps.close();

@@ -54,6 +54,12 @@ describe('parseMigrationInput', () => {
     });
   });
 
+  it('refuses fault-injection switches in workflow input, naming the field', () => {
+    const err = invalid({ ...valid, faults: { failAfterChunks: 1 } });
+    expect(err.field).toBe('faults');
+    expect(err.message).toMatch(/test mode/);
+  });
+
   it('validates health sources and names the bad field', () => {
     expect(() => parseMigrationInput({ ...valid, health: { sources: [{ kind: 'prometheus', url: 'not a url', errorsMetric: 'e', totalMetric: 't' }] } })).toThrow(
       expect.objectContaining({ field: 'health.sources.0.url' }),
