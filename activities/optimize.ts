@@ -1,4 +1,4 @@
-// Phase 4 — post-migration: ANALYZE the target tables and move this user's bridge rows out of
+// The `post-migration` phase: ANALYZE the target tables and move this user's bridge rows out of
 // the hot schema into migration_archive (kept for audit). Indexes are built by activities/indexes.
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import { sqlFile } from '../infra/sql-files';

@@ -1,4 +1,4 @@
-// Phase 0 — preflight: the source is a sound Drift v12 file, every table and column is either
+// The `preflight` phase: the source is a sound Drift v12 file, every table and column is either
 // mapped or reported, and the target is the database the run was told to use.
 import { SourceError, TargetIdentityError } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';

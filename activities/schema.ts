@@ -1,4 +1,4 @@
-// Phase 2 — schema bridge: control tables, target tables and bridge tables from the idempotent
+// The `schema` phase: control tables, target tables and bridge tables from the idempotent
 // files in sql/, plus the backup inventory and migration_log writes.
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../lib/defaults';
 import { sqlFile, sqlFolder } from '../infra/sql-files';

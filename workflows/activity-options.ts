@@ -1,4 +1,4 @@
-// Activity stubs with timeouts and retry policies per kind of step.
+// Activity stubs, named by what the steps they run are for, each with its timeouts and retries.
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE_TYPES } from '../lib/errors';
@@ -6,13 +6,17 @@ import { NON_RETRYABLE_TYPES } from '../lib/errors';
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] };
 
 export function activitiesFor(heartbeatTimeoutMs: number) {
-  const short: ActivityOptions = { startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 5 } };
-  const long: ActivityOptions = { startToCloseTimeout: '2h', heartbeatTimeout: heartbeatTimeoutMs, retry: { ...retry, maximumAttempts: 10 } };
-  // Compensations: retried, but bounded so a rollback that cannot finish ends as ROLLBACK_FAILED.
-  const compensation: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: heartbeatTimeoutMs, retry: { ...retry, maximumAttempts: 6 } };
+  /** Short bookkeeping: preflight, schema, lease, logs, reference checks, health readings. */
+  const bookkeeping: ActivityOptions = { startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 5 } };
+  /** Data work that takes long and heartbeats: backups, index builds, chunks, validation. */
+  const dataWork: ActivityOptions = { startToCloseTimeout: '2h', heartbeatTimeout: heartbeatTimeoutMs, retry: { ...retry, maximumAttempts: 10 } };
+  /** Compensations: retried, but bounded so a rollback that cannot finish ends as ROLLBACK_FAILED. */
+  const compensations: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: heartbeatTimeoutMs, retry: { ...retry, maximumAttempts: 6 } };
   return {
-    short: proxyActivities<Activities>(short),
-    long: proxyActivities<Activities>(long),
-    compensation: proxyActivities<Activities>(compensation),
+    bookkeeping: proxyActivities<Activities>(bookkeeping),
+    dataWork: proxyActivities<Activities>(dataWork),
+    compensations: proxyActivities<Activities>(compensations),
   };
 }
+
+export type ActivityStubs = ReturnType<typeof activitiesFor>;

@@ -22,12 +22,18 @@ export interface TableReport extends TableTotals {
   sampled?: number;
 }
 
+/** The migration's phases, in the order they run (workflows/phases/). */
+export const PHASE_NAMES = ['preflight', 'backup', 'schema', 'indexes', 'transfer', 'validation', 'post-migration', 'soak'] as const;
+export type PhaseName = (typeof PHASE_NAMES)[number];
+/** Where a run is: before, in or after its phases. */
+export type RunPhase = 'starting' | PhaseName | 'completing' | 'completed' | 'dry-run' | 'rolling-back' | 'rolled-back' | 'rollback-failed';
+
 export interface MigrationProgress {
   runId: string;
-  phase: string;
+  phase: RunPhase;
   table: string | null;
   tables: Record<string, Partial<TableReport>>;
-  phaseDurationsMs: Record<string, number>;
+  phaseDurationsMs: Partial<Record<PhaseName, number>>;
   paused: boolean;
   chunkRows: number;
   chunksDone: number;
@@ -41,9 +47,11 @@ export interface MigrationProgress {
   abortReason: string | null;
 }
 
+export type RollbackCause = 'failure' | 'abort' | 'health' | 'cancel';
+
 export interface RollbackReport {
   reason: string;
-  cause: 'failure' | 'abort' | 'health' | 'cancel';
+  cause: RollbackCause;
   compensated: string[];
   failed: { step: string; error: string }[];
   fingerprintEqual: boolean;
@@ -68,7 +76,7 @@ export interface MigrationResult {
   dryRun: boolean;
   status: 'completed' | 'dry-run';
   tables: Record<string, TableReport>;
-  phaseDurationsMs: Record<string, number>;
+  phaseDurationsMs: Partial<Record<PhaseName, number>>;
   backups: BackupSummary[];
   uncovered: { tables: string[]; columns: string[] };
   indexes: { created: string[]; rebuiltInvalid: string[]; temporaryDropped: string[] };
@@ -80,8 +88,8 @@ export interface MigrationResult {
 export const progressQuery = defineQuery<MigrationProgress>('progress');
 
 /** Operator control (Updates: answered, with validators). */
-export const pauseUpdate = defineUpdate<{ paused: true; phase: string }>('pause');
-export const resumeUpdate = defineUpdate<{ paused: false; phase: string }>('resume');
+export const pauseUpdate = defineUpdate<{ paused: true; phase: RunPhase }>('pause');
+export const resumeUpdate = defineUpdate<{ paused: false; phase: RunPhase }>('resume');
 export const setChunkSizeUpdate = defineUpdate<{ chunkRows: number; previous: number }, [number]>('setChunkSize');
 export const abortUpdate = defineUpdate<{ aborting: true; reason: string }, [reason: string | undefined]>('abort');
 
@@ -93,3 +101,28 @@ export const tableProgressSignal = defineSignal<[{ table: string; totals: TableT
 export function emptyTotals(): TableTotals {
   return { read: 0, migrated: 0, inserted: 0, quarantined: 0, repaired: 0, checksum: '0000000000000000', chunks: 0, replayedChunks: 0 };
 }
+
+// ---- staged rollout ----
+
+export interface CohortState {
+  index: number;
+  fraction: number;
+  users: number;
+  skipped: number;
+  migrated: number;
+  failed: number;
+  rolledBack: number;
+  rollbackFailed: number;
+  gate: 'pending' | 'running' | 'passed' | 'failed' | 'approved' | 'rejected';
+  failures: { userId: string; type: string; message: string }[];
+}
+
+export interface RolloutStatus {
+  status: 'running' | 'waiting-for-approval' | 'completed' | 'rejected';
+  waitingForApproval: number | null;
+  cohorts: CohortState[];
+}
+
+export const rolloutStatusQuery = defineQuery<RolloutStatus>('rolloutStatus');
+export const approveUpdate = defineUpdate<{ approved: true; cohort: number }, [note: string | undefined]>('approve');
+export const rejectUpdate = defineUpdate<{ rejected: true; cohort: number }, [reason: string | undefined]>('reject');

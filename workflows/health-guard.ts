@@ -19,7 +19,7 @@ export function startHealthGuard(options: {
   heartbeatTimeoutMs: number;
   onReading: (r: HealthReading) => void;
 }): GuardHandle {
-  const { short } = activitiesFor(options.heartbeatTimeoutMs);
+  const { bookkeeping } = activitiesFor(options.heartbeatTimeoutMs);
   const scope = new CancellationScope();
   let resolveTrigger: (reason: string) => void = () => undefined;
   const triggered = new Promise<string>((resolve) => (resolveTrigger = resolve));
@@ -28,7 +28,7 @@ export function startHealthGuard(options: {
     .run(async () => {
       for (;;) {
         await sleep(options.health.intervalMs);
-        const reading = await short.healthCheck({ target: options.target, userId: options.userId, baselineMs: options.baselineMs, health: options.health, previous });
+        const reading = await bookkeeping.healthCheck({ target: options.target, userId: options.userId, baselineMs: options.baselineMs, health: options.health, previous });
         previous = reading.counters;
         options.onReading(reading);
         if (reading.trigger) {

@@ -3,59 +3,26 @@
 // the next cohort starts only when the previous one passed its gate (failure rate, no
 // ROLLBACK_FAILED), or when an operator approves with the `approve` Update. Users already migrated
 // into the target are skipped, so re-running a manifest (or a scheduled later stage) is safe.
-import { ApplicationFailure, condition, defineQuery, defineUpdate, executeChild, ParentClosePolicy, setHandler } from '@temporalio/workflow';
-import { MigrationError } from '../lib/errors';
+import { condition, executeChild, ParentClosePolicy, setHandler } from '@temporalio/workflow';
+import { innermostFailure, toApplicationFailure } from '../lib/failures';
 import { migrationWorkflowId, parseRolloutInput, splitCohorts, type RolloutConfig, type RolloutInput } from '../lib/input';
 import { activitiesFor } from './activity-options';
 import type { migrationWorkflow } from './migration';
 import { assertState } from './assert';
+import { approveUpdate, rejectUpdate, rolloutStatusQuery, type RolloutStatus } from './definitions';
 import { boundedWindow } from './window';
-
-export interface CohortState {
-  index: number;
-  fraction: number;
-  users: number;
-  skipped: number;
-  migrated: number;
-  failed: number;
-  rolledBack: number;
-  rollbackFailed: number;
-  gate: 'pending' | 'running' | 'passed' | 'failed' | 'approved' | 'rejected';
-  failures: { userId: string; type: string; message: string }[];
-}
-
-export interface RolloutStatus {
-  status: 'running' | 'waiting-for-approval' | 'completed' | 'rejected';
-  waitingForApproval: number | null;
-  cohorts: CohortState[];
-}
-
-export const rolloutStatusQuery = defineQuery<RolloutStatus>('rolloutStatus');
-export const approveUpdate = defineUpdate<{ approved: true; cohort: number }, [note: string | undefined]>('approve');
-export const rejectUpdate = defineUpdate<{ rejected: true; cohort: number }, [reason: string | undefined]>('reject');
 
 function parse(raw: RolloutInput): RolloutConfig {
   try {
     return parseRolloutInput(raw);
   } catch (err) {
-    if (err instanceof MigrationError) throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
-    throw err;
+    throw toApplicationFailure(err);
   }
-}
-
-function failureOf(err: unknown): { type: string; message: string } {
-  let e = err as { type?: string; message?: string; cause?: unknown } | undefined;
-  let out = { type: 'Failed', message: String(err) };
-  while (e) {
-    if (e.message) out = { type: e.type ?? out.type, message: e.message };
-    e = e.cause as typeof e;
-  }
-  return out;
 }
 
 export async function stagedRollout(raw: RolloutInput): Promise<RolloutStatus> {
   const cfg = parse(raw);
-  const { short } = activitiesFor(30_000);
+  const { bookkeeping } = activitiesFor(30_000);
   const groups = splitCohorts(cfg.users, cfg.cohorts);
   const last = Math.min(cfg.throughCohort ?? groups.length - 1, groups.length - 1);
   const state: RolloutStatus = {
@@ -102,7 +69,7 @@ export async function stagedRollout(raw: RolloutInput): Promise<RolloutStatus> {
     const cohort = state.cohorts[i]!;
     cohort.gate = 'running';
     const users = groups[i]!;
-    const done = new Set(await short.migratedUsers({ target: cfg.target, userIds: users.map((u) => u.userId) }));
+    const done = new Set(await bookkeeping.migratedUsers({ target: cfg.target, userIds: users.map((u) => u.userId) }));
     const todo = users.filter((u) => !done.has(u.userId.toLowerCase()));
     cohort.skipped = users.length - todo.length;
     await boundedWindow(todo, cfg.concurrency, async (u) => {
@@ -115,7 +82,7 @@ export async function stagedRollout(raw: RolloutInput): Promise<RolloutStatus> {
         });
         cohort.migrated++;
       } catch (err) {
-        const f = failureOf(err);
+        const f = innermostFailure(err);
         cohort.failed++;
         if (f.type === 'RolledBack') cohort.rolledBack++;
         if (f.type === 'ROLLBACK_FAILED') cohort.rollbackFailed++;

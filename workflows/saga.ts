@@ -1,6 +1,8 @@
 // The saga's compensation stack. A compensation is registered before its step runs (steps such
 // as a chunked transfer or an index build can stop half-way) and only removes what the run
 // recorded as its own, so unwinding a step that did nothing is a no-op.
+import { innermost } from '../lib/failures';
+
 export interface Compensation {
   name: string;
   run: () => Promise<unknown>;
@@ -31,14 +33,4 @@ export class Saga {
     }
     return { compensated, failed };
   }
-}
-
-export function innermost(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let message = String(err);
-  while (e) {
-    if (e.message) message = e.message;
-    e = e.cause as typeof e;
-  }
-  return message;
 }

@@ -1,7 +1,7 @@
 // transferTable: one table's keyset chunks, a bounded window in flight, continue-as-new before the
 // history grows large. Its state between executions is a key, a chunk size and totals: no rows.
 // The parent forwards pause/resume and setChunkSize through a signal.
-import { ApplicationFailure, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import { addChecksums } from '../lib/checksum';
 import { DEFAULT_PLAN_BATCH } from '../lib/defaults';
 import { activitiesFor } from './activity-options';
@@ -22,14 +22,12 @@ export interface TransferTableInput {
   chunksPerExecution: number;
   heartbeatTimeoutMs: number;
   paused?: boolean;
-  /** Failure injection (tests): fail after this many chunks of this execution chain. */
-  failAfterChunks?: number;
   /** Carried across continue-as-new. */
   state?: { after: string | null; totals: TableTotals; executions: number };
 }
 
 export async function transferTable(input: TransferTableInput): Promise<TableTotals & { executions: number }> {
-  const { short, long } = activitiesFor(input.heartbeatTimeoutMs);
+  const { bookkeeping, dataWork } = activitiesFor(input.heartbeatTimeoutMs);
   const totals = input.state?.totals ?? emptyTotals();
   let after = input.state?.after ?? null;
   const executions = (input.state?.executions ?? 0) + 1;
@@ -41,19 +39,13 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
     chunkRows = c.chunkRows;
   });
   let chunksThisExecution = 0;
-  let inFlight = 0;
   for (;;) {
     await condition(() => !paused);
     const budget = Math.min(DEFAULT_PLAN_BATCH, input.chunksPerExecution - chunksThisExecution);
-    const plan = await short.planChunks({ source: input.source, table: input.table, after, chunkRows, maxChunks: budget });
+    const plan = await bookkeeping.planChunks({ source: input.source, table: input.table, after, chunkRows, maxChunks: budget });
     await boundedWindow(plan.chunks, input.parallelism, async (chunk) => {
       await condition(() => !paused);
-      if (input.failAfterChunks !== undefined && totals.chunks + inFlight >= input.failAfterChunks) {
-        throw ApplicationFailure.create({ type: 'InjectedFault', nonRetryable: true, message: `injected failure in ${input.table} after ${totals.chunks} chunks (faults.failAfterChunks)` });
-      }
-      inFlight++;
-      const r = await long
-        .transferChunk({
+      const r = await dataWork.transferChunk({
         runId: input.runId,
         source: input.source,
         target: input.target,
@@ -64,8 +56,7 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
         dryRun: input.dryRun,
         lo: chunk.lo,
         hi: chunk.hi,
-      })
-        .finally(() => inFlight--);
+      });
       totals.read += r.read;
       totals.migrated += r.migrated;
       totals.inserted += r.inserted;

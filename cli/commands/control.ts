@@ -1,7 +1,7 @@
 // Operating live runs: status, watch (progress bar), pause, resume, abort, set-chunk-size, list.
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import type { MigrationProgress, MigrationResult } from '../../workflows/definitions';
+import { abortUpdate, pauseUpdate, progressQuery, resumeUpdate, setChunkSizeUpdate, type MigrationResult } from '../../workflows/definitions';
 import { positiveInt } from '../args';
 import { withTemporalClient } from '../connection';
 import { failureMessage } from '../failures';
@@ -24,7 +24,9 @@ async function finish(client: Client, workflowId: string, json?: boolean): Promi
   }
 }
 
-function update(program: Command, name: string, update: string, description: string, withArg?: 'reason' | 'rows'): void {
+type ControlUpdate = typeof pauseUpdate | typeof resumeUpdate | typeof abortUpdate | typeof setChunkSizeUpdate;
+
+function update(program: Command, name: string, update: ControlUpdate, description: string, withArg?: 'reason' | 'rows'): void {
   const cmd = program.command(name).description(description).requiredOption('--workflow-id <id>', 'the migration run').option('--json', 'print the answer as JSON');
   if (withArg === 'reason') cmd.option('--reason <text>', 'recorded in the rollback report');
   if (withArg === 'rows') cmd.argument('<rows>', 'new chunk size (rows)', positiveInt('<rows>'));
@@ -35,11 +37,11 @@ function update(program: Command, name: string, update: string, description: str
       try {
         const handle = client.workflow.getHandle(opts.workflowId);
         const answer =
-          withArg === 'rows'
-            ? await handle.executeUpdate(update, { args: [rows] })
-            : withArg === 'reason'
-              ? await handle.executeUpdate(update, { args: [opts.reason ?? null] })
-              : await handle.executeUpdate(update);
+          update === setChunkSizeUpdate
+            ? await handle.executeUpdate(setChunkSizeUpdate, { args: [rows!] })
+            : update === abortUpdate
+              ? await handle.executeUpdate(abortUpdate, { args: [opts.reason] })
+              : await handle.executeUpdate(update as typeof pauseUpdate);
         console.log(opts.json ? JSON.stringify(answer) : `${name}: ${JSON.stringify(answer)}`);
       } catch (err) {
         if (!(err instanceof WorkflowUpdateFailedError)) throw err;
@@ -62,7 +64,7 @@ export function registerControl(program: Command): void {
         const d = await handle.describe();
         const status = d.status.name;
         if (status === 'RUNNING') {
-          const p = await handle.query<MigrationProgress>('progress');
+          const p = await handle.query(progressQuery);
           console.log(o.json ? JSON.stringify({ status, progress: p }, null, 2) : `${o.workflowId} RUNNING\n${renderBar(p)}`);
           return;
         }
@@ -95,7 +97,7 @@ export function registerControl(program: Command): void {
         );
         void ended.then(() => (done = true));
         while (!done) {
-          const p = await handle.query<MigrationProgress>('progress').catch(() => null);
+          const p = await handle.query(progressQuery).catch(() => null);
           if (p) process.stdout.write(tty ? `\r\x1b[2K${renderBar(p, Math.max(10, Math.min(40, (process.stdout.columns ?? 120) - 90)))}` : `${renderBar(p)}\n`);
           await Promise.race([ended, new Promise((r) => setTimeout(r, o.intervalMs))]);
         }
@@ -104,10 +106,10 @@ export function registerControl(program: Command): void {
       });
     });
 
-  update(program, 'pause', 'pause', 'pause a run: no new chunks or phases start (chunks in flight finish)');
-  update(program, 'resume', 'resume', 'resume a paused run');
-  update(program, 'abort', 'abort', 'abort a run: it rolls back and proves the target restored', 'reason');
-  update(program, 'set-chunk-size', 'setChunkSize', 'change the chunk size of chunks planned from now on', 'rows');
+  update(program, 'pause', pauseUpdate, 'pause a run: no new chunks or phases start (chunks in flight finish)');
+  update(program, 'resume', resumeUpdate, 'resume a paused run');
+  update(program, 'abort', abortUpdate, 'abort a run: it rolls back and proves the target restored', 'reason');
+  update(program, 'set-chunk-size', setChunkSizeUpdate, 'change the chunk size of chunks planned from now on', 'rows');
 
   program
     .command('list')

@@ -5,7 +5,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { DEFAULT_TASK_QUEUE } from '../../lib/defaults';
 import { parseRolloutInput, type RolloutInput } from '../../lib/input';
-import type { RolloutStatus } from '../../workflows/rollout';
+import { approveUpdate, rejectUpdate, rolloutStatusQuery, type RolloutStatus } from '../../workflows/definitions';
 import { withTemporalClient } from '../connection';
 import { failureMessage } from '../failures';
 
@@ -58,13 +58,10 @@ export function registerRollout(program: Command): void {
     .requiredOption('--workflow-id <id>', 'the rollout')
     .option('--json', 'JSON output')
     .action(async (o: { workflowId: string; json?: boolean }) => {
-      await withTemporalClient(async (client) => printStatus(await client.workflow.getHandle(o.workflowId).query<RolloutStatus>('rolloutStatus'), o.json));
+      await withTemporalClient(async (client) => printStatus(await client.workflow.getHandle(o.workflowId).query(rolloutStatusQuery), o.json));
     });
 
-  for (const [name, update] of [
-    ['approve', 'approve'],
-    ['reject', 'reject'],
-  ] as const) {
+  for (const name of ['approve', 'reject'] as const) {
     rollout
       .command(name)
       .description(`${name} the cohort a rollout holds at a gate`)
@@ -73,7 +70,10 @@ export function registerRollout(program: Command): void {
       .action(async (o: { workflowId: string; note?: string }) => {
         await withTemporalClient(async (client) => {
           try {
-            console.log(JSON.stringify(await client.workflow.getHandle(o.workflowId).executeUpdate(update, { args: [o.note ?? null] })));
+            const handle = client.workflow.getHandle(o.workflowId);
+            const options = { args: [o.note] as [string | undefined] };
+            const result = name === 'approve' ? await handle.executeUpdate(approveUpdate, options) : await handle.executeUpdate(rejectUpdate, options);
+            console.log(JSON.stringify(result));
           } catch (err) {
             if (!(err instanceof WorkflowUpdateFailedError)) throw err;
             console.error(`${name} refused: ${failureMessage(err)}`);

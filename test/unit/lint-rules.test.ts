@@ -1,4 +1,4 @@
-// The sandbox lint rule (DESIGN.md law 1) really rejects I/O imports in workflows/ and lib/.
+// The sandbox lint rule (docs/design.md, law 1) really rejects I/O imports in workflows/ and lib/.
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 
@@ -32,6 +32,28 @@ describe('workflow sandbox lint rule', () => {
       'export const x = [sleep, DEFAULT_CHUNK_ROWS, boundedWindow];',
     ].join('\n');
     expect(await restricted(code, 'workflows/window.ts')).toEqual([]);
+  });
+
+  it.each([
+    ["import pg from 'pg';\nexport const x = pg;", 'pg'],
+    ["import { createActivities } from '../../activities';\nexport const x = createActivities;", 'value import of activities'],
+    ["import { freePort } from '../../infra/ports';\nexport const x = freePort;", 'infra (I/O)'],
+    ["import { x } from '../../../outside';\nexport const y = x;", 'outside the repository'],
+  ])('rejects in a phase file %s (%s)', async (code) => {
+    expect(await restricted(code, 'workflows/phases/indexes.ts')).not.toEqual([]);
+  });
+
+  it('accepts in a phase file: workflows/ siblings, lib/ and type-only activity imports', async () => {
+    const code = [
+      "import { ApplicationFailure } from '@temporalio/workflow';",
+      "import { TABLE_ORDER } from '../../lib/mapping';",
+      "import { required } from '../run-state';",
+      "import type { Phase } from './phase';",
+      "import type { Activities } from '../../activities';",
+      'export type A = [Activities, Phase];',
+      'export const x = [ApplicationFailure, TABLE_ORDER, required];',
+    ].join('\n');
+    expect(await restricted(code, 'workflows/phases/indexes.ts')).toEqual([]);
   });
 
   it('keeps lib/ free of I/O modules too', async () => {

@@ -1,0 +1,21 @@
+// preflight: both sides reachable, the source sound and covered by the mapping, the target the
+// intended database; then the target's fingerprint, the proof a rollback is measured against.
+import { TABLE_ORDER } from '../../lib/mapping';
+import type { Phase } from './phase';
+
+export const preflightPhase: Phase = {
+  name: 'preflight',
+  inDryRun: true,
+  undo: () => [],
+  undoneBy: 'nothing to undo: reads only',
+  proves: 'the source passes integrity_check and the Drift v12 schema check; the target is the expected database; its pre-run fingerprint is recorded',
+  async step({ run, acts }) {
+    const { cfg } = run;
+    const pre = await acts.bookkeeping.preflight({ source: cfg.source, target: cfg.target, expectDatabase: cfg.expectDatabase, dryRun: cfg.dryRun });
+    if (!cfg.dryRun) run.before = await acts.bookkeeping.fingerprintTarget({ target: cfg.target, userId: cfg.userId });
+    run.preflight = pre;
+    run.result.uncovered = { tables: pre.uncoveredTables, columns: pre.uncoveredColumns };
+    run.totalSourceRows = TABLE_ORDER.reduce((n, t) => n + (pre.sourceRows[t] ?? 0), 0);
+    run.progress.chunksTotal = TABLE_ORDER.reduce((n, t) => n + Math.ceil((pre.sourceRows[t] ?? 0) / cfg.chunkRows), 0);
+  },
+};

@@ -1,0 +1,96 @@
+// The run state: everything the phases, the operator's Updates, the health guard and the rollback
+// share, in one typed object (no loose variables shared between closures). It holds ids, counts,
+// checksums and durations only: it is what the progress query shows.
+import type { BackupRecord, PreflightResult } from '../activities';
+import type { TargetFingerprint } from '../lib/fingerprint';
+import type { MigrationConfig } from '../lib/input';
+import type { MigrationProgress, MigrationResult, RollbackCause } from './definitions';
+import type { GuardHandle } from './health-guard';
+
+export interface RunState {
+  readonly cfg: MigrationConfig;
+  readonly workflowId: string;
+  /** The first run id of this execution chain: what the target's records name the run by. */
+  readonly runId: string;
+  /** Workflow time at start (Unix seconds): every retry and replay transforms rows identically. */
+  readonly asOfSeconds: number;
+  progress: MigrationProgress;
+  result: MigrationResult;
+  /** Set by an abort, a health trigger or a cancellation: why the run stops. */
+  abort: { reason: string | null; cause: RollbackCause };
+  /** What preflight saw (null until it ran). */
+  preflight: PreflightResult | null;
+  /** The target as it was before the run changed anything (null in a dry run). */
+  before: TargetFingerprint | null;
+  backups: BackupRecord[];
+  guard: GuardHandle | null;
+  /** The transferTable child running now, for forwarding pause and chunk size. */
+  currentChild: string | null;
+  transferStartedAt: number | null;
+  totalSourceRows: number;
+  /** The control tables exist: events can be logged to migration_log. */
+  loggingReady: boolean;
+}
+
+export function newRunState(cfg: MigrationConfig, ids: { workflowId: string; runId: string }, asOfSeconds: number): RunState {
+  const progress: MigrationProgress = {
+    runId: ids.runId,
+    phase: 'starting',
+    table: null,
+    tables: {},
+    phaseDurationsMs: {},
+    paused: false,
+    chunkRows: cfg.chunkRows,
+    chunksDone: 0,
+    chunksTotal: 0,
+    rowsRead: 0,
+    rowsTotal: 0,
+    rowsPerSecond: null,
+    etaSeconds: null,
+    lastHealth: null,
+    abortReason: null,
+  };
+  return {
+    cfg,
+    ...ids,
+    asOfSeconds,
+    progress,
+    result: {
+      workflowId: ids.workflowId,
+      runId: ids.runId,
+      userId: cfg.userId,
+      target: cfg.target,
+      dryRun: cfg.dryRun,
+      status: cfg.dryRun ? 'dry-run' : 'completed',
+      tables: {},
+      phaseDurationsMs: progress.phaseDurationsMs,
+      backups: [],
+      uncovered: { tables: [], columns: [] },
+      indexes: { created: [], rebuiltInvalid: [], temporaryDropped: [] },
+      validation: { ok: false, failures: [], dangling: {} },
+      linkedParents: 0,
+      archivedBridgeRows: {},
+    },
+    abort: { reason: null, cause: 'failure' },
+    preflight: null,
+    before: null,
+    backups: [],
+    guard: null,
+    currentChild: null,
+    transferStartedAt: null,
+    totalSourceRows: 0,
+    loggingReady: false,
+  };
+}
+
+/** A value an earlier phase must have set; its absence is a bug in the phase order, not bad input. */
+export function required<T>(value: T | null, what: string): T {
+  if (value === null) throw new Error(`run state: ${what} is not set yet (phase order)`);
+  return value;
+}
+
+/** Still moving forward: not finished, not rolling back, no abort requested. */
+export function isRunning(run: RunState): boolean {
+  const terminal: readonly string[] = ['completing', 'completed', 'dry-run', 'rolling-back', 'rolled-back', 'rollback-failed'];
+  return run.abort.reason === null && !terminal.includes(run.progress.phase);
+}
