@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
 import { PROJECT_ROOT, startDevServer, type DevServer } from '../../infra/temporal-cli';
 import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import { waitUntil } from '../helpers/wait';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(PROJECT_ROOT, 'var', 'screenshots');
@@ -48,9 +49,15 @@ it('finds the run by MigrationUser in the Web UI and shows its MigrationPhase', 
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const query = encodeURIComponent(`MigrationUser="${userId}"`);
   const link = page.locator(`a[href*="/workflows/${workflowId}"]`).first();
-  for (let i = 0; i < 20 && !(await link.isVisible().catch(() => false)); i++) {
-    await page.goto(`${server.uiUrl}/namespaces/default/workflows?query=${query}`, { waitUntil: 'networkidle' }); // visibility is eventually consistent
-  }
+  // Visibility is eventually consistent: reload the list until the run shows.
+  await waitUntil(
+    'the run in the Web UI list',
+    async () => {
+      await page.goto(`${server.uiUrl}/namespaces/default/workflows?query=${query}`, { waitUntil: 'networkidle' });
+      return link.isVisible();
+    },
+    { timeoutMs: 60_000, intervalMs: 0 },
+  ).catch(() => undefined);
   await link.click();
   await page.getByText('Search Attributes', { exact: true }).click();
   const attributes = page.locator('body');

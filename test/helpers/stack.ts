@@ -12,6 +12,7 @@ import { inject } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { withDatabase } from '../../infra/postgres';
 import type { EncryptionCodec } from '../../workers/payload-codec';
+import { TestFaults } from '../../workers/test-faults';
 import { createMigrationWorker } from '../../workers/worker';
 
 export interface TestTarget {
@@ -59,6 +60,8 @@ export interface TestWorker {
   client: Client;
   taskQueue: string;
   worker: Worker;
+  /** The worker runs in test mode: plan faults per workflow id here, before starting the run. */
+  faults: TestFaults;
   stop(): Promise<void>;
 }
 
@@ -74,7 +77,8 @@ export async function startTestWorker(options: { backupDir?: string; codec?: Enc
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
   const backupDir = options.backupDir ?? mkdtempSync(join(tmpdir(), 'migrator-backups-'));
-  const { worker, deps } = await createMigrationWorker({ connection: nativeConnection, taskQueue, deps: createDeps({ backupDir }), codec: options.codec ?? null });
+  const faults = new TestFaults();
+  const { worker, deps } = await createMigrationWorker({ connection: nativeConnection, taskQueue, deps: createDeps({ backupDir }), codec: options.codec ?? null, testFaults: faults });
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const dataConverter = options.codec ? { payloadCodecs: [options.codec], failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }) } : undefined;
@@ -83,6 +87,7 @@ export async function startTestWorker(options: { backupDir?: string; codec?: Enc
     client,
     taskQueue,
     worker,
+    faults,
     async stop() {
       worker.shutdown();
       await running;

@@ -12,9 +12,10 @@ export interface WorkerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnWorker(options: { taskQueue: string; env: Record<string, string>; backupDir: string }): Promise<WorkerProcess> {
+export async function spawnWorker(options: { taskQueue: string; env: Record<string, string>; backupDir: string; testFaultsFile?: string }): Promise<WorkerProcess> {
   let out = '';
-  const child = spawn(process.execPath, [BIN, 'worker', '--task-queue', options.taskQueue, '--backup-dir', options.backupDir], {
+  const faults = options.testFaultsFile ? ['--test-faults', options.testFaultsFile] : [];
+  const child = spawn(process.execPath, [BIN, 'worker', '--task-queue', options.taskQueue, '--backup-dir', options.backupDir, ...faults], {
     env: { ...process.env, ...options.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,4 +1,4 @@
-// No user content in Temporal history or worker logs (DESIGN.md law 2): a canary planted in every
+// No user content in Temporal history or worker logs (docs/design.md, law 2): a canary planted in every
 // title, body and task content must appear nowhere in any run's history (all runs, children and
 // continued-as-new executions included, payloads base64-decoded) nor in the worker's output.
 import { execFileSync } from 'node:child_process';

@@ -7,8 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
-import type { MigrationProgress, MigrationResult } from '../../workflows/definitions';
+import type { MigrationResult } from '../../workflows/definitions';
 import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import { progressQuery } from '../../workflows/definitions';
+import { waitUntil } from '../helpers/wait';
 
 const BIN = fileURLToPath(new URL('../../bin/migrator.js', import.meta.url));
 const run = promisify(execFile);
@@ -52,10 +54,11 @@ it('migrate --wait --json prints the result alone on stdout and exits 0; status 
   expect(status.code).toBe(0);
   expect(JSON.parse(status.stdout)).toMatchObject({ workflowId, status: 'completed' });
   let listed: { workflowId: string; migrationStatus: string }[] = [];
-  for (let i = 0; i < 50 && !listed.some((w) => w.workflowId === workflowId); i++) {
-    listed = JSON.parse((await cli(['list', '--status', 'completed', '--user', userId, '--json'])).stdout) as typeof listed;
-    await new Promise((res) => setTimeout(res, 200)); // visibility is eventually consistent
-  }
+  // Visibility is eventually consistent.
+  await waitUntil('the run in `list`', async () => (listed = JSON.parse((await cli(['list', '--status', 'completed', '--user', userId, '--json'])).stdout) as typeof listed).some((w) => w.workflowId === workflowId), {
+    timeoutMs: 10_000,
+    intervalMs: 200,
+  });
   expect(listed.find((w) => w.workflowId === workflowId)).toMatchObject({ migrationStatus: 'completed' });
 
   const replayed = await cli(['replay', '--workflow-id', workflowId, '--with-children', '--json']);
@@ -100,10 +103,10 @@ it('codec-server serves /decode for key holders (MIGRATOR_CODEC_KEY by reference
       payloads: [{ metadata: Object.fromEntries(Object.entries(encoded!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(encoded!.data!).toString('base64') }],
     });
     let res: Response | null = null;
-    for (let i = 0; i < 100 && !res; i++) {
-      res = await fetch(`http://127.0.0.1:${port}/decode`, { method: 'POST', body, headers: { authorization: 'Bearer T0K' } }).catch(() => null);
-      if (!res) await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntil('the codec server', async () => (res = await fetch(`http://127.0.0.1:${port}/decode`, { method: 'POST', body, headers: { authorization: 'Bearer T0K' } })) !== null, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     const decoded = ((await res!.json()) as { payloads: { data: string }[] }).payloads[0]!;
     expect(Buffer.from(decoded.data, 'base64').toString()).toBe('{"x":1}');
   } finally {
@@ -128,7 +131,7 @@ it('pause, set-chunk-size, resume and abort answer through Updates; watch draws 
   const started = await cli(migrateArgs(['--chunk-rows', '10', '--parallelism', '1', '--workflow-id', workflowId, '--json']));
   expect(started.code).toBe(0);
   const handle = worker.client.workflow.getHandle(workflowId);
-  for (let i = 0; i < 400 && (await handle.query<MigrationProgress>('progress')).chunksDone < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  await waitUntil('2 chunks', async () => (await handle.query(progressQuery)).chunksDone >= 2, { timeoutMs: 20_000 });
 
   // watch, in a real terminal
   const session = `w${randomUUID().slice(0, 8)}`;
@@ -136,26 +139,21 @@ it('pause, set-chunk-size, resume and abort answer through Updates; watch draws 
   execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '20', ...envArgs, `${process.execPath} ${BIN} watch --workflow-id ${workflowId} --interval-ms 200; sleep 60`]);
   try {
     let screen = '';
-    for (let i = 0; i < 100 && !/\[#*-*\]\s+\d+% transfer/.test(screen); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      screen = execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
-    }
+    const capture = () => (screen = execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }));
+    await waitUntil('the progress bar', () => /\[#*-*\]\s+\d+% transfer/.test(capture()), { timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
     expect(screen, screen).toMatch(/\[#*-+\]\s+\d+% transfer · \w+ · [\d,]+\/[\d,]+ rows · chunks \d+\/\d+ · .* rows\/s · ETA/);
 
     expect(JSON.parse((await cli(['pause', '--workflow-id', workflowId, '--json'])).stdout)).toMatchObject({ paused: true });
     const again = await cli(['pause', '--workflow-id', workflowId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('already paused');
-    for (let i = 0; i < 50 && !/PAUSED/.test(screen); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      screen = execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
-    }
+    await waitUntil('PAUSED on screen', () => /PAUSED/.test(capture()), { timeoutMs: 5_000, intervalMs: 100 }).catch(() => undefined);
     expect(screen).toContain('PAUSED');
     expect(JSON.parse((await cli(['set-chunk-size', '25', '--workflow-id', workflowId, '--json'])).stdout)).toEqual({ chunkRows: 25, previous: 10 });
     expect(JSON.parse((await cli(['resume', '--workflow-id', workflowId, '--json'])).stdout)).toMatchObject({ paused: false });
     const aborted = await cli(['abort', '--workflow-id', workflowId, '--reason', 'cli test', '--json']);
     expect(JSON.parse(aborted.stdout)).toEqual({ aborting: true, reason: 'operator abort: cli test' });
-    for (let i = 0; i < 100 && !/rolled back/.test((await cli(['status', '--workflow-id', workflowId])).stdout); i++) await new Promise((r) => setTimeout(r, 200));
+    await waitUntil('rolled back', async () => /rolled back/.test((await cli(['status', '--workflow-id', workflowId])).stdout), { timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
     const final = await cli(['status', '--workflow-id', workflowId]);
     expect(final.code).toBe(1);
     expect(final.stdout).toContain('rolled back after abort: operator abort: cli test');

@@ -9,6 +9,7 @@ import { freePort } from '../../infra/ports';
 import type { MigrationResult } from '../../workflows/definitions';
 import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
+import { waitUntil } from '../helpers/wait';
 
 let client: TestWorker;
 let target: TestTarget;
@@ -46,10 +47,10 @@ it('exposes rows migrated, quarantined, chunk latency and the SDK metrics', asyn
     args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 50, quarantineThreshold: 0.5 }],
   })) as MigrationResult;
   let text = '';
-  for (let i = 0; i < 30 && !text.includes('migrator_rows_migrated'); i++) {
-    text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitUntil('migrator_rows_migrated on /metrics', async () => (text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())).includes('migrator_rows_migrated'), {
+    timeoutMs: 6_000,
+    intervalMs: 200,
+  });
   for (const table of ['local_notes', 'note_tasks']) {
     expect(metric(text, 'migrator_rows_migrated', `table="${table}"`), table).toBe(result.tables[table]!.migrated);
     expect(metric(text, 'migrator_rows_quarantined', `table="${table}"`), table).toBe(result.tables[table]!.quarantined);

@@ -3,13 +3,16 @@
 // killed in the middle of a rollback lets the next worker finish it.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
-import type { MigrationProgress, RollbackReport } from '../../workflows/definitions';
+import { progressQuery, type RollbackReport } from '../../workflows/definitions';
+import { migrationWorkflow } from '../../workflows/migration';
+import { waitUntil } from '../helpers/wait';
 import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestWorker } from '../helpers/stack';
 import { seedTarget, targetState } from '../helpers/target-state';
 import { spawnWorker } from '../helpers/worker-process';
@@ -34,11 +37,13 @@ it('a compensation that cannot finish ends as ROLLBACK_FAILED; the runbook resto
   const target = await createTargetDatabase();
   await seedTarget(target, userId);
   const before = await targetState(target);
+  const workflowId = `rbf-${randomUUID()}`;
+  worker.faults.plan(workflowId, { failAfterPhase: 'transfer', failCompensation: 'removeRunRows' });
   const err = await worker.client.workflow
-    .execute('migrationWorkflow', {
+    .execute(migrationWorkflow, {
       taskQueue: worker.taskQueue,
-      workflowId: `rbf-${randomUUID()}`,
-      args: [{ source, userId, target: target.ref, keyring: keyring.ref, faults: { failAfterPhase: 'transfer', failCompensation: 'removeRunRows' } }],
+      workflowId,
+      args: [{ source, userId, target: target.ref, keyring: keyring.ref }],
     })
     .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -77,21 +82,21 @@ it('a worker killed during rollback: the next worker completes it', async () => 
   const before = await targetState(target);
   const taskQueue = `rbk-${randomUUID()}`;
   const env = { [target.ref.slice(4)]: target.url };
-  const first = await spawnWorker({ taskQueue, env, backupDir: dir });
-  const handle = await worker.client.workflow.start('migrationWorkflow', {
+  // Worker processes in test mode read their fault plans from a file.
+  const workflowId = `rbk-${randomUUID()}`;
+  const testFaultsFile = join(dir, 'faults.json');
+  writeFileSync(testFaultsFile, JSON.stringify({ [workflowId]: { failAfterPhase: 'validation', compensationDelayMs: 4000 } }));
+  const first = await spawnWorker({ taskQueue, env, backupDir: dir, testFaultsFile });
+  const handle = await worker.client.workflow.start(migrationWorkflow, {
     taskQueue,
-    workflowId: `rbk-${randomUUID()}`,
-    args: [{ source, userId, target: target.ref, keyring: keyring.ref, heartbeatTimeoutMs: 2000, faults: { failAfterPhase: 'validation', compensationDelayMs: 4000 } }],
+    workflowId,
+    args: [{ source, userId, target: target.ref, keyring: keyring.ref, heartbeatTimeoutMs: 2000 }],
   });
-  const deadline = Date.now() + 120_000;
-  while ((await handle.query<MigrationProgress>('progress').catch(() => null))?.phase !== 'rolling-back') {
-    if (Date.now() > deadline) throw new Error('never reached rolling-back');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitUntil('rolling-back', async () => (await handle.query(progressQuery)).phase === 'rolling-back', { timeoutMs: 120_000 });
   await new Promise((r) => setTimeout(r, 1000)); // inside removeRunRows' delay
   await first.kill('SIGKILL');
   expect(await targetState(target)).not.toEqual(before); // rows still there: the rollback was cut off
-  const second = await spawnWorker({ taskQueue, env, backupDir: dir });
+  const second = await spawnWorker({ taskQueue, env, backupDir: dir, testFaultsFile });
   try {
     const err = await handle.result().catch((e: unknown) => e);
     const failure = (err as WorkflowFailedError).cause as ApplicationFailure;

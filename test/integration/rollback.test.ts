@@ -1,4 +1,4 @@
-// Saga rollback, lifecycle style (STYLE.md §8): seed a target with rows that existed before the
+// Saga rollback, lifecycle style (docs/conventions.md §8): seed a target with rows that existed before the
 // run → start a migration → make it fail / abort / trip a health trigger → assert the run ended
 // rolled back and the target equals its pre-run state, pre-existing rows untouched.
 import { randomUUID } from 'node:crypto';
@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
-import type { MigrationProgress, RollbackReport } from '../../workflows/definitions';
+import type { FaultPlan } from '../../workers/test-faults';
+import { abortUpdate, pauseUpdate, progressQuery, resumeUpdate, setChunkSizeUpdate, type MigrationProgress, type RollbackReport } from '../../workflows/definitions';
+import { causeChain } from '../../lib/failures';
+import { waitUntil } from '../helpers/wait';
+import { migrationWorkflow } from '../../workflows/migration';
 import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
 import { invalidIndexes, seedTarget, targetState } from '../helpers/target-state';
 
@@ -29,41 +33,37 @@ async function prepared() {
   return { target, before: await targetState(target) };
 }
 
-function start(target: TestTarget, extra: Record<string, unknown> = {}): Promise<WorkflowHandle> {
-  return worker.client.workflow.start('migrationWorkflow', {
+function start(target: TestTarget, extra: Record<string, unknown> = {}, faults?: FaultPlan): Promise<WorkflowHandle> {
+  const workflowId = `rb-${randomUUID()}`;
+  if (faults) worker.faults.plan(workflowId, faults);
+  return worker.client.workflow.start(migrationWorkflow, {
     taskQueue: worker.taskQueue,
-    workflowId: `rb-${randomUUID()}`,
+    workflowId,
     args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 100, heartbeatTimeoutMs: 3000, ...extra }],
   });
 }
 
+/** The run's failure: the first ApplicationFailure in the cause chain (an activity's, when no rollback wrapped it). */
 async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
   const err = await handle.result().then(
     () => null,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(WorkflowFailedError);
-  const cause = (err as WorkflowFailedError).cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  return cause as ApplicationFailure;
+  const failure = causeChain(err).find((e) => e instanceof ApplicationFailure);
+  expect(failure).toBeDefined();
+  return failure as ApplicationFailure;
 }
 
 async function progressOf(handle: WorkflowHandle): Promise<MigrationProgress> {
-  return handle.query<MigrationProgress>('progress');
+  return handle.query(progressQuery);
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('failure in each phase rolls back automatically', () => {
   it.each(['schema', 'indexes', 'transfer', 'validation', 'post-migration'] as const)('after %s', async (phase) => {
     const { target, before } = await prepared();
-    const failure = await failureOf(await start(target, { faults: { failAfterPhase: phase } }));
+    const failure = await failureOf(await start(target, {}, { failAfterPhase: phase }));
     expect(failure.type).toBe('RolledBack');
     const report = failure.details![0] as RollbackReport;
     expect(report).toMatchObject({ cause: 'failure', fingerprintEqual: true, failed: [], differences: [] });
@@ -79,7 +79,7 @@ describe('failure in each phase rolls back automatically', () => {
 
   it('mid-transfer (a chunk activity of note_tasks fails after 3 chunks)', async () => {
     const { target, before } = await prepared();
-    const failure = await failureOf(await start(target, { faults: { failAfterChunks: 3, failInTable: 'note_tasks' } }));
+    const failure = await failureOf(await start(target, {}, { failAfterChunks: 3, failInTable: 'note_tasks' }));
     expect(failure.type).toBe('RolledBack');
     const [written] = await target.query<{ n: number }>("SELECT count(*)::int AS n FROM migration.chunk_ledger WHERE source_table = 'note_tasks'");
     // Rows really were written before the failure (a chunk in flight when it failed is fenced off by the released lease)...
@@ -91,7 +91,7 @@ describe('failure in each phase rolls back automatically', () => {
 
   it('a failure before anything changed (after backup) fails without touching the target', async () => {
     const { target, before } = await prepared();
-    const failure = await failureOf(await start(target, { faults: { failAfterPhase: 'backup' } }));
+    const failure = await failureOf(await start(target, {}, { failAfterPhase: 'backup' }));
     expect(failure.type).toBe('InjectedFault');
     expect(await targetState(target)).toEqual(before);
     await target.close();
@@ -103,13 +103,13 @@ describe('operator control', () => {
     const { target, before } = await prepared();
     const handle = await start(target, { chunkRows: 20, parallelism: 1 });
     await waitUntil('a few chunks', async () => (await progressOf(handle)).chunksDone >= 4);
-    const answer = await handle.executeUpdate<{ aborting: boolean; reason: string }, [string]>('abort', { args: ['test says stop'] });
+    const answer = await handle.executeUpdate(abortUpdate, { args: ['test says stop'] });
     expect(answer).toEqual({ aborting: true, reason: 'operator abort: test says stop' });
     const failure = await failureOf(handle);
     expect(failure.type).toBe('RolledBack');
     expect((failure.details![0] as RollbackReport).cause).toBe('abort');
     expect(await targetState(target)).toEqual(before);
-    await expect(handle.executeUpdate('abort', { args: ['again'] })).rejects.toThrow(); // the run is closed
+    await expect(handle.executeUpdate(abortUpdate, { args: ['again'] })).rejects.toThrow(); // the run is closed
     await target.close();
   });
 
@@ -128,7 +128,7 @@ describe('operator control', () => {
         async () => (await target.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active'")).length > 0,
       );
       expect((await progressOf(handle)).phase).toBe('indexes');
-      await handle.executeUpdate('abort', { args: ['during index build'] });
+      await handle.executeUpdate(abortUpdate, { args: ['during index build'] });
       await blocker.query('ROLLBACK');
       const failure = await failureOf(handle);
       expect(failure.type).toBe('RolledBack');
@@ -158,8 +158,8 @@ describe('operator control', () => {
     const { target } = await prepared();
     const handle = await start(target, { chunkRows: 20, parallelism: 1 });
     await waitUntil('transfer under way', async () => (await progressOf(handle)).chunksDone >= 2);
-    expect(await handle.executeUpdate('pause')).toMatchObject({ paused: true });
-    await expect(handle.executeUpdate('pause')).rejects.toMatchObject({ cause: { message: expect.stringMatching(/already paused/) } });
+    expect(await handle.executeUpdate(pauseUpdate)).toMatchObject({ paused: true });
+    await expect(handle.executeUpdate(pauseUpdate)).rejects.toMatchObject({ cause: { message: expect.stringMatching(/already paused/) } });
     const ledgerCount = async () => (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger'))[0]!.n;
     // Chunks already in flight finish; then nothing more commits while paused.
     let paused = await ledgerCount();
@@ -172,9 +172,9 @@ describe('operator control', () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect(await ledgerCount()).toBe(paused);
     expect((await progressOf(handle)).paused).toBe(true);
-    await expect(handle.executeUpdate('setChunkSize', { args: [0] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/from 1 to 100000/) } });
-    expect(await handle.executeUpdate('setChunkSize', { args: [55] })).toEqual({ chunkRows: 55, previous: 20 });
-    expect(await handle.executeUpdate('resume')).toMatchObject({ paused: false });
+    await expect(handle.executeUpdate(setChunkSizeUpdate, { args: [0] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/from 1 to 100000/) } });
+    expect(await handle.executeUpdate(setChunkSizeUpdate, { args: [55] })).toEqual({ chunkRows: 55, previous: 20 });
+    expect(await handle.executeUpdate(resumeUpdate)).toMatchObject({ paused: false });
     await handle.result();
     const sizes = await target.query<{ rows_read: number }>('SELECT DISTINCT rows_read FROM migration.chunk_ledger WHERE rows_read IN (20, 55)');
     expect(sizes.map((s) => s.rows_read).sort()).toEqual([20, 55]);
@@ -186,7 +186,7 @@ describe('a shared target', () => {
   it('rolls back one user exactly while other users write into the same tables', async () => {
     const { target } = await prepared();
     const other = randomUUID();
-    const handle = await start(target, { chunkRows: 20, parallelism: 1, faults: { failAfterPhase: 'transfer' } });
+    const handle = await start(target, { chunkRows: 20, parallelism: 1 }, { failAfterPhase: 'transfer' });
     await waitUntil('transfer under way', async () => (await progressOf(handle)).chunksDone >= 2);
     // Another user's rows arrive mid-run (another run, or the app).
     await target.query(

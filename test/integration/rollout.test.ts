@@ -10,8 +10,10 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
-import type { RolloutStatus } from '../../workflows/rollout';
+import type { RolloutStatus } from '../../workflows/definitions';
 import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import { rolloutStatusQuery } from '../../workflows/definitions';
+import { waitUntil } from '../helpers/wait';
 
 const BIN = fileURLToPath(new URL('../../bin/migrator.js', import.meta.url));
 const run = promisify(execFile);
@@ -49,11 +51,11 @@ it('runs 4 cohorts, holds at the failed gate until approved, and a re-run skips 
   const workflowId = `rollout-${randomUUID()}`;
   expect((await cli(['rollout', 'start', '--manifest', manifestPath, '--workflow-id', workflowId, '--task-queue', worker.taskQueue])).code).toBe(0);
   const handle = worker.client.workflow.getHandle(workflowId);
-  let s: RolloutStatus | null = null;
-  for (let i = 0; i < 600 && s?.status !== 'waiting-for-approval'; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    s = await handle.query<RolloutStatus>('rolloutStatus');
-  }
+  let s = null as RolloutStatus | null;
+  await waitUntil('the rollout to wait for approval', async () => (s = await handle.query(rolloutStatusQuery)).status === 'waiting-for-approval', {
+    timeoutMs: 120_000,
+    intervalMs: 200,
+  });
   expect(s, JSON.stringify(s?.cohorts.map((c) => c.failures))).toMatchObject({ status: 'waiting-for-approval', waitingForApproval: 3 });
   expect(s!.cohorts.map((c) => c.users)).toEqual([1, 1, 8, 10]);
   expect(s!.cohorts.map((c) => c.gate)).toEqual(['passed', 'passed', 'failed', 'pending']);
@@ -97,11 +99,15 @@ it('rollout schedule creates one Schedule per stage (overlap skip, paused on fai
   expect((d.action as { args: { throughCohort: number }[] }).args[0]!.throughCohort).toBe(0);
   await handle.trigger();
   let started: string | undefined;
-  for (let i = 0; i < 100 && !started; i++) {
-    await new Promise((res) => setTimeout(res, 200));
-    const action = (await handle.describe()).info.recentActions[0]?.action;
-    started = action?.type === 'startWorkflow' ? action.workflow.workflowId : undefined;
-  }
+  await waitUntil(
+    'the schedule to start a run',
+    async () => {
+      const action = (await handle.describe()).info.recentActions[0]?.action;
+      started = action?.type === 'startWorkflow' ? action.workflow.workflowId : undefined;
+      return started !== undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 200 },
+  );
   expect(started).toMatch(new RegExp(`^${prefix}-stage-0-run`));
   const result = (await worker.client.workflow.getHandle(started!).result()) as RolloutStatus;
   expect(result).toMatchObject({ status: 'completed', cohorts: [{ users: 1, failed: 0, gate: 'passed' }, { gate: 'pending' }, { gate: 'pending' }, { gate: 'pending' }] });

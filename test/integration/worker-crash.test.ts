@@ -9,6 +9,7 @@ import { TABLE_ORDER } from '../../lib/mapping';
 import type { MigrationResult } from '../../workflows/definitions';
 import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
 import { spawnWorker } from '../helpers/worker-process';
+import { waitUntil } from '../helpers/wait';
 
 let target: TestTarget;
 let client: TestWorker; // used for its client only: its own task queue has no work
@@ -37,14 +38,8 @@ it('survives a SIGKILLed worker mid-transfer', async () => {
     args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 50, parallelism: 2, heartbeatTimeoutMs: 2000 }],
   });
   // Wait until the transfer is under way, then kill the worker without warning.
-  let committed = 0;
-  for (let i = 0; i < 600 && committed < 20; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    committed = await target
-      .query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger')
-      .then((r) => r[0]!.n)
-      .catch(() => 0);
-  }
+  const committed = async () => (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger'))[0]!.n;
+  await waitUntil('20 committed chunks', async () => (await committed()) >= 20, { intervalMs: 100 });
   await first.kill('SIGKILL');
   const atKill = (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger'))[0]!.n;
   expect(atKill).toBeGreaterThanOrEqual(20);

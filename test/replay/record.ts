@@ -1,6 +1,6 @@
 // Records the histories CI replays (test/replay/histories/). Run it when workflow code changes on
 // purpose: `npm run record-histories`. Each file is named after the SDK version and the workflow
-// version that recorded it (STYLE.md §10) and holds one scenario's parent and child histories.
+// version that recorded it (docs/conventions.md §10) and holds one scenario's parent and child histories.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,8 @@ import { plantBadRows } from '../../gen/plant-bad-rows';
 import { startLocalPostgres, withDatabase } from '../../infra/postgres';
 import { startDevServer } from '../../infra/temporal-cli';
 import { createMigrationWorker } from '../../workers/worker';
-import type { MigrationProgress } from '../../workflows/definitions';
+import { abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, rolloutStatusQuery, setChunkSizeUpdate } from '../../workflows/definitions';
+import { waitUntil } from '../helpers/wait';
 
 /** Bump when workflow code changes in a way that needs new recordings. */
 export const WORKFLOW_VERSION = 'v2'; // v2: rollback always lists the run's artifacts (patched 'rollback-always-lists-artifacts')
@@ -91,8 +92,8 @@ async function recordRollout(): Promise<void> {
     workflowId,
     args: [{ target, keyring: `file:${keys}`, users, cohorts: [0.5, 1], concurrency: 2, migration: { chunkRows: 500, sampleSize: 5 } }],
   });
-  while ((await handle.query<{ status: string }>('rolloutStatus')).status !== 'waiting-for-approval') await new Promise((r) => setTimeout(r, 100));
-  await handle.executeUpdate('approve', { args: ['recorded'] });
+  await waitUntil('the rollout to wait for approval', async () => (await handle.query(rolloutStatusQuery)).status === 'waiting-for-approval', { timeoutMs: 120_000 });
+  await handle.executeUpdate(approveUpdate, { args: ['recorded'] });
   await handle.result();
   await save('rollout', 'completed', workflowId);
 }
@@ -121,11 +122,11 @@ try {
   await record('success', plain, { chunkRows: 50, chunksPerExecution: 3 });
   await record('quarantine-heavy', bad, { chunkRows: 20, quarantineThreshold: 0.5 });
   await record('abort-rollback', plain, { chunkRows: 10, parallelism: 1 }, async (h) => {
-    while ((await h.query<MigrationProgress>('progress')).chunksDone < 3) await new Promise((r) => setTimeout(r, 50));
-    await h.executeUpdate('pause');
-    await h.executeUpdate('setChunkSize', { args: [15] });
-    await h.executeUpdate('resume');
-    await h.executeUpdate('abort', { args: ['recorded abort'] });
+    await waitUntil('3 chunks', async () => (await h.query(progressQuery)).chunksDone >= 3);
+    await h.executeUpdate(pauseUpdate);
+    await h.executeUpdate(setChunkSizeUpdate, { args: [15] });
+    await h.executeUpdate(resumeUpdate);
+    await h.executeUpdate(abortUpdate, { args: ['recorded abort'] });
   });
   await recordRollout();
   await record('health-rollback', plain, { chunkRows: 10, parallelism: 1, health: { intervalMs: 1000, probe: { extraSql: 'SELECT pg_sleep(0.3)' } } });
