@@ -1,4 +1,4 @@
-// Phase 3 — chunked transfer. A chunk is a keyset range (lo, hi] over the source primary key.
+// The transfer phase's chunk work. A chunk is a keyset range (lo, hi] over the source primary key.
 // transferChunk reads, transforms and validates its rows, then writes target rows, bridge rows,
 // quarantine rows and its ledger row in ONE PostgreSQL transaction; the ledger's key makes any
 // retry a no-op. Only ids, counts and a checksum go back to the workflow.
