@@ -38,6 +38,9 @@ export const TIMESTAMP_TOLERANCE_MS = 1_000;
 export const DEFAULT_BACKUP_DIR = 'var/backups';
 /** Health guard: time between readings (the plan's one minute). */
 export const DEFAULT_HEALTH_INTERVAL_MS = 60_000;
+/** Readings per run of the health guard child before it continues-as-new: ~11 history events per
+ * reading keeps each run near 1,100 events, far under the 51,200 limit at any interval. */
+export const GUARD_READINGS_PER_RUN = 100;
 /** Health guard: how long it keeps watching after the last phase (0 = until the run ends). */
 export const DEFAULT_SOAK_MS = 0;
 /** Application error rate above which the guard rolls back (the plan's 0.1 %). */

@@ -43,7 +43,10 @@ export interface MigrationProgress {
   rowsTotal: number;
   rowsPerSecond: number | null;
   etaSeconds: number | null;
+  /** The last health reading (runs whose guard loop is in this workflow; see healthGuardWorkflowId). */
   lastHealth: HealthReading | null;
+  /** The health guard's child workflow: query `healthReading` on it for the latest reading. */
+  healthGuardWorkflowId: string | null;
   abortReason: string | null;
 }
 
@@ -126,3 +129,6 @@ export interface RolloutStatus {
 export const rolloutStatusQuery = defineQuery<RolloutStatus>('rolloutStatus');
 export const approveUpdate = defineUpdate<{ approved: true; cohort: number }, [note: string | undefined]>('approve');
 export const rejectUpdate = defineUpdate<{ rejected: true; cohort: number }, [reason: string | undefined]>('reject');
+
+/** The health guard child's latest reading and how many it has taken (across continue-as-new). */
+export const healthReadingQuery = defineQuery<{ reading: HealthReading | null; readings: number }>('healthReading');

@@ -2,3 +2,4 @@
 export { migrationWorkflow } from './migration';
 export { transferTable } from './transfer-table';
 export { stagedRollout } from './rollout';
+export { healthGuardWorkflow } from './health-guard';

@@ -48,6 +48,7 @@ export function newRunState(cfg: MigrationConfig, ids: { workflowId: string; run
     rowsPerSecond: null,
     etaSeconds: null,
     lastHealth: null,
+    healthGuardWorkflowId: null,
     abortReason: null,
   };
   return {

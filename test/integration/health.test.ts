@@ -8,7 +8,7 @@ import type { ApplicationFailure} from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
-import type { MigrationResult, RollbackReport } from '../../workflows/definitions';
+import { progressQuery, type MigrationResult, type RollbackReport } from '../../workflows/definitions';
 import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
 import { seedTarget, targetState } from '../helpers/target-state';
 
@@ -65,9 +65,11 @@ async function guardWindow(target: TestTarget): Promise<number> {
   return Number(r!.ms);
 }
 
-/** Guard readings the run took: "within one interval" means the first reading triggered. */
+/** Guard readings the run took (in its guard child): "within one interval" means the first reading triggered. */
 async function healthReadings(workflowId: string): Promise<number> {
-  const history = await worker.client.workflow.getHandle(workflowId).fetchHistory();
+  const progress = await worker.client.workflow.getHandle(workflowId).query(progressQuery);
+  expect(progress.healthGuardWorkflowId).toBe(`${workflowId}-health`);
+  const history = await worker.client.workflow.getHandle(progress.healthGuardWorkflowId!).fetchHistory();
   return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'healthCheck').length;
 }
 

@@ -39,6 +39,7 @@ export const schemaPhase: Phase = {
       onReading: (r: HealthReading) => (run.progress.lastHealth = r),
     });
     run.guard = guard;
+    run.progress.healthGuardWorkflowId = guard.workflowId;
     void guard.triggered.then((reason) => ctx.stop(`health trigger: ${reason}`, 'health'));
   },
 };
