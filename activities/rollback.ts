@@ -3,11 +3,14 @@
 // compared with one taken after the rollback.
 import { beat as heartbeat } from './heartbeat';
 import type pg from 'pg';
+import { RollbackBlockedError } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
+import type { TableMapping } from '../lib/mapping/types';
 import { sqlFile } from '../infra/sql-files';
 import type { TargetFingerprint } from '../lib/fingerprint';
 import { fingerprintDatabase } from './backup';
 import type { ActivityDeps } from './deps';
+import { describeDependents, foreignDependents, runCreatedIds } from './dependents';
 import { ourIndexNames } from './indexes';
 
 const REMOVE_BATCH = 5000;
@@ -33,26 +36,33 @@ export function createRollbackActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Deletes the target rows this run created (via its bridge rows), children first, in batches. */
+    /**
+     * Deletes the target rows this run created (via its bridge rows), children first, in batches.
+     * Refuses (RollbackBlocked, nothing deleted from that table) when rows the run did not create
+     * reference them: the foreign keys' CASCADE / SET NULL would delete or change the app's rows.
+     */
     async removeRunRows(input: { target: string; runId: string; userId: string }): Promise<Record<string, number>> {
       const pool = deps.pool(input.target);
+      // First a check of every table (nothing deleted if any is blocked), then per table the same
+      // check again under row locks, so no dependent can appear between the check and the delete.
+      for (const source of REVERSE) await refuseDependents(pool, MAPPINGS[source], input);
       const removed: Record<string, number> = {};
       for (const source of REVERSE) {
         const m = MAPPINGS[source];
-        const vars = { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn };
-        let n = 0;
-        for (const file of ['queries/remove_run_rows.sql', 'queries/remove_archived_run_rows.sql']) {
-          if (file.includes('remove_run_rows') && !(await exists(pool, `public.${m.bridgeTable}`))) continue;
-          if (!(await exists(pool, `public.${m.targetTable}`))) continue;
-          for (;;) {
-            const r = await pool.query(sqlFile(file, vars), [input.userId, input.runId, REMOVE_BATCH]);
-            n += r.rowCount ?? 0;
-            heartbeat({ table: m.targetTable, removed: n });
-            const left = file.includes('archived') ? (r.rowCount ?? 0) : await bridgeLeft(pool, m.bridgeTable, input);
-            if (left === 0) break;
-          }
+        if (!(await exists(pool, `public.${m.targetTable}`))) continue;
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const ids = await refuseDependents(client, m, input, { lock: true });
+          removed[m.targetTable] = await removeTableRows(client, m, input);
+          await client.query('COMMIT');
+          heartbeat({ table: m.targetTable, removed: removed[m.targetTable], checked: ids.length });
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        } finally {
+          client.release();
         }
-        removed[m.targetTable] = n;
       }
       return removed;
     },
@@ -119,11 +129,45 @@ export function createRollbackActivities(deps: ActivityDeps) {
   };
 }
 
-async function exists(pool: pg.Pool, table: string): Promise<boolean> {
+/** The run-created keys of a table, after proving nothing else references them (locking them first when asked). */
+async function refuseDependents(db: pg.Pool | pg.PoolClient, m: TableMapping, input: { runId: string; userId: string }, opts: { lock?: boolean } = {}): Promise<string[]> {
+  if (!(await exists(db, `public.${m.targetTable}`))) return [];
+  const ids = await runCreatedIds(db, m, input);
+  if (ids.length === 0) return ids;
+  if (opts.lock) await db.query(sqlFile('queries/lock_rows.sql', { table: m.targetTable, key: m.targetKeyColumn }), [ids]);
+  const found = await foreignDependents(db, m, ids);
+  if (found.length > 0) {
+    throw new RollbackBlockedError(
+      `rollback stopped before deleting from ${m.targetTable}: ${describeDependents(m.targetTable, found)}. ` +
+        `Deleting them would delete or change rows this run did not write. Those rows belong to the app: ` +
+        `move them off these rows or delete them, then run \`npx migrator runbook clean --run-id ${input.runId} --user-id ${input.userId}\`.`,
+    );
+  }
+  return ids;
+}
+
+/** This run's rows of one table, in batches, inside the caller's transaction (hot bridge, then archived). */
+async function removeTableRows(client: pg.PoolClient, m: TableMapping, input: { runId: string; userId: string }): Promise<number> {
+  const vars = { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn };
+  let n = 0;
+  for (const file of ['queries/remove_run_rows.sql', 'queries/remove_archived_run_rows.sql']) {
+    if (file.includes('remove_run_rows') && !(await exists(client, `public.${m.bridgeTable}`))) continue;
+    for (;;) {
+      const r = await client.query(sqlFile(file, vars), [input.userId, input.runId, REMOVE_BATCH]);
+      n += r.rowCount ?? 0;
+      heartbeat({ table: m.targetTable, removed: n });
+      const left = file.includes('archived') ? (r.rowCount ?? 0) : await bridgeLeft(client, m.bridgeTable, input);
+      if (left === 0) break;
+    }
+  }
+  return n;
+}
+
+async function exists(pool: pg.Pool | pg.PoolClient, table: string): Promise<boolean> {
   return (await pool.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [table])).rows[0]!.present;
 }
 
-async function bridgeLeft(pool: pg.Pool, bridge: string, input: { runId: string; userId: string }): Promise<number> {
+async function bridgeLeft(pool: pg.Pool | pg.PoolClient, bridge: string, input: { runId: string; userId: string }): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(sqlFile('queries/bridge_run_rows.sql', { bridge }), [input.userId, input.runId]);
   return Number(rows[0]!.n);
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 export const SQL_DIR = fileURLToPath(new URL('../sql/', import.meta.url));
 const cache = new Map<string, string>();
-const IDENT = /^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$|^"[^"]+"\."[^"]+"$|^[a-z_][a-z0-9_]*\."[^"]+"$/;
+const IDENT = /^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$|^"[^"]+"\."[^"]+"$|^[a-z_][a-z0-9_]*\."[^"]+"$|^"[^"]+"$/;
 
 export function sqlFile(relative: string, vars: Record<string, string> = {}): string {
   let text = cache.get(relative);

@@ -69,6 +69,13 @@ export class QuarantineThresholdError extends MigrationError {
   readonly nonRetryable = true;
 }
 
+/** A rollback would delete or change rows the run did not create (the app's rows that reference
+ * rows the run created): nothing of that table was deleted; the operator decides. */
+export class RollbackBlockedError extends MigrationError {
+  readonly type = 'RollbackBlocked';
+  readonly nonRetryable = true;
+}
+
 /** Failure types no retry policy should retry. */
 export const NON_RETRYABLE_TYPES = [
   'InvalidInput',
@@ -78,6 +85,7 @@ export const NON_RETRYABLE_TYPES = [
   'ValidationFailed',
   'QuarantineThresholdExceeded',
   'LeaseLost',
+  'RollbackBlocked',
   'InjectedFault',
   'RolledBack',
   'ROLLBACK_FAILED',

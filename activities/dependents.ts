@@ -1,0 +1,62 @@
+// Rollback never removes or changes a row it did not create. The target's foreign keys are
+// ON DELETE CASCADE / SET NULL, so deleting a note this run created would also delete (or orphan)
+// a task, a folder link or a row of a table the migrator does not know that the app attached to it
+// during the run. Before deleting, find every foreign key (any schema) that references the table,
+// and count referencing rows that are not the run's own; any such row blocks the rollback.
+import type pg from 'pg';
+import { sqlFile } from '../infra/sql-files';
+import type { TableMapping } from '../lib/mapping/types';
+
+export interface Dependents {
+  /** Where the referencing rows are, e.g. `"public"."note_tasks"(note_id)`, and what deleting would do. */
+  where: string;
+  rows: number;
+  onDelete: string;
+}
+
+const ACTIONS: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** The run-created keys of one table (hot bridge rows and archived ones). */
+export async function runCreatedIds(db: pg.Pool | pg.PoolClient, m: TableMapping, input: { userId: string; runId: string }): Promise<string[]> {
+  const ids: string[] = [];
+  for (const [file, table] of [
+    ['queries/run_created_ids.sql', `public.${m.bridgeTable}`],
+    ['queries/archived_run_created_ids.sql', `migration_archive.${m.bridgeTable}`],
+  ] as const) {
+    const present = (await db.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [table])).rows[0]!.present;
+    if (!present) continue;
+    const { rows } = await db.query<{ id: string }>(sqlFile(file, { bridge: m.bridgeTable }), [input.userId, input.runId]);
+    ids.push(...rows.map((r) => r.id));
+  }
+  return ids;
+}
+
+/** Rows outside `ids` that reference them through any foreign key into the mapping's target table. */
+export async function foreignDependents(db: pg.Pool | pg.PoolClient, m: TableMapping, ids: string[]): Promise<Dependents[]> {
+  if (ids.length === 0) return [];
+  const fks = (await db.query<{ schema: string; table: string; columns: string[]; on_delete: string }>(sqlFile('queries/referencing_foreign_keys.sql'), [m.targetTable])).rows;
+  const found: Dependents[] = [];
+  for (const fk of fks) {
+    const referencing = `${quote(fk.schema)}.${quote(fk.table)}`;
+    const where = `${referencing}(${fk.columns.join(', ')})`;
+    const onDelete = ACTIONS[fk.on_delete] ?? fk.on_delete;
+    if (fk.columns.length !== 1) {
+      // A multi-column key into a uuid key column cannot be checked by value here: refuse to guess.
+      found.push({ where, rows: -1, onDelete });
+      continue;
+    }
+    const self = fk.schema === 'public' && fk.table === m.targetTable;
+    const vars = { referencing, column: quote(fk.columns[0]!), key: quote(m.targetKeyColumn) };
+    const sql = sqlFile(self ? 'queries/count_dependents_self.sql' : 'queries/count_dependents.sql', self ? vars : { referencing, column: vars.column });
+    const n = (await db.query<{ n: number }>(sql, [ids])).rows[0]!.n;
+    if (n > 0) found.push({ where, rows: n, onDelete });
+  }
+  return found;
+}
+
+export function describeDependents(table: string, found: Dependents[]): string {
+  return found
+    .map((d) => `${d.rows < 0 ? 'a multi-column foreign key' : `${d.rows} row(s)`} in ${d.where} (ON DELETE ${d.onDelete}) reference ${table} rows this run created`)
+    .join('; ');
+}
