@@ -39,7 +39,10 @@ function backup(runId: string, kind: BackupRecord['kind']): BackupRecord {
   return { backupId: `${kind}-${runId}`, kind, location: `/stub/${kind}`, bytes: 1, sha256: ZERO, verified: true, verification: { database: 'stub' } };
 }
 
-/** The default behaviour of every activity the worker registers: no I/O, minimal results. */
+/**
+ * The default behaviour of every activity the worker registers: no I/O, minimal results. Typed as
+ * `Activities`, so an activity added to activities/index.ts without a stub here fails tsc.
+ */
 export function defaultStubs(rowsPerTable: number): Activities {
   return {
     async preflight() {
@@ -195,9 +198,15 @@ export interface StubWorker {
   stop(): Promise<void>;
 }
 
+let runtimeInstalled = false;
+
 /** A real Worker on the shared dev server (vitest's global setup) with the workflows bundled once and stub activities. */
 export async function startStubWorker(): Promise<StubWorker> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  if (!runtimeInstalled) {
+    // Errors only: the bundler's INFO output would bury the test report.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
   const address = inject('temporalAddress');
   const taskQueue = `driver-${randomUUID()}`;
   const stubs = new StubActivities();
