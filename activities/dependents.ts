@@ -32,8 +32,12 @@ export async function runCreatedIds(db: pg.Pool | pg.PoolClient, m: TableMapping
   return ids;
 }
 
-/** Rows outside `ids` that reference them through any foreign key into the mapping's target table. */
-export async function foreignDependents(db: pg.Pool | pg.PoolClient, m: TableMapping, ids: string[]): Promise<Dependents[]> {
+/**
+ * Rows that reference `ids` (keys of the mapping's target table) through any foreign key and that
+ * the run did not create. `created` holds the run's own keys per mapped target table (its tasks
+ * under its notes, its folder links) which go with it.
+ */
+export async function foreignDependents(db: pg.Pool | pg.PoolClient, m: TableMapping, ids: string[], created: Map<string, { key: string; ids: string[] }>): Promise<Dependents[]> {
   if (ids.length === 0) return [];
   const fks = (await db.query<{ schema: string; table: string; columns: string[]; on_delete: string }>(sqlFile('queries/referencing_foreign_keys.sql'), [m.targetTable])).rows;
   const found: Dependents[] = [];
@@ -46,10 +50,11 @@ export async function foreignDependents(db: pg.Pool | pg.PoolClient, m: TableMap
       found.push({ where, rows: -1, onDelete });
       continue;
     }
-    const self = fk.schema === 'public' && fk.table === m.targetTable;
-    const vars = { referencing, column: quote(fk.columns[0]!), key: quote(m.targetKeyColumn) };
-    const sql = sqlFile(self ? 'queries/count_dependents_self.sql' : 'queries/count_dependents.sql', self ? vars : { referencing, column: vars.column });
-    const n = (await db.query<{ n: number }>(sql, [ids])).rows[0]!.n;
+    const column = quote(fk.columns[0]!);
+    const own = fk.schema === 'public' ? created.get(fk.table) : undefined;
+    const n = own
+      ? (await db.query<{ n: number }>(sqlFile('queries/count_dependents_except.sql', { referencing, column, key: quote(own.key) }), [ids, own.ids])).rows[0]!.n
+      : (await db.query<{ n: number }>(sqlFile('queries/count_dependents.sql', { referencing, column }), [ids])).rows[0]!.n;
     if (n > 0) found.push({ where, rows: n, onDelete });
   }
   return found;

@@ -15,18 +15,25 @@ import { ourIndexNames } from './indexes';
 
 const REMOVE_BATCH = 5000;
 
+/**
+ * What the proof of restoration looks at: the mapped target tables and their bridge tables, over
+ * this user's rows. Other users' rows and tables the run never writes (sessions, job queues, audit
+ * logs) change all the time on a live database and are not the run's business.
+ */
+const RUN_SCOPE = new RegExp(`^public\\.(${TABLE_ORDER.flatMap((t) => [MAPPINGS[t].targetTable, MAPPINGS[t].bridgeTable]).join('|')})$`);
+
 /** Reverse foreign-key order: children before parents. */
 const REVERSE = [...TABLE_ORDER].reverse();
 
 export function createRollbackActivities(deps: ActivityDeps) {
   return {
-    /** Row counts and checksums of the application schema (this user's rows where tables have user_id), and its index list. */
+    /** Row counts and checksums of this user's rows in the mapped and bridge tables, and the index list. */
     async fingerprintTarget(input: { target: string; userId: string }): Promise<TargetFingerprint> {
       const client = await deps.pool(input.target).connect();
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const perUser = new Set((await client.query<{ name: string }>(sqlFile('queries/tables_with_user_id.sql'))).rows.map((r) => r.name));
-        const tables = await fingerprintDatabase(client, /^public\./, { perUser, userId: input.userId });
+        const tables = await fingerprintDatabase(client, RUN_SCOPE, { perUser, userId: input.userId });
         const ours = new Set(ourIndexNames());
         const { rows } = await client.query<{ name: string; def: string; valid: boolean }>(sqlFile('queries/list_indexes.sql'));
         await client.query('COMMIT');
@@ -43,20 +50,25 @@ export function createRollbackActivities(deps: ActivityDeps) {
      */
     async removeRunRows(input: { target: string; runId: string; userId: string }): Promise<Record<string, number>> {
       const pool = deps.pool(input.target);
-      // First a check of every table (nothing deleted if any is blocked), then per table the same
-      // check again under row locks, so no dependent can appear between the check and the delete.
-      for (const source of REVERSE) await refuseDependents(pool, MAPPINGS[source], input);
+      // The run's own keys per table; then a check of every table (nothing deleted if any is
+      // blocked), then per table the same check again under row locks, so no dependent can appear
+      // between the check and the delete.
+      const created = new Map<string, { key: string; ids: string[] }>();
+      for (const source of REVERSE) {
+        const m = MAPPINGS[source];
+        if (await exists(pool, `public.${m.targetTable}`)) created.set(m.targetTable, { key: m.targetKeyColumn, ids: await runCreatedIds(pool, m, input) });
+      }
+      for (const source of REVERSE) await refuseDependents(pool, MAPPINGS[source], input, created);
       const removed: Record<string, number> = {};
       for (const source of REVERSE) {
         const m = MAPPINGS[source];
-        if (!(await exists(pool, `public.${m.targetTable}`))) continue;
+        if (!created.has(m.targetTable)) continue;
         const client = await pool.connect();
         try {
           await client.query('BEGIN');
-          const ids = await refuseDependents(client, m, input, { lock: true });
+          await refuseDependents(client, m, input, created, { lock: true });
           removed[m.targetTable] = await removeTableRows(client, m, input);
           await client.query('COMMIT');
-          heartbeat({ table: m.targetTable, removed: removed[m.targetTable], checked: ids.length });
         } catch (err) {
           await client.query('ROLLBACK').catch(() => undefined);
           throw err;
@@ -129,13 +141,18 @@ export function createRollbackActivities(deps: ActivityDeps) {
   };
 }
 
-/** The run-created keys of a table, after proving nothing else references them (locking them first when asked). */
-async function refuseDependents(db: pg.Pool | pg.PoolClient, m: TableMapping, input: { runId: string; userId: string }, opts: { lock?: boolean } = {}): Promise<string[]> {
-  if (!(await exists(db, `public.${m.targetTable}`))) return [];
-  const ids = await runCreatedIds(db, m, input);
-  if (ids.length === 0) return ids;
+/** Refuses (RollbackBlocked) when rows the run did not create reference the run's rows of this table (locked first when asked). */
+async function refuseDependents(
+  db: pg.Pool | pg.PoolClient,
+  m: TableMapping,
+  input: { runId: string; userId: string },
+  created: Map<string, { key: string; ids: string[] }>,
+  opts: { lock?: boolean } = {},
+): Promise<void> {
+  const ids = created.get(m.targetTable)?.ids ?? [];
+  if (ids.length === 0) return;
   if (opts.lock) await db.query(sqlFile('queries/lock_rows.sql', { table: m.targetTable, key: m.targetKeyColumn }), [ids]);
-  const found = await foreignDependents(db, m, ids);
+  const found = await foreignDependents(db, m, ids, created);
   if (found.length > 0) {
     throw new RollbackBlockedError(
       `rollback stopped before deleting from ${m.targetTable}: ${describeDependents(m.targetTable, found)}. ` +
@@ -143,7 +160,6 @@ async function refuseDependents(db: pg.Pool | pg.PoolClient, m: TableMapping, in
         `move them off these rows or delete them, then run \`npx migrator runbook clean --run-id ${input.runId} --user-id ${input.userId}\`.`,
     );
   }
-  return ids;
 }
 
 /** This run's rows of one table, in batches, inside the caller's transaction (hot bridge, then archived). */

@@ -74,7 +74,7 @@ function runbook(run: RunState): string[] {
     `npx migrator runbook clean --target ${cfg.target} --run-id ${runId} --user-id ${cfg.userId} --expect-database ${database}`,
     `npx migrator runbook backups --target ${cfg.target}`,
     targetBackup
-      ? `npx migrator runbook restore --target ${cfg.target} --backup-id ${targetBackup.backupId} --expect-database ${database}`
+      ? `LAST RESORT, it DESTROYS every write to the whole database by anyone (other users, the app) since the backup: npx migrator runbook restore --target ${cfg.target} --backup-id ${targetBackup.backupId} --expect-database ${database}`
       : '(no target backup was taken)',
     `npx migrator runbook verify --target ${cfg.target} --backup-id ${targetBackup?.backupId ?? '<id>'}`,
   ];
