@@ -2,7 +2,18 @@
 // reference, the backup directory, and per-user sealers built from the keyring.
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { DEFAULT_BACKUP_DIR, DEFAULT_STATEMENT_TIMEOUT_MS } from '../lib/defaults';
+import {
+  DEFAULT_ACTIVITY_CONCURRENCY,
+  DEFAULT_BACKUP_DIR,
+  DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  DEFAULT_SESSION_LOCK_TIMEOUT_MS,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+  DEFAULT_TCP_KEEPALIVES_COUNT,
+  DEFAULT_TCP_KEEPALIVES_IDLE_S,
+  DEFAULT_TCP_KEEPALIVES_INTERVAL_S,
+  POOL_HEADROOM,
+} from '../lib/defaults';
+import { InvalidInputError } from '../lib/errors';
 import { deriveEntityKey, openString, sealString } from '../lib/envelope';
 import type { Sealer } from '../lib/mapping/types';
 import { resolveTargetDsn, resolveUserKey } from './secrets';
@@ -21,7 +32,78 @@ export interface ActivityDeps {
   close(): Promise<void>;
 }
 
-export function createDeps(options: { backupDir?: string } = {}): ActivityDeps {
+/** Server-side session settings of a migration connection (docs: README "Connection settings"). */
+export interface SessionSettings {
+  idleInTransactionSessionTimeoutMs: number;
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  tcpKeepalivesIdleS: number;
+  tcpKeepalivesIntervalS: number;
+  tcpKeepalivesCount: number;
+}
+
+export const DEFAULT_SESSION_SETTINGS: Readonly<SessionSettings> = {
+  idleInTransactionSessionTimeoutMs: DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  lockTimeoutMs: DEFAULT_SESSION_LOCK_TIMEOUT_MS,
+  statementTimeoutMs: DEFAULT_STATEMENT_TIMEOUT_MS,
+  tcpKeepalivesIdleS: DEFAULT_TCP_KEEPALIVES_IDLE_S,
+  tcpKeepalivesIntervalS: DEFAULT_TCP_KEEPALIVES_INTERVAL_S,
+  tcpKeepalivesCount: DEFAULT_TCP_KEEPALIVES_COUNT,
+};
+
+const GUCS: Record<keyof SessionSettings, string> = {
+  idleInTransactionSessionTimeoutMs: 'idle_in_transaction_session_timeout',
+  lockTimeoutMs: 'lock_timeout',
+  statementTimeoutMs: 'statement_timeout',
+  tcpKeepalivesIdleS: 'tcp_keepalives_idle',
+  tcpKeepalivesIntervalS: 'tcp_keepalives_interval',
+  tcpKeepalivesCount: 'tcp_keepalives_count',
+};
+
+/**
+ * The connection config of every migration connection: the settings travel as `-c name=value` in the
+ * startup packet's `options`, so the server enforces them on the session itself (a dead worker's
+ * idle transaction is ended by the server, not by a client that no longer exists). Precedence
+ * (docs/conventions.md §6): explicit `settings` > libpq's PGOPTIONS (appended after ours: the server
+ * applies the last -c of a name) > defaults. Client-side keepalives are on as well.
+ */
+export function migrationConnectionConfig(dsn: string, settings: Partial<SessionSettings> = {}, env: NodeJS.ProcessEnv = process.env): pg.ClientConfig {
+  checkSessionSettings(settings);
+  const opt = (values: Partial<SessionSettings>) =>
+    Object.entries(values)
+      .filter((e): e is [keyof SessionSettings, number] => e[1] !== undefined)
+      .map(([key, value]) => `-c ${GUCS[key]}=${value}`);
+  const options = [...opt(DEFAULT_SESSION_SETTINGS), ...(env.PGOPTIONS ? [env.PGOPTIONS] : []), ...opt(settings)].join(' ');
+  return {
+    connectionString: dsn,
+    options,
+    application_name: 'migrator',
+    keepAlive: true,
+    keepAliveInitialDelayMillis: (settings.tcpKeepalivesIdleS ?? DEFAULT_TCP_KEEPALIVES_IDLE_S) * 1000,
+  };
+}
+
+function checkSessionSettings(settings: Partial<SessionSettings>): void {
+  for (const [key, value] of Object.entries(settings)) {
+    if (!(key in GUCS)) throw new InvalidInputError(`session.${key}`, `unknown session setting (known: ${Object.keys(GUCS).join(', ')})`);
+    if (!Number.isInteger(value) || (value as number) < 0) throw new InvalidInputError(`session.${key}`, `expected a non-negative integer, got ${String(value)}`);
+  }
+}
+
+export function createDeps(
+  options: {
+    backupDir?: string;
+    /** The worker's maxConcurrentActivityTaskExecutions: each pool holds that many connections (+ headroom). */
+    activityConcurrency?: number;
+    /** Explicit session settings (override PGOPTIONS and the defaults). */
+    session?: Partial<SessionSettings>;
+  } = {},
+): ActivityDeps {
+  const concurrency = options.activityConcurrency ?? DEFAULT_ACTIVITY_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new InvalidInputError('activityConcurrency', `expected a positive integer (the worker's concurrent activity executions), got ${String(options.activityConcurrency)}`);
+  }
+  checkSessionSettings(options.session ?? {});
   const pools = new Map<string, pg.Pool>();
   return {
     backupDir: resolve(options.backupDir ?? process.env.MIGRATOR_BACKUP_DIR ?? DEFAULT_BACKUP_DIR),
@@ -29,12 +111,9 @@ export function createDeps(options: { backupDir?: string } = {}): ActivityDeps {
     pool(targetRef) {
       let pool = pools.get(targetRef);
       if (!pool) {
-        pool = new pg.Pool({
-          connectionString: resolveTargetDsn(targetRef),
-          max: 8,
-          statement_timeout: DEFAULT_STATEMENT_TIMEOUT_MS,
-          application_name: 'migrator',
-        });
+        // One connection per concurrent activity: a smaller pool makes activities queue for a
+        // connection inside their own timeouts; a larger one only holds server slots idle.
+        pool = new pg.Pool({ ...migrationConnectionConfig(resolveTargetDsn(targetRef), options.session), max: concurrency + POOL_HEADROOM });
         pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
         pools.set(targetRef, pool);
       }

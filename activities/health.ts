@@ -28,38 +28,57 @@ export interface HealthReading {
 }
 
 /**
- * One probe: the benchmark queries, each timed by PostgreSQL itself (EXPLAIN ANALYZE planning +
- * execution time), inside a transaction that is rolled back. Server-side timing keeps the worker's
- * own event-loop stalls (it is busy transforming and encrypting chunks) out of the reading.
- */
-/**
  * The probe runs the app's queries as a user of its own, not as the user being migrated: that
  * user's data grows from nothing to everything during the run, so its query times would trip the
  * latency trigger by design. The probe user's queries measure what the app's other users feel.
  */
 export const PROBE_USER_ID = '00000000-0000-4000-8000-00000000f00d';
 
-async function probeOnce(pool: pg.Pool, _migratingUser: string, extraSql?: string): Promise<number> {
-  const userId = PROBE_USER_ID;
+type Plan = { 'QUERY PLAN': [{ 'Planning Time': number; 'Execution Time': number }] };
+
+/** PostgreSQL's own time for a statement (EXPLAIN ANALYZE planning + execution), in ms. */
+async function timed(client: pg.PoolClient, statement: string, params: unknown[]): Promise<number> {
+  const { rows } = await client.query<Plan>(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${statement}`, params);
+  const plan = rows[0]!['QUERY PLAN'][0];
+  return plan['Planning Time'] + plan['Execution Time'];
+}
+
+/**
+ * One probe, timed by PostgreSQL itself so the worker's own event-loop stalls (it is busy
+ * transforming and encrypting chunks) stay out of the reading. The app's benchmark queries run in a
+ * READ ONLY transaction: the probe writes nothing the app can see, takes no row lock another probe or
+ * the app could wait on, and fires none of the app's triggers (a write in `extraSql` is refused).
+ * The write path is probed on the migrator's own table (migration.health_probe) under the run's key
+ * (`runKey`: the migrating user, one run per user at a time by the lease), in a rolled-back transaction.
+ */
+async function probeOnce(pool: pg.Pool, runKey: string, extraSql?: string): Promise<number> {
   const client = await pool.connect();
   let total = 0;
   try {
-    await client.query('BEGIN');
+    await client.query('BEGIN READ ONLY');
     const statements = sqlFolder('health').flatMap((file) => sqlStatements(file));
     if (extraSql) statements.push(extraSql);
-    for (const statement of statements) {
-      const { rows } = await client.query<{ 'QUERY PLAN': [{ 'Planning Time': number; 'Execution Time': number }] }>(
-        `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${statement}`,
-        statement.includes('$1') ? [userId] : [],
-      );
-      const plan = rows[0]!['QUERY PLAN'][0];
-      total += plan['Planning Time'] + plan['Execution Time'];
-    }
+    for (const statement of statements) total += await timed(client, statement, statement.includes('$1') ? [PROBE_USER_ID] : []);
+    await client.query('ROLLBACK');
+    total += await writeProbe(client, runKey).catch(async (err: { code?: string }) => {
+      // 42P01: a target whose control schema predates the probe table (a run resumed on a newer worker).
+      if (err.code !== '42P01') throw err;
+      await client.query('ROLLBACK');
+      await client.query(sqlFile('control/020_health_probe.sql'));
+      return writeProbe(client, runKey);
+    });
     return total;
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();
   }
+}
+
+async function writeProbe(client: pg.PoolClient, runKey: string): Promise<number> {
+  await client.query('BEGIN');
+  const ms = await timed(client, sqlFile('health/write/health_probe.sql'), [runKey]);
+  await client.query('ROLLBACK');
+  return ms;
 }
 
 /** Sums every series of a metric in Prometheus text format. */

@@ -55,3 +55,28 @@ export const DEFAULT_MIN_SAMPLES = 100;
 export const BASELINE_PROBE_RUNS = 5;
 /** Pinned Temporal CLI version the setup script builds. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+
+// Session settings of every migration connection (activities/deps.ts migrationConnectionConfig), sent as
+// server-side `-c` options in the startup packet so they hold for every statement, survive `RESET ALL`
+// (the session default is the startup value) and apply on the server even when the client is gone.
+/** A transaction left idle this long is ended by the server: a worker host that died mid-chunk (its
+ * transaction holding the lease row FOR SHARE) frees its locks after this, not after TCP notices (~2 h).
+ * Generous next to a chunk's gaps between statements (milliseconds; encryption happens before BEGIN). */
+export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+/** Any lock wait of a migration statement ends after this: on a shared database the migration must
+ * never queue behind (and so in front of) app traffic indefinitely. DDL sets its own, shorter one. */
+export const DEFAULT_SESSION_LOCK_TIMEOUT_MS = 10_000;
+/** Server-side TCP keepalives: first probe after this many idle seconds, then every interval, and the
+ * server drops the connection after `count` unanswered probes (~2.5 min instead of the kernel's ~2 h). */
+export const DEFAULT_TCP_KEEPALIVES_IDLE_S = 60;
+export const DEFAULT_TCP_KEEPALIVES_INTERVAL_S = 10;
+export const DEFAULT_TCP_KEEPALIVES_COUNT = 6;
+/** Concurrent activity executions of a worker (the CLI's --max-activities); also sizes its pools. */
+export const DEFAULT_ACTIVITY_CONCURRENCY = 8;
+/** Connections a pool keeps beyond one per concurrent activity: an index build watches its own
+ * statement from a second connection, and releaseLease names the blocker from one. */
+export const POOL_HEADROOM = 2;
+/** releaseLease: attempts, each waiting up to the session lock_timeout for chunk transactions holding
+ * the lease row FOR SHARE. With the idle-in-transaction timeout (60 s) below attempts x lock_timeout
+ * (8 x 10 s + backoff), a dead worker's transaction is ended before the last attempt. */
+export const LEASE_RELEASE_ATTEMPTS = 8;

@@ -86,6 +86,7 @@ export const NON_RETRYABLE_TYPES = [
   'QuarantineThresholdExceeded',
   'LeaseLost',
   'RollbackBlocked',
+  'LeaseReleaseTimeout',
   'InjectedFault',
   'RolledBack',
   'ROLLBACK_FAILED',
@@ -95,4 +96,24 @@ export const NON_RETRYABLE_TYPES = [
 export class LeaseError extends MigrationError {
   readonly type = 'LeaseLost';
   readonly nonRetryable = true;
+}
+
+/**
+ * releaseLease waited its bounded attempts (each up to lock_timeout) and the lease row is still locked.
+ * Non-retryable: the attempts outlast the idle-in-transaction timeout, so the holder is not a dead
+ * worker's transaction but a live session the operator must look at (`holders` names it).
+ */
+export class LeaseReleaseTimeout extends MigrationError {
+  readonly type = 'LeaseReleaseTimeout';
+  readonly nonRetryable = true;
+  constructor(
+    readonly runId: string,
+    readonly holders: { pid: number; applicationName: string; clientAddr: string | null; state: string | null; xactStart: string | null }[],
+    waitedMs: number,
+  ) {
+    const who = holders.length
+      ? holders.map((h) => `pid ${h.pid} (application_name ${JSON.stringify(h.applicationName)}, client ${h.clientAddr ?? 'local'}, ${h.state ?? 'unknown state'}, transaction since ${h.xactStart ?? '?'})`).join('; ')
+      : 'a backend that ended before it could be named';
+    super(`the lease of run ${runId} could not be released within ${Math.round(waitedMs / 1000)} s: its row is locked by ${who}; end it with SELECT pg_terminate_backend(<pid>) once it is known to be stale`);
+  }
 }

@@ -5,7 +5,7 @@ import type { NativeConnection} from '@temporalio/worker';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDeps, type ActivityDeps } from '../activities/deps';
-import { DEFAULT_TASK_QUEUE } from '../lib/defaults';
+import { DEFAULT_ACTIVITY_CONCURRENCY, DEFAULT_TASK_QUEUE } from '../lib/defaults';
 import type { TestFaults } from './test-faults';
 import { codecFromEnv, FAILURE_CONVERTER_PATH, type EncryptionCodec } from './payload-codec';
 
@@ -25,7 +25,9 @@ export interface MigrationWorkerOptions {
 }
 
 export async function createMigrationWorker(options: MigrationWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps }> {
-  const deps = options.deps ?? createDeps();
+  const activityConcurrency = options.worker?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_CONCURRENCY;
+  // Pools sized from the activity concurrency this worker runs with (callers passing deps size theirs).
+  const deps = options.deps ?? createDeps({ activityConcurrency });
   const codec = options.codec === undefined ? codecFromEnv() : options.codec;
   const worker = await Worker.create({
     connection: options.connection,
@@ -33,7 +35,7 @@ export async function createMigrationWorker(options: MigrationWorkerOptions): Pr
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities(deps),
-    maxConcurrentActivityTaskExecutions: 8,
+    maxConcurrentActivityTaskExecutions: activityConcurrency,
     ...(options.testFaults ? { interceptors: { activity: [options.testFaults.interceptor()] } } : {}),
     ...(codec ? { dataConverter: { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH } } : {}),
     ...options.worker,

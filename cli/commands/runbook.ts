@@ -99,7 +99,7 @@ function registerRunbookCommands(runbook: Command): void {
     });
 
 
-  target(runbook.command('cancel-backends').description('cancel the running queries of the orchestrator\'s connections'))
+  target(runbook.command('cancel-backends').description('end the orchestrator\'s sessions that hold a transaction open (pg_terminate_backend)'))
     .requiredOption('--expect-database <name>', 'refuse unless the target is this database')
     .action(async (o: { target: string; expectDatabase: string }) => {
       await withClient(resolveTargetDsn(o.target), async (c) => {

@@ -23,14 +23,15 @@ export function registerWorker(program: Command): void {
         ...(metricsPort ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `${opts.metricsHost}:${metricsPort}` } } } } : {}),
       });
       if (metricsPort) console.error(`migrator worker: Prometheus metrics on http://${opts.metricsHost}:${metricsPort}/metrics`);
+      const maxActivities = Number(opts.maxActivities);
       const settings = temporalSettings();
       const connection = await connectWorker(settings);
       const { worker, deps } = await createMigrationWorker({
         connection,
         namespace: settings.namespace,
         taskQueue: opts.taskQueue,
-        deps: createDeps({ backupDir: opts.backupDir }),
-        worker: { maxConcurrentActivityTaskExecutions: Number(opts.maxActivities) },
+        deps: createDeps({ backupDir: opts.backupDir, activityConcurrency: maxActivities }),
+        worker: { maxConcurrentActivityTaskExecutions: maxActivities },
         ...(opts.testFaults ? { testFaults: new TestFaults(opts.testFaults) } : {}),
       });
       if (opts.testFaults) console.error(`migrator worker: TEST MODE, faults planned in ${opts.testFaults}`);
