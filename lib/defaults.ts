@@ -52,3 +52,16 @@ export const DEFAULT_MIN_SAMPLES = 100;
 export const BASELINE_PROBE_RUNS = 5;
 /** Pinned Temporal CLI version the setup script builds. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+/** How often a long activity step heartbeats while it waits on a child, a query or a lock: well
+ * under any sane heartbeat timeout (the SDK throttles to 80 % of it anyway). */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
+/** After SIGTERM, a cancelled child (pg_dump, pg_restore) gets this long to exit before SIGKILL. */
+export const CHILD_KILL_GRACE_MS = 5_000;
+/** Characters of a failed child's stderr kept in its error: enough for libpq's message, not a log. */
+export const CHILD_STDERR_TAIL_CHARS = 600;
+/** Free space a backup needs, as a multiple of the database (or source file) size. pg_dump -Fc
+ * compresses and leaves out index contents, so a dump is usually far smaller; 1.2 still covers
+ * incompressible data (bytea, already-compressed blobs) with a margin. */
+export const BACKUP_SPACE_FACTOR = 1.2;
+/** How often the index builder retries pg_try_advisory_lock while another run builds indexes. */
+export const INDEX_LOCK_POLL_MS = 500;
