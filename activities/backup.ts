@@ -127,8 +127,8 @@ export interface IntegrityResult {
 /** PRAGMA integrity_check (and user_version) of a SQLite file, off the event loop, heartbeating, cancellable. */
 export async function sqliteIntegrityCheck(path: string): Promise<IntegrityResult> {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  // The child needs no secrets of the worker: PATH only.
+  const env = { PATH: process.env.PATH ?? '' };
   const { stdout } = await runChild(process.execPath, ['-e', INTEGRITY_SCRIPT, module, path], { env, what: 'integrity_check of the source backup' });
   return JSON.parse(stdout) as IntegrityResult;
 }

@@ -40,6 +40,11 @@ const PARAM_ENV: Record<string, string> = {
 /** node-postgres parameters with no libpq twin that the pool reads but a libpq child must not be given. */
 const NODE_PG_ONLY = new Set(['ssl', 'uselibpqcompat', 'statement_timeout', 'idle_in_transaction_session_timeout', 'query_timeout', 'keepalives', 'keepalives_idle']);
 
+/** What a libpq child may inherit from the worker's environment: libpq's own variables (PG*), what
+ * it reads files and locale by (HOME for ~/.pgpass and ~/.postgresql/, LANG/LC_*, TZ), Kerberos'.
+ * Nothing else: the worker's environment holds other targets' DSNs and the payload codec key. */
+const INHERITED = /^(PG[A-Z_]+|PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|KRB5[A-Z_]*)$/;
+
 const SSL_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']);
 
 export interface PgChildEnvOptions {
@@ -47,8 +52,9 @@ export interface PgChildEnvOptions {
   database?: string;
   /** application_name of the child's session (so it can be found in pg_stat_activity). */
   applicationName?: string;
-  /** The environment to extend (the worker's own). Its PG* variables fill what the DSN leaves out,
-   * as they do for the worker's pool (node-postgres reads PGHOST, PGSSLMODE, ... too); the DSN wins. */
+  /** The environment to extend (the worker's own), filtered to what libpq uses (INHERITED). Its PG*
+   * variables fill what the DSN leaves out, as they do for the worker's pool (node-postgres reads
+   * PGHOST, PGSSLMODE, ... too); the DSN wins. */
   base?: Record<string, string | undefined>;
 }
 
@@ -101,7 +107,7 @@ export function parsePgUri(dsn: string, field = 'target'): Record<string, string
 export function pgChildEnv(dsn: string, options: PgChildEnvOptions = {}, field = 'target'): Record<string, string> {
   const settings = parsePgUri(dsn, field);
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(options.base ?? {})) if (value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(options.base ?? {})) if (value !== undefined && INHERITED.test(key)) env[key] = value;
   for (const [key, value] of Object.entries(settings)) {
     const name = PARAM_ENV[key];
     if (name) env[name] = value;

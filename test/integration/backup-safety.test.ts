@@ -11,7 +11,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackupActivities, sqliteIntegrityCheck } from '../../activities/backup';
+import { createBackupActivities, ensureFreeSpace, sqliteIntegrityCheck } from '../../activities/backup';
+import { InsufficientSpaceError } from '../../lib/errors';
 import { createDeps } from '../../activities/deps';
 import { generateDataset } from '../../gen/generate';
 import type { MigrationResult } from '../../workflows/definitions';
@@ -187,6 +188,50 @@ describe('backup files', () => {
     } finally {
       process.umask(previous);
       await deps.close();
+      await target.close();
+    }
+  });
+});
+
+describe('free space', () => {
+  it('is checked before writing: too little is a typed refusal naming the directory', async () => {
+    const backupDir = tempDir('migrator-backups-');
+    await expect(ensureFreeSpace(backupDir, 1024, 'a small backup')).resolves.toBeUndefined();
+    const refusal = await ensureFreeSpace(backupDir, Number.MAX_SAFE_INTEGER / 2, 'the target backup').catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(InsufficientSpaceError);
+    expect(refusal).toMatchObject({ type: 'BackupInsufficientSpace', nonRetryable: true, directory: backupDir });
+    expect((refusal as Error).message).toContain('not enough free space for the target backup');
+  });
+});
+
+describe('the index builder lock', () => {
+  it('is waited for by polling and heartbeating, in the first attempt, not by a blocked session', async () => {
+    const target = await createTargetDatabase();
+    const holder = new pg.Client({ connectionString: target.url });
+    await holder.connect();
+    await holder.query("SELECT pg_advisory_lock(hashtextextended('migrator:indexes', 0))");
+    let held = true;
+    try {
+      const handle = await client.client.workflow.start(migrationWorkflow, { taskQueue: client.taskQueue, workflowId: `bk-idxlock-${randomUUID()}`, args: [...migrationArgs(target)] });
+      const waiting = async () => {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        const build = pending.find((a) => a.activityType?.name === 'buildIndexes');
+        const payload = build?.heartbeatDetails?.payloads?.[0]?.data;
+        const details = payload ? (JSON.parse(Buffer.from(payload).toString()) as { waitingForIndexBuilderLockMs?: number }) : {};
+        return { attempt: build?.attempt ?? 0, waitedMs: details.waitingForIndexBuilderLockMs ?? -1 };
+      };
+      // Twice the heartbeat timeout (2 s): a silent blocking wait would have been timed out and retried.
+      await waitUntil('buildIndexes waiting 4 s for the lock', async () => (await waiting()).waitedMs >= 4000, { timeoutMs: 90_000, intervalMs: 250 });
+      expect((await waiting()).attempt).toBe(1);
+      const blocked = await target.query("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'advisory'", [target.database]);
+      expect(blocked).toEqual([]);
+      await holder.query("SELECT pg_advisory_unlock(hashtextextended('migrator:indexes', 0))");
+      held = false;
+      const result = (await handle.result()) as MigrationResult;
+      expect(result.status).toBe('completed');
+    } finally {
+      if (held) await holder.query("SELECT pg_advisory_unlock(hashtextextended('migrator:indexes', 0))").catch(() => undefined);
+      await holder.end();
       await target.close();
     }
   });

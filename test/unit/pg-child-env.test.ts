@@ -41,6 +41,11 @@ describe('pgChildEnv', () => {
     expect(env).toEqual({ PATH: '/bin', PGCONNECT_TIMEOUT: '5', PGHOST: 'h', PGUSER: 'u', PGDATABASE: 'scratch_1', PGAPPNAME: 'migrator-x' });
   });
 
+  it('inherits only what libpq uses: no other secrets of the worker reach the child', () => {
+    const env = pgChildEnv('postgres://h/db', { base: { PATH: '/bin', HOME: '/home/m', LC_ALL: 'C', MIGRATOR_CODEC_KEY: 'k', TARGET_PROD: 'postgres://u:pw@x/y', NODE_OPTIONS: '--x' } });
+    expect(env).toEqual({ PATH: '/bin', HOME: '/home/m', LC_ALL: 'C', PGHOST: 'h', PGDATABASE: 'db' });
+  });
+
   it('lets the DSN win over inherited PG* variables', () => {
     const env = pgChildEnv('postgres://h/db?sslmode=verify-full', { base: { PGSSLMODE: 'disable', PGHOST: 'elsewhere', PGUSER: 'inherited' } });
     expect(env).toMatchObject({ PGSSLMODE: 'verify-full', PGHOST: 'h', PGUSER: 'inherited' });
