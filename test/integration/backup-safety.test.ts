@@ -168,7 +168,7 @@ describe('backupTarget on a live database', () => {
 });
 
 describe('backup files', () => {
-  it('are 0700 directories and 0600 files regardless of the umask', async () => {
+  it('are 0700 directories and 0600 files regardless of the umask; earlier attempts’ scratch databases are dropped, later ones kept', async () => {
     const backupDir = join(tempDir('migrator-backups-'), 'root');
     const target = await createTargetDatabase();
     const deps = createDeps({ backupDir });
@@ -177,8 +177,15 @@ describe('backup files', () => {
       const acts = createBackupActivities(deps);
       const runId = randomUUID();
       const major = (await target.query<{ major: number }>("SELECT current_setting('server_version_num')::int / 10000 AS major"))[0]!.major;
+      // Leftovers: an earlier attempt's scratch database (dropped) and a later attempt's (kept).
+      const tag = createHash('sha256').update(runId).digest('hex').slice(0, 12);
+      await target.query(`CREATE DATABASE migrator_scratch_${tag}`);
+      await target.query(`CREATE DATABASE migrator_scratch_${tag}_a7`);
       const src = await acts.backupSource({ runId, source });
       const tgt = await acts.backupTarget({ runId, target: target.ref, serverMajor: major });
+      const scratch = await target.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'migrator_scratch_' || $1 || '%'", [tag]);
+      expect(scratch.map((r) => r.datname)).toEqual([`migrator_scratch_${tag}_a7`]);
+      await target.query(`DROP DATABASE migrator_scratch_${tag}_a7`);
       expect(mode(backupDir)).toBe(0o700);
       expect(mode(join(backupDir, runId))).toBe(0o700);
       expect(mode(src.location)).toBe(0o600);
