@@ -1,24 +1,30 @@
 // Phase 1a — verified backups before anything changes. The source through SQLite's online
-// backup API (then integrity_check and sha256 of the copy); the target with a version-matched
-// pg_dump -Fc taken in an exported snapshot, verified by pg_restore --list and by a restore into a
-// scratch database whose per-table row counts and checksums must equal the snapshot's.
-import { execFile } from 'node:child_process';
+// backup API (then integrity_check, off the event loop, and sha256 of the copy); the target with a
+// version-matched pg_dump -Fc taken in an exported snapshot, verified by pg_restore --list and by a
+// restore into a scratch database whose per-table row counts and checksums must equal the snapshot's.
+//
+// Safe to retry beside a stale attempt: each attempt writes `<file>.attempt-<n>.partial` and uses
+// its own scratch database, renaming the file into place only once verified; it removes what
+// earlier attempts of the run left. Every long step heartbeats and stops when the activity is
+// cancelled (children killed, queries cancelled). Directories are 0700 and files 0600 whatever the
+// umask: a backup holds every user's data.
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { heartbeat } from '@temporalio/activity';
-import Database from 'better-sqlite3';
+import { chmodSync, closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
 import { parse as parseDsn } from 'pg-connection-string';
-import { BackupError } from '../lib/errors';
+import { BACKUP_SPACE_FACTOR } from '../lib/defaults';
+import { BackupError, InsufficientSpaceError } from '../lib/errors';
 import type { Fingerprint } from '../lib/fingerprint';
+import { pgChildEnv } from '../lib/pg-child-env';
 import { pgTool, withDatabase } from '../infra/postgres';
 import { sqlFile } from '../infra/sql-files';
+import { runChild } from './child-process';
 import type { ActivityDeps } from './deps';
+import { attemptNumber, beat, cancellationSignal, onAbort, throwIfCancelled, whileHeartbeating } from './heartbeat';
 import { openSource } from './source';
-
-const run = promisify(execFile);
 
 export interface BackupRecord {
   backupId: string;
@@ -38,19 +44,119 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** libpq environment for pg_dump/pg_restore, so the DSN never appears on a command line. */
-export function libpqEnv(dsn: string, database?: string): NodeJS.ProcessEnv {
-  const c = parseDsn(dsn);
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (c.host) env.PGHOST = c.host;
-  if (c.port) env.PGPORT = String(c.port);
-  if (c.user) env.PGUSER = c.user;
-  if (c.password) env.PGPASSWORD = c.password;
-  env.PGDATABASE = database ?? c.database ?? undefined;
-  if (typeof c.ssl === 'object' || c.ssl === true) env.PGSSLMODE = 'require';
-  return env;
+/** libpq environment for pg_dump/pg_restore (lib/pg-child-env.ts), so the DSN never appears on a command line. */
+export function libpqEnv(dsn: string, database?: string, applicationName?: string): Record<string, string> {
+  return pgChildEnv(dsn, { database, applicationName, base: process.env });
 }
 
+/** The run's backup directory, 0700 (as is the backup root when this creates it). */
+export function runBackupDir(backupDir: string, runId: string): string {
+  const created = mkdirSync(backupDir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) chmodSync(backupDir, 0o700);
+  const dir = join(backupDir, runId);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700); // mkdir's mode is filtered by the umask; chmod is not
+  return dir;
+}
+
+export const partialPath = (location: string, attempt: number): string => `${location}.attempt-${attempt}.partial`;
+
+/**
+ * This attempt's partial file for `location`, created empty with mode 0600 (the tools that fill it
+ * keep the mode of an existing file). Partials of earlier attempts are removed: a stale attempt's
+ * child may still write to its own (now unlinked) file, never to this one.
+ */
+function startPartial(location: string, attempt: number): string {
+  const prefix = `${basename(location)}.attempt-`;
+  for (const name of readdirSync(dirname(location))) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.partial$/.exec(name.slice(prefix.length)) : null;
+    if (m && Number(m[1]) <= attempt) rmSync(join(dirname(location), name), { force: true });
+  }
+  const partial = partialPath(location, attempt);
+  closeSync(openSync(partial, 'wx', 0o600));
+  chmodSync(partial, 0o600);
+  return partial;
+}
+
+/** Makes a verified partial the backup: flushed, 0600, renamed atomically over `location`. */
+function commitPartial(partial: string, location: string): void {
+  chmodSync(partial, 0o600);
+  const fd = openSync(partial, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(partial, location);
+  const dirFd = openSync(dirname(location), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+/** Refuses (typed, not retried) when the backup filesystem lacks BACKUP_SPACE_FACTOR × `sizeBytes`. */
+export async function ensureFreeSpace(dir: string, sizeBytes: number, what: string): Promise<void> {
+  const fs = await statfs(dir);
+  const available = Number(fs.bavail) * Number(fs.bsize);
+  const needed = Math.ceil(sizeBytes * BACKUP_SPACE_FACTOR);
+  if (available < needed) throw new InsufficientSpaceError(dir, needed, available, what);
+}
+
+// Runs in a child node process: PRAGMA integrity_check of a large file takes seconds of native
+// work that would block the worker's event loop (and with it heartbeats and other activities).
+const INTEGRITY_SCRIPT = `
+const Database = require(process.argv[1]);
+const db = new Database(process.argv[2], { readonly: true, fileMustExist: true });
+const rows = db.pragma('integrity_check', { simple: false });
+const userVersion = db.pragma('user_version', { simple: true });
+db.close();
+const first = String(Object.values(rows[0] || {})[0] || '');
+process.stdout.write(JSON.stringify({ ok: rows.length === 1 && first === 'ok', problems: first === 'ok' ? 0 : rows.length, first: first.slice(0, 200), userVersion }));
+`;
+
+export interface IntegrityResult {
+  ok: boolean;
+  problems: number;
+  /** The first line SQLite reported ("ok", or the first problem: page and index names, no row content). */
+  first: string;
+  userVersion: number;
+}
+
+/** PRAGMA integrity_check (and user_version) of a SQLite file, off the event loop, heartbeating, cancellable. */
+export async function sqliteIntegrityCheck(path: string): Promise<IntegrityResult> {
+  const module = createRequire(import.meta.url).resolve('better-sqlite3');
+  // The child needs no secrets of the worker: PATH only.
+  const env = { PATH: process.env.PATH ?? '' };
+  const { stdout } = await runChild(process.execPath, ['-e', INTEGRITY_SCRIPT, module, path], { env, what: 'integrity_check of the source backup' });
+  return JSON.parse(stdout) as IntegrityResult;
+}
+
+/** Runs `work` on `client`, cancelling its backend's query if `signal` aborts (then throwing the abort reason). */
+async function cancellableOn<T>(client: pg.ClientBase, pool: pg.Pool, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const dispose = onAbort(signal, () => void pool.query(sqlFile('queries/cancel_backend.sql'), [pid]).catch(() => undefined));
+  try {
+    return await work();
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    throw err;
+  } finally {
+    dispose();
+  }
+}
+
+/** Drops this run's scratch databases of attempts up to `attempt` (a later attempt's is never touched). */
+async function dropScratch(admin: pg.Client, tag: string, attempt: number): Promise<void> {
+  const names = (await admin.query<{ name: string }>(sqlFile('queries/scratch_databases.sql'), [`migrator\\_scratch\\_${tag}%`])).rows.map((r) => r.name);
+  for (const name of names) {
+    const m = /_a(\d+)$/.exec(name);
+    if (m && Number(m[1]) > attempt) continue;
+    await admin.query(sqlFile('queries/terminate_database_sessions.sql'), [name]);
+    await admin.query(sqlFile('queries/drop_scratch_database.sql', { database: name }));
+  }
+}
 
 /** Row count and order-independent checksum of every user table, in the client's snapshot. */
 export async function fingerprintDatabase(
@@ -75,103 +181,144 @@ export async function fingerprintDatabase(
 export function createBackupActivities(deps: ActivityDeps) {
   return {
     async backupSource(input: { runId: string; source: string }): Promise<BackupRecord> {
-      const dir = join(deps.backupDir, input.runId);
-      mkdirSync(dir, { recursive: true });
+      const attempt = attemptNumber();
+      const dir = runBackupDir(deps.backupDir, input.runId);
       const location = join(dir, 'source.sqlite');
-      rmSync(location, { force: true });
       const db = openSource(input.source);
+      let partial: string | null = null;
       try {
-        await db.backup(location, { progress: () => (heartbeat(), 256) });
+        await ensureFreeSpace(dir, statSync(input.source).size, `the source backup of ${basename(input.source)}`);
+        partial = startPartial(location, attempt);
+        const signal = cancellationSignal();
+        // 256 pages per step between event-loop turns; a cancellation stops the copy.
+        await db.backup(partial, {
+          progress: () => {
+            throwIfCancelled();
+            beat({ step: 'source backup' });
+            return 256;
+          },
+        });
+        if (signal.aborted) throw signal.reason;
+      } catch (err) {
+        if (partial) rmSync(partial, { force: true });
+        throw err;
       } finally {
         db.close();
       }
-      const copy = new Database(location, { readonly: true });
-      let integrity: string;
-      let userVersion: number;
       try {
-        integrity = String(copy.pragma('integrity_check', { simple: true }));
-        userVersion = copy.pragma('user_version', { simple: true }) as number;
-      } finally {
-        copy.close();
+        const check = await sqliteIntegrityCheck(partial);
+        if (!check.ok) throw new BackupError(`source backup ${partial} failed integrity_check (${check.problems} problem(s), first: ${check.first})`);
+        const sha256 = await whileHeartbeating({ step: 'source sha256' }, sha256File(partial));
+        commitPartial(partial, location);
+        return {
+          backupId: `${input.runId}:source`,
+          kind: 'source-sqlite',
+          location,
+          bytes: statSync(location).size,
+          sha256,
+          verified: true,
+          verification: { integrityCheck: check.first, userVersion: check.userVersion, attempt },
+        };
+      } catch (err) {
+        rmSync(partial, { force: true });
+        throw err;
       }
-      if (integrity !== 'ok') throw new BackupError(`source backup ${location} failed integrity_check`);
-      return {
-        backupId: `${input.runId}:source`,
-        kind: 'source-sqlite',
-        location,
-        bytes: statSync(location).size,
-        sha256: await sha256File(location),
-        verified: true,
-        verification: { integrityCheck: integrity, userVersion },
-      };
     },
 
     async backupTarget(input: { runId: string; target: string; serverMajor: number }): Promise<BackupRecord> {
+      const attempt = attemptNumber();
       const dsn = deps.dsn(input.target);
-      const dir = join(deps.backupDir, input.runId);
-      mkdirSync(dir, { recursive: true });
+      const pool = deps.pool(input.target);
+      const dir = runBackupDir(deps.backupDir, input.runId);
       const location = join(dir, 'target.dump');
       const pgDump = pgTool('pg_dump', input.serverMajor);
       const pgRestore = pgTool('pg_restore', input.serverMajor);
-      const client = new pg.Client({ connectionString: dsn, application_name: 'migrator-backup' });
-      await client.connect();
-      let before: Fingerprint;
+      // Per run and attempt: findable in pg_stat_activity, and never shared with a stale attempt.
+      const tag = createHash('sha256').update(input.runId).digest('hex').slice(0, 12);
+      const appName = `migrator-backup-${tag}-a${attempt}`;
+      const scratch = `migrator_scratch_${tag}_a${attempt}`;
+      const cancelled = cancellationSignal();
+      let partial: string | null = null;
       try {
-        // Dump and fingerprint the same snapshot, so concurrent writers cannot fail the check.
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        const snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
-        const dumping = run(pgDump, ['-Fc', '--no-owner', `--snapshot=${snapshot}`, '-f', location], { env: libpqEnv(dsn) });
-        before = await fingerprintDatabase(client);
-        await dumping.catch((err: Error & { stderr?: string }) => {
-          throw new BackupError(`pg_dump failed: ${err.stderr?.trim() ?? err.message}`);
-        });
-        await client.query('COMMIT');
-      } finally {
-        await client.end();
-      }
-      heartbeat();
-      const list = await run(pgRestore, ['--list', location]);
-      const tocEntries = list.stdout.split('\n').filter((l) => l && !l.startsWith(';')).length;
-
-      const scratch = `migrator_scratch_${createHash('sha256').update(input.runId).digest('hex').slice(0, 12)}`;
-      const admin = new pg.Client({ connectionString: dsn });
-      await admin.connect();
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${scratch}`);
-        await admin.query(`CREATE DATABASE ${scratch}`);
-        await run(pgRestore, ['--no-owner', '--exit-on-error', '-d', scratch, location], { env: libpqEnv(dsn, scratch) }).catch(
-          (err: Error & { stderr?: string }) => {
-            throw new BackupError(`restoring the target backup into scratch database ${scratch} failed: ${err.stderr?.trim() ?? err.message}`);
-          },
-        );
-        heartbeat();
-        const restoredClient = new pg.Client({ connectionString: withDatabase(dsn, scratch) });
-        await restoredClient.connect();
-        let after: Fingerprint;
+        const client = new pg.Client({ connectionString: dsn, application_name: appName });
+        await client.connect();
+        let before: Fingerprint;
         try {
-          after = await fingerprintDatabase(restoredClient);
+          const size = (await client.query<{ bytes: number }>(sqlFile('queries/database_size.sql'))).rows[0]!.bytes;
+          await ensureFreeSpace(dir, Number(size), `the target backup of database ${client.database ?? ''}`);
+          partial = startPartial(location, attempt);
+          // Dump and fingerprint the same snapshot, so concurrent writers cannot fail the check.
+          await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          const snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+          // Either step failing stops the other: no pg_dump outlives this attempt.
+          const sibling = new AbortController();
+          const stop = AbortSignal.any([cancelled, sibling.signal]);
+          const dumping = runChild(pgDump, ['-Fc', '--no-owner', `--snapshot=${snapshot}`, '-f', partial], {
+            env: libpqEnv(dsn, undefined, `${appName}-pg_dump`),
+            what: 'target backup (pg_dump)',
+            signal: sibling.signal,
+            captureStdout: false,
+          });
+          const fingerprinting = whileHeartbeating({ step: 'target fingerprint' }, cancellableOn(client, pool, stop, () => fingerprintDatabase(client)));
+          try {
+            [, before] = await Promise.all([dumping, fingerprinting]);
+          } catch (err) {
+            sibling.abort();
+            await Promise.allSettled([dumping, fingerprinting]);
+            throw err;
+          }
+          await client.query('COMMIT');
         } finally {
-          await restoredClient.end();
+          await client.end().catch(() => undefined);
         }
-        const mismatched = Object.keys({ ...before, ...after }).filter(
-          (t) => before[t]?.rows !== after[t]?.rows || before[t]?.checksum !== after[t]?.checksum,
-        );
-        if (mismatched.length) throw new BackupError(`target backup did not verify: scratch restore differs in ${mismatched.join(', ')}`);
+        const list = await runChild(pgRestore, ['--list', partial], { env: libpqEnv(dsn), what: 'target backup verification (pg_restore --list)' });
+        const tocEntries = list.stdout.split('\n').filter((l) => l && !l.startsWith(';')).length;
+
+        const admin = new pg.Client({ connectionString: dsn, application_name: appName });
+        await admin.connect();
+        try {
+          // Earlier attempts' scratch databases (and the sessions of their orphaned pg_restore) go.
+          await dropScratch(admin, tag, attempt);
+          await admin.query(sqlFile('queries/create_scratch_database.sql', { database: scratch }));
+          await runChild(pgRestore, ['--no-owner', '--exit-on-error', '-d', scratch, partial], {
+            env: libpqEnv(dsn, scratch, `${appName}-pg_restore`),
+            what: `restoring the target backup into scratch database ${scratch}`,
+          });
+          const restoredClient = new pg.Client({ connectionString: withDatabase(dsn, scratch), application_name: appName });
+          await restoredClient.connect();
+          let after: Fingerprint;
+          try {
+            after = await whileHeartbeating({ step: 'scratch fingerprint' }, cancellableOn(restoredClient, pool, cancelled, () => fingerprintDatabase(restoredClient)));
+          } finally {
+            await restoredClient.end().catch(() => undefined);
+          }
+          const mismatched = Object.keys({ ...before, ...after }).filter(
+            (t) => before[t]?.rows !== after[t]?.rows || before[t]?.checksum !== after[t]?.checksum,
+          );
+          if (mismatched.length) throw new BackupError(`target backup did not verify: scratch restore differs in ${mismatched.join(', ')}`);
+        } finally {
+          await admin.query(sqlFile('queries/terminate_database_sessions.sql'), [scratch]).catch(() => undefined);
+          await admin.query(sqlFile('queries/drop_scratch_database.sql', { database: scratch })).catch(() => undefined);
+          await admin.end().catch(() => undefined);
+        }
+        const sha256 = await whileHeartbeating({ step: 'target sha256' }, sha256File(partial));
+        throwIfCancelled();
+        commitPartial(partial, location);
+        partial = null;
+        const totalRows = Object.values(before).reduce((n, t) => n + t.rows, 0);
+        return {
+          backupId: `${input.runId}:target`,
+          kind: 'target-pg_dump',
+          location,
+          bytes: statSync(location).size,
+          sha256,
+          verified: true,
+          verification: { tocEntries, tables: Object.keys(before).length, rows: totalRows, pgDump, database: parseDsn(dsn).database ?? '', attempt },
+          fingerprint: before,
+        };
       } finally {
-        await admin.query(`DROP DATABASE IF EXISTS ${scratch}`).catch(() => undefined);
-        await admin.end();
+        if (partial) rmSync(partial, { force: true });
       }
-      const totalRows = Object.values(before).reduce((n, t) => n + t.rows, 0);
-      return {
-        backupId: `${input.runId}:target`,
-        kind: 'target-pg_dump',
-        location,
-        bytes: statSync(location).size,
-        sha256: await sha256File(location),
-        verified: true,
-        verification: { tocEntries, tables: Object.keys(before).length, rows: totalRows, pgDump, database: parseDsn(dsn).database ?? '' },
-        fingerprint: before,
-      };
     },
   };
 }

@@ -3,7 +3,7 @@
 // build are dropped and rebuilt. Returns which indexes this run created (for compensation).
 import { Context, heartbeat } from '@temporalio/activity';
 import type pg from 'pg';
-import { DEFAULT_LOCK_TIMEOUT_MS } from '../lib/defaults';
+import { DEFAULT_LOCK_TIMEOUT_MS, INDEX_LOCK_POLL_MS } from '../lib/defaults';
 import { sqlFile, sqlStatements } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 
@@ -22,6 +22,22 @@ export const INDEX_SETS: readonly IndexSet[] = ['critical', 'temporary', 'post-m
 /** Every index name this project builds, across its sets. */
 export function ourIndexNames(): string[] {
   return INDEX_SETS.flatMap((set) => sqlStatements(`indexes/${set}.sql`).map(indexName));
+}
+
+/**
+ * Takes the global index-builder advisory lock by polling pg_try_advisory_lock, heartbeating
+ * between tries: a blocking pg_advisory_lock would sit silent behind another run's long build until
+ * the heartbeat timeout started a second attempt, and could not be cancelled.
+ */
+async function acquireBuilderLock(client: pg.PoolClient): Promise<void> {
+  const ctx = Context.current();
+  for (let waitedMs = 0; ; waitedMs += INDEX_LOCK_POLL_MS) {
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    const { locked } = (await client.query<{ locked: boolean }>(sqlFile('queries/index_builder_try_lock.sql'))).rows[0]!;
+    if (locked) return;
+    ctx.heartbeat({ waitingForIndexBuilderLockMs: waitedMs });
+    await new Promise((r) => setTimeout(r, INDEX_LOCK_POLL_MS));
+  }
 }
 
 function indexName(statement: string): string {
@@ -64,7 +80,7 @@ export function createIndexActivities(deps: ActivityDeps) {
       const client = await deps.pool(input.target).connect();
       try {
         // Runs for several users may build the same indexes at once: one builder at a time per target.
-        await client.query(sqlFile('queries/index_builder_lock.sql'));
+        await acquireBuilderLock(client);
         await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
         await client.query('SET statement_timeout = 0');
         for (const statement of sqlStatements(`indexes/${input.set}.sql`)) {

@@ -80,3 +80,16 @@ export const POOL_HEADROOM = 2;
  * the lease row FOR SHARE. With the idle-in-transaction timeout (60 s) below attempts x lock_timeout
  * (8 x 10 s + backoff), a dead worker's transaction is ended before the last attempt. */
 export const LEASE_RELEASE_ATTEMPTS = 8;
+/** How often a long activity step heartbeats while it waits on a child, a query or a lock: well
+ * under any sane heartbeat timeout (the SDK throttles to 80 % of it anyway). */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
+/** After SIGTERM, a cancelled child (pg_dump, pg_restore) gets this long to exit before SIGKILL. */
+export const CHILD_KILL_GRACE_MS = 5_000;
+/** Characters of a failed child's stderr kept in its error: enough for libpq's message, not a log. */
+export const CHILD_STDERR_TAIL_CHARS = 600;
+/** Free space a backup needs, as a multiple of the database (or source file) size. pg_dump -Fc
+ * compresses and leaves out index contents, so a dump is usually far smaller; 1.2 still covers
+ * incompressible data (bytea, already-compressed blobs) with a margin. */
+export const BACKUP_SPACE_FACTOR = 1.2;
+/** How often the index builder retries pg_try_advisory_lock while another run builds indexes. */
+export const INDEX_LOCK_POLL_MS = 500;

@@ -90,6 +90,7 @@ export const NON_RETRYABLE_TYPES = [
   'InjectedFault',
   'RolledBack',
   'ROLLBACK_FAILED',
+  'BackupInsufficientSpace',
 ] as const;
 
 /** The run lease is held by another run of the same user, or was released under a running chunk. */
@@ -115,5 +116,36 @@ export class LeaseReleaseTimeout extends MigrationError {
       ? holders.map((h) => `pid ${h.pid} (application_name ${JSON.stringify(h.applicationName)}, client ${h.clientAddr ?? 'local'}, ${h.state ?? 'unknown state'}, transaction since ${h.xactStart ?? '?'})`).join('; ')
       : 'a backend that ended before it could be named';
     super(`the lease of run ${runId} could not be released within ${Math.round(waitedMs / 1000)} s: its row is locked by ${who}; end it with SELECT pg_terminate_backend(<pid>) once it is known to be stale`);
+  }
+}
+
+/** A child process (pg_dump, pg_restore, an integrity check) failed. Carries the tail of its stderr. */
+export class ChildProcessError extends MigrationError {
+  readonly type = 'ChildProcessFailed';
+  readonly nonRetryable = false;
+  constructor(
+    readonly tool: string,
+    readonly exitCode: number | null,
+    readonly signal: string | null,
+    readonly stderrTail: string,
+    what: string,
+  ) {
+    super(`${what}: ${tool} ${signal ? `was killed by ${signal}` : `exited with code ${exitCode}`}${stderrTail ? `: ${stderrTail}` : ''}`);
+  }
+}
+
+/** The backup filesystem lacks room for a backup. Not retried: someone has to free or add space. */
+export class InsufficientSpaceError extends MigrationError {
+  readonly type = 'BackupInsufficientSpace';
+  readonly nonRetryable = true;
+  constructor(
+    readonly directory: string,
+    readonly neededBytes: number,
+    readonly availableBytes: number,
+    what: string,
+  ) {
+    super(
+      `not enough free space for ${what} in ${directory}: about ${neededBytes} bytes needed, ${availableBytes} available; free space or set MIGRATOR_BACKUP_DIR to a larger filesystem`,
+    );
   }
 }
