@@ -52,3 +52,7 @@ export const DEFAULT_MIN_SAMPLES = 100;
 export const BASELINE_PROBE_RUNS = 5;
 /** Pinned Temporal CLI version the setup script builds. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+/** Largest request body the codec server reads (413 above it). Temporal refuses payloads over
+ * 2 MiB and gRPC messages over 4 MiB; base64 in the JSON body adds a third: 8 MiB holds any one
+ * legitimate /decode request and bounds the memory one request can take. */
+export const DEFAULT_CODEC_MAX_BODY_BYTES = 8 * 1024 * 1024;
