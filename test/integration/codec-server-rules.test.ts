@@ -29,8 +29,8 @@ interface Started {
   port: number;
   child: ChildProcess;
   stderr: () => string;
-  /** Resolves with the exit code once the process ended. */
-  exited: Promise<number | null>;
+  /** The exit code once the process ended and its stderr was read; undefined while it runs. */
+  exitCode: () => number | null | undefined;
 }
 
 /** Spawns `migrator codec-server --port <free> ...args`; resolves once it listens or has exited. */
@@ -43,9 +43,10 @@ async function codecServer(args: string[], env: Record<string, string> = {}): Pr
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await waitUntil('the codec server to listen or exit', () => stderr.includes('codec server on') || child.exitCode !== null, { timeoutMs: 30_000, intervalMs: 50 });
-  return { port, child, stderr: () => stderr, exited };
+  let exitCode: number | null | undefined;
+  child.on('close', (code) => (exitCode = code)); // 'close': after stderr has been read to its end
+  await waitUntil('the codec server to listen or exit', () => stderr.includes('codec server on') || exitCode !== undefined, { timeoutMs: 30_000, intervalMs: 50 });
+  return { port, child, stderr: () => stderr, exitCode: () => exitCode };
 }
 
 interface Reply {
@@ -89,7 +90,7 @@ async function listening(port: number): Promise<boolean> {
 
 it('refuses to start off loopback without a token, naming --token-file and MIGRATOR_CODEC_TOKEN', async () => {
   const server = await codecServer(['--host', '0.0.0.0']);
-  expect(await server.exited).toBe(2);
+  expect(server.exitCode()).toBe(2);
   expect(server.stderr()).toContain('--host 0.0.0.0 is off loopback: a token is required');
   expect(server.stderr()).toMatch(/--token-file PATH or MIGRATOR_CODEC_TOKEN/);
   expect(await listening(server.port)).toBe(false);
@@ -97,7 +98,7 @@ it('refuses to start off loopback without a token, naming --token-file and MIGRA
 
 it('refuses a token given in argv (--token), pointing at --token-file or the environment', async () => {
   const server = await codecServer(['--token', 'visible-in-ps'], { MIGRATOR_CODEC_TOKEN: 'from-env' });
-  expect(await server.exited).toBe(2);
+  expect(server.exitCode()).toBe(2);
   expect(server.stderr()).toContain('invalid input --token');
   expect(server.stderr()).toContain('`ps`');
   expect(server.stderr()).toContain('--token-file PATH, or in MIGRATOR_CODEC_TOKEN');
@@ -124,14 +125,14 @@ it('reads the token from --token-file (over MIGRATOR_CODEC_TOKEN) and then serve
   const file = join(dir, `token-${randomUUID()}`);
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   const server = await codecServer(['--host', '0.0.0.0', '--token-file', file], { MIGRATOR_CODEC_TOKEN: 'the-env-token' });
-  expect(server.child.exitCode).toBe(null);
+  expect(server.exitCode()).toBe(undefined);
   const body = await decodeBody('{"file":true}');
   expect((await send(server.port, { headers: { ...json, authorization: 'Bearer the-env-token' }, body })).status).toBe(401);
   const ok = await send(server.port, { headers: { ...json, authorization: `Bearer ${token}` }, body });
   expect(ok.status).toBe(200);
   expect(decoded(ok)).toBe('{"file":true}');
   const missing = await codecServer(['--token-file', join(dir, 'no-such-token')]);
-  expect(await missing.exited).toBe(2);
+  expect(missing.exitCode()).toBe(2);
   expect(missing.stderr()).toContain('invalid input --token-file: cannot read');
 });
 
