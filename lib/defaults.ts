@@ -93,3 +93,7 @@ export const CHILD_STDERR_TAIL_CHARS = 600;
 export const BACKUP_SPACE_FACTOR = 1.2;
 /** How often the index builder retries pg_try_advisory_lock while another run builds indexes. */
 export const INDEX_LOCK_POLL_MS = 500;
+/** Largest request body the codec server reads (413 above it). Temporal refuses payloads over
+ * 2 MiB and gRPC messages over 4 MiB; base64 in the JSON body adds a third: 8 MiB holds any one
+ * legitimate /decode request and bounds the memory one request can take. */
+export const DEFAULT_CODEC_MAX_BODY_BYTES = 8 * 1024 * 1024;

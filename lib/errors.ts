@@ -21,12 +21,12 @@ export class InvalidInputError extends MigrationError {
   }
 }
 
-/** The source file is not a usable Drift v12 database. */
+/** The source file is not a usable Drift v12 database (missing, unreadable, not SQLite, corrupt, wrong schema). */
 export class SourceError extends MigrationError {
   readonly type = 'SourceInvalid';
   readonly nonRetryable = true;
   constructor(
-    readonly code: 'NOT_FOUND' | 'INTEGRITY' | 'SCHEMA_VERSION' | 'MISSING_TABLE',
+    readonly code: 'NOT_FOUND' | 'INTEGRITY' | 'SCHEMA_VERSION' | 'MISSING_TABLE' | 'NOT_A_FILE' | 'UNREADABLE' | 'EMPTY' | 'NOT_SQLITE',
     message: string,
   ) {
     super(message);

@@ -93,8 +93,9 @@ it('codec-server serves /decode for key holders (MIGRATOR_CODEC_KEY by reference
   const { randomBytes } = await import('node:crypto');
   const key = randomBytes(32);
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'codec-server', '--port', String(port), '--token', 'T0K'], {
-    env: { ...env, MIGRATOR_CODEC_KEY: 'env:TEST_CODEC_KEY', TEST_CODEC_KEY: key.toString('base64') },
+  // The token comes from the environment (or --token-file), never argv: `ps` shows argv.
+  const child = spawn(process.execPath, [BIN, 'codec-server', '--port', String(port)], {
+    env: { ...env, MIGRATOR_CODEC_KEY: 'env:TEST_CODEC_KEY', TEST_CODEC_KEY: key.toString('base64'), MIGRATOR_CODEC_TOKEN: 'T0K' },
     stdio: 'ignore',
   });
   try {
@@ -103,10 +104,11 @@ it('codec-server serves /decode for key holders (MIGRATOR_CODEC_KEY by reference
       payloads: [{ metadata: Object.fromEntries(Object.entries(encoded!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(encoded!.data!).toString('base64') }],
     });
     let res: Response | null = null;
-    await waitUntil('the codec server', async () => (res = await fetch(`http://127.0.0.1:${port}/decode`, { method: 'POST', body, headers: { authorization: 'Bearer T0K' } })) !== null, {
+    await waitUntil('the codec server', async () => (res = await fetch(`http://127.0.0.1:${port}/decode`, { method: 'POST', body, headers: { authorization: 'Bearer T0K', 'x-namespace': 'default' } })) !== null, {
       timeoutMs: 10_000,
       intervalMs: 100,
     });
+    expect(res!.status).toBe(200);
     const decoded = ((await res!.json()) as { payloads: { data: string }[] }).payloads[0]!;
     expect(Buffer.from(decoded.data, 'base64').toString()).toBe('{"x":1}');
   } finally {

@@ -95,9 +95,9 @@ it('encrypts every payload and failure message in history; the codec server deco
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/decode`;
   try {
     const body = JSON.stringify({ payloads: [scanned[0]!.p] });
-    const refused = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const refused = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-namespace': 'default' } });
     expect(refused.status).toBe(401);
-    const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+    const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-namespace': 'default', authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     const decoded = ((await res.json()) as { payloads: JsonPayload[] }).payloads[0]!;
     expect(Buffer.from(decoded.metadata!.encoding!, 'base64').toString()).toMatch(/^json\/plain|binary\/null$/);
