@@ -236,7 +236,7 @@ export class Bystander {
 
   private constructor(
     private readonly target: TestTarget,
-    private readonly otherUser: string,
+    readonly otherUser: string,
   ) {}
 
   static async create(target: TestTarget, otherUser: string, migratingUser: string): Promise<Bystander> {
