@@ -166,7 +166,7 @@ export async function runTransferActivities(l: Lifecycle): Promise<void> {
     }
     l.run.result.tables[table] = { ...totals, sourceRows: preflight.sourceRows[table] ?? 0, durationMs: 0 };
   }
-  l.run.result.linkedParents = (await l.acts.linkTaskParents({ target: cfg.target, userId: cfg.userId, runId })).linked;
+  if (!cfg.dryRun) l.run.result.linkedParents = (await l.acts.linkTaskParents({ target: cfg.target, userId: cfg.userId, runId })).linked;
 }
 
 // ---- Target state ---------------------------------------------------------------------------
