@@ -1,5 +1,6 @@
 // indexes lifecycle: the critical and temporary sets built CONCURRENTLY while the app writes;
 // undone by dropRunIndexes (only what this run recorded, so an index the app had stays).
+import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
 import { sqlStatements } from '../../../infra/sql-files';
 import { indexesPhase } from '../../../workflows/phases/indexes';
@@ -45,9 +46,20 @@ it('its undo also drops an INVALID leftover of an interrupted build', async () =
   await runPreflight(l);
   await runSchemaActivities(l);
   const before = await snapshot(l);
-  // An interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index behind (here: marked so directly).
-  await l.target.query('CREATE INDEX note_tasks_user_idx ON note_tasks (user_id)');
-  await l.target.query("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'public.note_tasks_user_idx'::regclass");
+  // An interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index behind: the build waits for a
+  // writer's open transaction and hits its statement_timeout.
+  const writer = new pg.Client({ connectionString: l.target.url });
+  const builder = new pg.Client({ connectionString: l.target.url });
+  await Promise.all([writer.connect(), builder.connect()]);
+  try {
+    await writer.query('BEGIN');
+    await writer.query('LOCK TABLE note_tasks IN ROW EXCLUSIVE MODE');
+    await builder.query("SET statement_timeout = '1s'");
+    await expect(builder.query('CREATE INDEX CONCURRENTLY note_tasks_user_idx ON note_tasks (user_id)')).rejects.toMatchObject({ code: '57014' });
+    await writer.query('ROLLBACK');
+  } finally {
+    await Promise.all([writer.end(), builder.end()]);
+  }
   expect(await indexes(l, ['note_tasks_user_idx'])).toEqual({ note_tasks_user_idx: false });
   expect(await undo(l, indexesPhase)).toEqual(['dropRunIndexes']);
   await expectRestored(l, before);
