@@ -126,8 +126,16 @@ export function createRollbackActivities(deps: ActivityDeps) {
       const out: string[] = [];
       for (const source of REVERSE) {
         const m = MAPPINGS[source];
-        if (!(await exists(pool, `public.${m.targetTable}`)) || !(await exists(pool, `public.${m.bridgeTable}`))) continue;
-        const { rows } = await pool.query<{ object: string; n: number }>(sqlFile('queries/run_artifacts.sql', { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn }), [
+        if (!(await exists(pool, `public.${m.targetTable}`))) continue;
+        // Post-migration archives the bridge rows, after which a rollback may drop the (empty)
+        // live bridge table: the archived half alone still names the rows this run created.
+        const live = await exists(pool, `public.${m.bridgeTable}`);
+        if (!(await exists(pool, `migration_archive.${m.bridgeTable}`))) {
+          if (live) out.push(`(could not check ${m.targetTable}: migration_archive.${m.bridgeTable} is missing)`);
+          continue;
+        }
+        const file = live ? 'queries/run_artifacts.sql' : 'queries/run_artifacts_archived.sql';
+        const { rows } = await pool.query<{ object: string; n: number }>(sqlFile(file, { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn }), [
           input.userId,
           input.runId,
         ]);
@@ -168,6 +176,8 @@ async function removeTableRows(client: pg.PoolClient, m: TableMapping, input: { 
   let n = 0;
   for (const file of ['queries/remove_run_rows.sql', 'queries/remove_archived_run_rows.sql']) {
     if (file.includes('remove_run_rows') && !(await exists(client, `public.${m.bridgeTable}`))) continue;
+    // The archive exists once the schema phase ran; before that there is nothing archived to remove.
+    if (file.includes('archived') && !(await exists(client, `migration_archive.${m.bridgeTable}`))) continue;
     for (;;) {
       const r = await client.query(sqlFile(file, vars), [input.userId, input.runId, REMOVE_BATCH]);
       n += r.rowCount ?? 0;

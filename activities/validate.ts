@@ -95,7 +95,15 @@ export function createValidateActivities(deps: ActivityDeps) {
                 failures.push(`${input.table}: sampled source row ${expected.sourceId} is missing from the target`);
                 continue;
               }
-              const actual = mapping.decode(row, sealer);
+              // A row that does not decode is a validation failure, not an activity error (which
+              // would be retried as if transient and then fail the run without naming the row).
+              let actual: Record<string, unknown>;
+              try {
+                actual = mapping.decode(row, sealer);
+              } catch {
+                failures.push(`${input.table}: sampled row ${expected.sourceId} does not decrypt`);
+                continue;
+              }
               for (const [field, want] of Object.entries(expected.canonical)) {
                 const got = actual[field];
                 const timeField = (mapping.timeFields as readonly string[]).includes(field);

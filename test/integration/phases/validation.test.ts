@@ -1,0 +1,56 @@
+// validation lifecycle: reads only. Counts, checksums, a decrypting sample and the references
+// pass on a correct transfer and change nothing; a sampled row that does not decrypt is a
+// validation failure naming the row, not an activity error retried as if transient.
+import { afterEach, expect, it } from 'vitest';
+import { indexesPhase } from '../../../workflows/phases/indexes';
+import { validationPhase } from '../../../workflows/phases/validation';
+import { expectRestored, runPreflight, runSchemaActivities, runTransferActivities, setUp, snapshot, type Lifecycle } from './lifecycle';
+
+let l: Lifecycle | undefined;
+afterEach(async () => {
+  await l?.close();
+  l = undefined;
+});
+
+async function transferred(): Promise<Lifecycle> {
+  // A sample larger than the source: every row is deep-compared.
+  const lc = await setUp({ notes: 30, input: { sampleSize: 1000 } });
+  await runPreflight(lc);
+  await runSchemaActivities(lc);
+  await indexesPhase.step(lc.ctx);
+  await runTransferActivities(lc);
+  return lc;
+}
+
+it('proves counts, checksums, the sample and the references, and changes nothing', async () => {
+  l = await transferred();
+  const before = await snapshot(l);
+  expect(validationPhase.undo(l.ctx)).toEqual([]);
+  l.bystander.startWriting();
+  await validationPhase.step(l.ctx);
+  expect(await l.bystander.stop()).toBeGreaterThan(0);
+  expect(l.run.result.validation).toMatchObject({ ok: true, failures: [] });
+  for (const [t, r] of Object.entries(l.run.result.tables)) {
+    expect(r.sampled, t).toBe(r.sourceRows);
+    expect(r.targetChecksum, t).toBe(r.checksum);
+  }
+  await expectRestored(l, before);
+});
+
+it('reports a sampled row that does not decrypt as a validation failure naming it', async () => {
+  l = await transferred();
+  // Damage the ciphertext of one migrated note (its last byte: the authentication tag).
+  const [row] = await l.target.query<{ local_id: string; remote_id: string }>(
+    "SELECT local_id, remote_id::text FROM public.schema_bridge_notes WHERE user_id = $1 AND status = 'completed' ORDER BY local_id LIMIT 1",
+    [l.userId],
+  );
+  await l.target.query("UPDATE notes SET title_enc = overlay(title_enc PLACING decode(CASE WHEN get_byte(title_enc, length(title_enc) - 1) = 0 THEN '01' ELSE '00' END, 'hex') FROM length(title_enc)) WHERE id = $1", [row!.remote_id]);
+  const before = await snapshot(l);
+  const err = await validationPhase.step(l.ctx).catch((e: unknown) => e);
+  expect(err).toMatchObject({ type: 'ValidationFailed', nonRetryable: true });
+  expect(l.run.result.validation.ok).toBe(false);
+  expect(l.run.result.validation.failures).toEqual(
+    expect.arrayContaining(['local_notes: 1 target rows do not decrypt with the user\'s key', `local_notes: sampled row ${row!.local_id} does not decrypt`]),
+  );
+  await expectRestored(l, before);
+});
