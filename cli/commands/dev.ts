@@ -3,12 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import pg from 'pg';
 import { createDeps } from '../../activities/deps';
 import { generateDataset } from '../../gen/generate';
 import { DEFAULT_TASK_QUEUE } from '../../lib/defaults';
 import { withDatabase } from '../../infra/postgres';
+import { FileLogger, parseLogLevel } from '../../workers/file-logger';
 import { createMigrationWorker } from '../../workers/worker';
 import { positiveInt } from '../args';
 import { connectClient, connectWorker } from '../connection';
@@ -30,11 +32,19 @@ export function registerDev(program: Command): void {
     .option('--stop', 'stop the local PostgreSQL and Temporal servers the demo started, and exit')
     .action(async (opts: { notes: number; seed: number; stop?: boolean }) => {
       if (opts.stop) {
-        for (const line of stopLocalStack()) console.log(line);
+        for (const line of await stopLocalStack()) console.log(line);
         return;
       }
+      // The worker's structured logs (one INFO per committed chunk…) go to a file; the console
+      // gets WARN and above only, so the demo's output stays a page long.
+      const logFile = join(STACK_DIR, 'worker.log');
+      Runtime.install({
+        logger: new FileLogger(logFile, { fileLevel: parseLogLevel('MIGRATOR_LOG_LEVEL', process.env.MIGRATOR_LOG_LEVEL, 'INFO') }),
+        telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'INFO', other: 'WARN' }), forward: {} } },
+      });
       const stack = await ensureLocalStack();
       for (const line of stack.notes) console.log(line);
+      console.log(`worker logs: ${logFile} (console: warnings and errors only)`);
 
       const admin = new pg.Client({ connectionString: stack.pgUrl });
       await admin.connect();
@@ -69,7 +79,7 @@ export function registerDev(program: Command): void {
         });
         workflowId = handle.workflowId;
         console.log(`started workflow ${workflowId}${stack.uiUrl ? ` — watch it live: ${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}` : ''}`);
-        const result = await waitWithProgress(handle);
+        const result = await waitWithProgress(handle, { output: process.stdout });
         console.log(formatReport(result));
         ok = result.validation.ok;
       } catch (err) {
@@ -84,6 +94,7 @@ export function registerDev(program: Command): void {
       const cli = stack.temporalCli;
       console.log(`
 where to look:
+  worker log: ${logFile}
   Web UI:     ${stack.uiUrl ?? '(headless)'}/namespaces/default/workflows${workflowId ? `/${encodeURIComponent(workflowId)}` : ''}
   history:    ${cli} workflow show --address ${stack.temporalAddress} --workflow-id ${workflowId}
   runs:       ${cli} workflow list --address ${stack.temporalAddress} --query "MigrationStatus='completed'"
