@@ -19,6 +19,7 @@ export interface ProgressDisplayOptions {
 
 export const PROGRESS_PREFIX = 'progress:';
 const CLEAR_LINE = '\r\x1b[2K';
+const MIN_SUMMARY_PHASE_MS = 2_000;
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -70,7 +71,11 @@ export class ProgressDisplay {
       const width = Math.max(20, (this.out.columns || 120) - 1); // 0 when the terminal does not say
       this.out.write(`${CLEAR_LINE}${live.slice(0, width)}`);
       this.drawn = true;
-    } else if ((changed && p.phase === 'transfer') || (now - this.lastLiveAt >= this.summaryEveryMs && live !== this.lastLive)) {
+    } else if (
+      (changed && p.phase === 'transfer') ||
+      // a periodic summary, once the phase has run long enough to say something
+      (now - this.lastLiveAt >= this.summaryEveryMs && now - this.phaseSince >= MIN_SUMMARY_PHASE_MS && live !== this.lastLive)
+    ) {
       this.out.write(`${live}\n`);
       this.lastLive = live;
       this.lastLiveAt = now;

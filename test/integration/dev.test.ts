@@ -70,28 +70,35 @@ it('dev prints a short output: live progress per phase, the report, where to loo
   }
 });
 
-it('a dev killed once PostgreSQL is up leaves servers the next dev finds and reuses', async () => {
+it('a dev killed once PostgreSQL is up (and Temporal spawned) leaves servers the next dev finds and reuses', async () => {
   const { dir, env } = devEnv();
   const dataDir = join(dir, 'pg');
+  const temporalDb = join(dir, 'temporal.db');
   try {
     // Own process group, so the whole dev (and whatever it spawned in its group) can be SIGKILLed.
     const first = spawn(process.execPath, [BIN, 'dev', '--notes', '300'], { env, detached: true, stdio: 'ignore' });
     const exited = new Promise((resolve) => first.once('exit', resolve));
-    await waitUntil('the first dev to start PostgreSQL', () => runningPostmaster(dataDir) !== null, { timeoutMs: 90_000, intervalMs: 20 });
+    // PostgreSQL is up and the Temporal dev server spawned (maybe not answering yet): kill.
+    await waitUntil('the first dev to start PostgreSQL and spawn Temporal', () => runningPostmaster(dataDir) !== null && ownTemporalServer(temporalDb) !== null, {
+      timeoutMs: 90_000,
+      intervalMs: 20,
+    });
     process.kill(-first.pid!, 'SIGKILL');
     await exited;
-    // Worst case: the kill came before the state file recorded the cluster.
+    // Worst case: the kill came before the state file recorded the servers.
     rmSync(join(dir, 'stack.json'), { force: true });
-    expect(runningPostmaster(dataDir)).not.toBeNull(); // the cluster outlived the kill: a leftover
+    expect(runningPostmaster(dataDir)).not.toBeNull(); // both outlived the kill: leftovers
+    expect(ownTemporalServer(temporalDb)).not.toBeNull();
 
     const { stdout } = await run(process.execPath, [BIN, 'dev', '--notes', '300'], { env, maxBuffer: 64 * 1024 * 1024 });
     expect(stdout).toMatch(/PostgreSQL: reused local cluster \S+ on port \d+ \(left running by an earlier run, pid \d+\)/);
+    expect(stdout).toMatch(/Temporal: reused dev server \S+ \(left running by an earlier run, pid \d+\)/);
     expect(stdout).toMatch(/migration migrate-DEMO_TARGET_URL-\S+ \(run \S+\) completed, validation passed/);
   } finally {
     await stopDev(env);
   }
-  // --stop finds both servers (the Temporal one maybe started by the killed run) and stops them.
+  // --stop stops both (the Temporal server was started by the killed run and adopted by the second).
   expect(runningPostmaster(dataDir)).toBeNull();
-  expect(ownTemporalServer(join(dir, 'temporal.db'))).toBeNull();
+  expect(ownTemporalServer(temporalDb)).toBeNull();
   expect(existsSync(join(dir, 'stack.json'))).toBe(false);
 });
