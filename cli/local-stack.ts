@@ -190,7 +190,8 @@ export async function ensureLocalStack(): Promise<LocalStack> {
 export async function stopLocalStack(): Promise<string[]> {
   const state = readState();
   const done: string[] = [];
-  const temporal = state.temporal && alive(state.temporal.pid) ? state.temporal : ownTemporalServer();
+  // Found by its command line first: a recorded pid may since belong to another process.
+  const temporal = ownTemporalServer() ?? (!existsSync('/proc') && state.temporal && alive(state.temporal.pid) ? state.temporal : null);
   if (temporal) {
     await killAndWait(temporal.pid);
     done.push(`stopped Temporal dev server (pid ${temporal.pid})`);

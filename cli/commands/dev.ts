@@ -20,7 +20,9 @@ import { formatReport, startMigration, waitWithProgress } from '../start-migrati
 
 /** The demo's user; its key is generated once into var/dev/keyring.json. */
 export const DEMO_USER_ID = 'de300000-0000-4000-8000-00000000d3e0';
-const DEMO_DATABASE = 'notes_demo';
+/** One target database per dataset: another --notes/--seed generates other rows under the same
+ * ids, which a target holding the previous dataset would (rightly) fail to validate. */
+const demoDatabase = (notes: number, seed: number) => (notes === 10_000 && seed === 1 ? 'notes_demo' : `notes_demo_${notes}_s${seed}`);
 
 export function registerDev(program: Command): void {
   program
@@ -48,10 +50,11 @@ export function registerDev(program: Command): void {
 
       const admin = new pg.Client({ connectionString: stack.pgUrl });
       await admin.connect();
-      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DEMO_DATABASE]);
-      if (!exists.rowCount) await admin.query(`CREATE DATABASE ${DEMO_DATABASE}`);
+      const database = demoDatabase(opts.notes, opts.seed); // digits only besides the prefix: safe to interpolate
+      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (!exists.rowCount) await admin.query(`CREATE DATABASE ${database}`);
       await admin.end();
-      process.env.DEMO_TARGET_URL = withDatabase(stack.pgUrl, DEMO_DATABASE);
+      process.env.DEMO_TARGET_URL = withDatabase(stack.pgUrl, database);
 
       const source = join(STACK_DIR, `demo-notes${opts.notes}-seed${opts.seed}.sqlite`);
       if (!existsSync(source)) {
@@ -75,7 +78,7 @@ export function registerDev(program: Command): void {
           userId: DEMO_USER_ID,
           target: 'env:DEMO_TARGET_URL',
           keyring: `file:${keyringPath}`,
-          expectDatabase: DEMO_DATABASE,
+          expectDatabase: database,
         });
         workflowId = handle.workflowId;
         console.log(`started workflow ${workflowId}${stack.uiUrl ? ` — watch it live: ${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}` : ''}`);
