@@ -4,7 +4,8 @@ import { basename } from 'node:path';
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { DEFAULT_TASK_QUEUE } from '../lib/defaults';
 import { migrationWorkflowId, parseMigrationInput, type MigrationInput } from '../lib/input';
-import type { MigrationProgress, MigrationResult } from '../workflows/definitions';
+import { progressQuery, type MigrationResult } from '../workflows/definitions';
+import { ProgressDisplay } from './progress';
 import { MigrationStatus, MigrationTarget, MigrationUser } from '../workflows/search-attributes';
 
 export async function startMigration(
@@ -27,32 +28,42 @@ export async function startMigration(
   });
 }
 
-/** One progress line: phase, table, rows and chunks so far. */
-export function progressLine(p: MigrationProgress): string {
-  const t = p.table ? p.tables[p.table] : undefined;
-  const rows = Object.values(p.tables).reduce((n, x) => n + (x.read ?? 0), 0);
-  return `phase ${p.phase}${p.table ? ` · ${p.table} ${t?.read ?? 0} rows, ${t?.chunks ?? 0} chunks` : ''} · ${rows} rows read in total`;
-}
-
-/** Waits for the result, printing progress lines to stderr every `intervalMs`. */
-export async function waitWithProgress(handle: WorkflowHandle, options: { quiet?: boolean; intervalMs?: number } = {}): Promise<MigrationResult> {
+/**
+ * Waits for the result while showing the live progress display (cli/progress.ts) on `output`
+ * (default stderr), polling the progress query every `intervalMs`.
+ */
+export async function waitWithProgress(
+  handle: WorkflowHandle,
+  options: { quiet?: boolean; intervalMs?: number; output?: NodeJS.WriteStream; summaryEveryMs?: number } = {},
+): Promise<MigrationResult> {
   const result = handle.result() as Promise<MigrationResult>;
   if (options.quiet) return result;
-  let last = '';
-  const timer = setInterval(() => {
+  const stream = options.output ?? process.stderr;
+  const display = new ProgressDisplay(
+    { isTTY: stream.isTTY === true, columns: stream.columns, write: (text) => void stream.write(text) },
+    { summaryEveryMs: options.summaryEveryMs },
+  );
+  let polling = false;
+  let done = false;
+  const poll = () => {
+    if (polling) return; // a slow query is not stacked up behind another
+    polling = true;
     handle
-      .query<MigrationProgress>('progress')
-      .then((p) => {
-        const line = progressLine(p);
-        if (line !== last) process.stderr.write(`  ${line}\n`);
-        last = line;
-      })
-      .catch(() => undefined);
-  }, options.intervalMs ?? 2000);
+      .query(progressQuery)
+      .then((p) => done || display.update(p))
+      .catch(() => undefined) // the workflow may be between tasks or just closed: the next poll tells
+      .finally(() => (polling = false));
+  };
+  poll();
+  const timer = setInterval(poll, options.intervalMs ?? 500);
+  let finished: MigrationResult | undefined;
   try {
-    return await result;
+    finished = await result;
+    return finished;
   } finally {
     clearInterval(timer);
+    done = true;
+    display.finish(finished);
   }
 }
 

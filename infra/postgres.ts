@@ -2,7 +2,7 @@
 // throwaway cluster (initdb + pg_ctl on a free loopback port) from the installed server binaries.
 // initdb refuses to run as root, so as root the cluster is created and run as the `postgres` user.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports';
@@ -98,6 +98,38 @@ export async function startLocalPostgres(options: { dataDir?: string; port?: num
       }
     },
   };
+}
+
+/**
+ * The server running on `dataDir`, from its postmaster.pid (line 1: pid, line 4: port), when that
+ * process is alive and is a postgres on this data directory; null otherwise (no file, or a stale
+ * one left by a killed server, which the next start replaces by itself).
+ */
+export function runningPostmaster(dataDir: string): { pid: number; port: number } | null {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  let lines: string[];
+  try {
+    lines = readFileSync(pidFile, 'utf8').split('\n');
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return null;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return null; // not alive (or not Linux: treat as stale, pg_ctl decides)
+  }
+  return cmdline.includes('postgres') && cmdline.includes(dataDir) ? { pid, port } : null;
+}
+
+/** Stops the cluster on `dataDir` (fast shutdown, or immediate when it does not answer). */
+export function stopLocalCluster(dataDir: string, mode: 'fast' | 'immediate' = 'fast'): void {
+  const bin = pgBinDir();
+  if (!bin) throw new PostgresUnavailableError('PostgreSQL server binaries not found: cannot run pg_ctl stop');
+  runAsOwner(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop']);
 }
 
 /** Replaces the database name of a connection URL. */

@@ -3,12 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import pg from 'pg';
 import { createDeps } from '../../activities/deps';
 import { generateDataset } from '../../gen/generate';
 import { DEFAULT_TASK_QUEUE } from '../../lib/defaults';
 import { withDatabase } from '../../infra/postgres';
+import { FileLogger, parseLogLevel } from '../../workers/file-logger';
 import { createMigrationWorker } from '../../workers/worker';
 import { positiveInt } from '../args';
 import { connectClient, connectWorker } from '../connection';
@@ -18,7 +20,9 @@ import { formatReport, startMigration, waitWithProgress } from '../start-migrati
 
 /** The demo's user; its key is generated once into var/dev/keyring.json. */
 export const DEMO_USER_ID = 'de300000-0000-4000-8000-00000000d3e0';
-const DEMO_DATABASE = 'notes_demo';
+/** One target database per dataset: another --notes/--seed generates other rows under the same
+ * ids, which a target holding the previous dataset would (rightly) fail to validate. */
+const demoDatabase = (notes: number, seed: number) => (notes === 10_000 && seed === 1 ? 'notes_demo' : `notes_demo_${notes}_s${seed}`);
 
 export function registerDev(program: Command): void {
   program
@@ -30,18 +34,27 @@ export function registerDev(program: Command): void {
     .option('--stop', 'stop the local PostgreSQL and Temporal servers the demo started, and exit')
     .action(async (opts: { notes: number; seed: number; stop?: boolean }) => {
       if (opts.stop) {
-        for (const line of stopLocalStack()) console.log(line);
+        for (const line of await stopLocalStack()) console.log(line);
         return;
       }
+      // The worker's structured logs (one INFO per committed chunk…) go to a file; the console
+      // gets WARN and above only, so the demo's output stays a page long.
+      const logFile = join(STACK_DIR, 'worker.log');
+      Runtime.install({
+        logger: new FileLogger(logFile, { fileLevel: parseLogLevel('MIGRATOR_LOG_LEVEL', process.env.MIGRATOR_LOG_LEVEL, 'INFO') }),
+        telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'INFO', other: 'WARN' }), forward: {} } },
+      });
       const stack = await ensureLocalStack();
       for (const line of stack.notes) console.log(line);
+      console.log(`worker logs: ${logFile} (console: warnings and errors only)`);
 
       const admin = new pg.Client({ connectionString: stack.pgUrl });
       await admin.connect();
-      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DEMO_DATABASE]);
-      if (!exists.rowCount) await admin.query(`CREATE DATABASE ${DEMO_DATABASE}`);
+      const database = demoDatabase(opts.notes, opts.seed); // digits only besides the prefix: safe to interpolate
+      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (!exists.rowCount) await admin.query(`CREATE DATABASE ${database}`);
       await admin.end();
-      process.env.DEMO_TARGET_URL = withDatabase(stack.pgUrl, DEMO_DATABASE);
+      process.env.DEMO_TARGET_URL = withDatabase(stack.pgUrl, database);
 
       const source = join(STACK_DIR, `demo-notes${opts.notes}-seed${opts.seed}.sqlite`);
       if (!existsSync(source)) {
@@ -65,11 +78,11 @@ export function registerDev(program: Command): void {
           userId: DEMO_USER_ID,
           target: 'env:DEMO_TARGET_URL',
           keyring: `file:${keyringPath}`,
-          expectDatabase: DEMO_DATABASE,
+          expectDatabase: database,
         });
         workflowId = handle.workflowId;
         console.log(`started workflow ${workflowId}${stack.uiUrl ? ` — watch it live: ${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}` : ''}`);
-        const result = await waitWithProgress(handle);
+        const result = await waitWithProgress(handle, { output: process.stdout });
         console.log(formatReport(result));
         ok = result.validation.ok;
       } catch (err) {
@@ -84,6 +97,7 @@ export function registerDev(program: Command): void {
       const cli = stack.temporalCli;
       console.log(`
 where to look:
+  worker log: ${logFile}
   Web UI:     ${stack.uiUrl ?? '(headless)'}/namespaces/default/workflows${workflowId ? `/${encodeURIComponent(workflowId)}` : ''}
   history:    ${cli} workflow show --address ${stack.temporalAddress} --workflow-id ${workflowId}
   runs:       ${cli} workflow list --address ${stack.temporalAddress} --query "MigrationStatus='completed'"
