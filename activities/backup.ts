@@ -125,11 +125,11 @@ export interface IntegrityResult {
 }
 
 /** PRAGMA integrity_check (and user_version) of a SQLite file, off the event loop, heartbeating, cancellable. */
-export async function sqliteIntegrityCheck(path: string): Promise<IntegrityResult> {
+export async function sqliteIntegrityCheck(path: string, what = 'integrity_check of the source backup'): Promise<IntegrityResult> {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
   // The child needs no secrets of the worker: PATH only.
   const env = { PATH: process.env.PATH ?? '' };
-  const { stdout } = await runChild(process.execPath, ['-e', INTEGRITY_SCRIPT, module, path], { env, what: 'integrity_check of the source backup' });
+  const { stdout } = await runChild(process.execPath, ['-e', INTEGRITY_SCRIPT, module, path], { env, what });
   return JSON.parse(stdout) as IntegrityResult;
 }
 

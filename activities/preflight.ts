@@ -2,6 +2,7 @@
 // mapped or reported, and the target is the database the run was told to use.
 import { SourceError, TargetIdentityError } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
+import { sqliteIntegrityCheck } from './backup';
 import type { ActivityDeps } from './deps';
 import { withSource } from './source';
 
@@ -28,11 +29,14 @@ export interface PreflightResult {
 export function createPreflightActivities(deps: ActivityDeps) {
   return {
     async preflight(input: PreflightInput): Promise<PreflightResult> {
+      // Opening checks the file is SQLite at all (SourceInvalid at once); the integrity check of a
+      // large file then runs in a child process, so the event loop (heartbeats) never stalls on it.
+      withSource(input.source, () => undefined);
+      const integrity = await sqliteIntegrityCheck(input.source, `integrity_check of source ${input.source}`);
+      if (!integrity.ok) {
+        throw new SourceError('INTEGRITY', `source ${input.source} failed PRAGMA integrity_check (${integrity.problems} problem(s)); restore it from a backup first`);
+      }
       const source = withSource(input.source, (db) => {
-        const integrity = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
-        if (integrity.length !== 1 || integrity[0]?.integrity_check !== 'ok') {
-          throw new SourceError('INTEGRITY', `source ${input.source} failed PRAGMA integrity_check (${integrity.length} problem(s)); restore it from a backup first`);
-        }
         const userVersion = db.pragma('user_version', { simple: true }) as number;
         if (userVersion !== SOURCE_USER_VERSION) {
           throw new SourceError(
