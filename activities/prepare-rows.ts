@@ -84,10 +84,15 @@ export function readChunkRows(
   return { rows, oversized };
 }
 
+/** Source rows by key (parents, dry-run references). A row over MAX_ROW_BYTES is left out, as if
+ * missing: it is quarantined (ROW_TOO_LARGE), so it neither resolves a reference nor is read. */
 export function selectByKeys(db: Database.Database, mapping: TableMapping, keys: string[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const statement = db.prepare(`SELECT ${mapping.selectList} FROM ${mapping.sourceTable} WHERE ${mapping.keyColumn} = ?`);
+  const size = db.prepare(sqlFile('queries/source_row_bytes.sql', { sized: sizeRows(db, mapping) }));
   for (const key of keys) {
+    const bytes = (size.get({ key }) as { bytes: number } | undefined)?.bytes;
+    if (bytes === undefined || bytes > MAX_ROW_BYTES) continue;
     const row = statement.get(key) as Record<string, unknown> | undefined;
     if (row) out.push(row);
   }

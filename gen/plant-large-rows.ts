@@ -3,6 +3,7 @@
 // nests deeper than MAX_JSON_DEPTH (INVALID_JSON). Deterministic: same options, same bytes.
 import Database from 'better-sqlite3';
 import { MAX_JSON_DEPTH, MAX_ROW_BYTES } from '../lib/defaults';
+import { contentHash } from './generate';
 import type { PlantedRow } from './plant-bad-rows';
 import { Rng } from './prng';
 import { sentence } from './text';
@@ -21,6 +22,9 @@ export interface LargeRowOptions {
 const TS = 1700000000;
 export const OVERSIZED_NOTE_ID = 'large_note_oversized';
 export const DEEP_JSON_NOTE_ID = 'large_note_deep_json';
+/** A task of the oversized note: its note never reaches the target, so it is MISSING_REFERENCE. */
+export const TASK_ON_OVERSIZED_ID = 'large_task_on_oversized';
+const TASK_CONTENT = 'Task of the oversized note';
 
 /** A markdown-ish body of about `bytes` bytes of varied sentences (not one repeated character). */
 export function largeBody(rng: Rng, bytes: number): string {
@@ -71,6 +75,17 @@ export function plantLargeRows(path: string, opts: LargeRowOptions): PlantedRow[
           expect: 'quarantined',
           reason: 'ROW_TOO_LARGE',
           what: `body over MAX_ROW_BYTES (${MAX_ROW_BYTES})`,
+        });
+        db.prepare(
+          `INSERT INTO note_tasks (id, note_id, content, status, priority, position, content_hash, created_at, updated_at, deleted)
+           VALUES (?, ?, ?, 0, 1, 0, ?, ${TS}, ${TS}, 0)`,
+        ).run(TASK_ON_OVERSIZED_ID, OVERSIZED_NOTE_ID, TASK_CONTENT, contentHash(TASK_CONTENT));
+        planted.push({
+          table: 'note_tasks',
+          sourceId: TASK_ON_OVERSIZED_ID,
+          expect: 'quarantined',
+          reason: 'MISSING_REFERENCE',
+          what: 'note_id is the oversized (quarantined) note',
         });
       }
       if (opts.deepJsonDepth !== undefined) {

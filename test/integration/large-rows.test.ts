@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
-import { DEEP_JSON_NOTE_ID, OVERSIZED_NOTE_ID, plantLargeRows } from '../../gen/plant-large-rows';
+import { DEEP_JSON_NOTE_ID, OVERSIZED_NOTE_ID, plantLargeRows, TASK_ON_OVERSIZED_ID } from '../../gen/plant-large-rows';
 import type { PlantedRow } from '../../gen/plant-bad-rows';
 import { MAX_ROW_BYTES } from '../../lib/defaults';
 import { deriveEntityKey, openString } from '../../lib/envelope';
@@ -49,11 +49,11 @@ afterAll(async () => {
   await target?.close();
 });
 
-it('migrates large notes in byte-bounded chunks and quarantines the oversized and the too-deep row', async () => {
-  const result = (await worker.client.workflow.execute('migrationWorkflow', {
+// chunkRows alone would put all ~160 notes in one chunk; the byte budget splits them.
+const run = async (extra: Record<string, unknown> = {}): Promise<MigrationResult> =>
+  (await worker.client.workflow.execute('migrationWorkflow', {
     taskQueue: worker.taskQueue,
     workflowId: `large-${randomUUID()}`,
-    // chunkRows alone would put all ~160 notes in one chunk; the byte budget splits them.
     args: [
       {
         source,
@@ -63,9 +63,20 @@ it('migrates large notes in byte-bounded chunks and quarantines the oversized an
         chunkRows: 1000,
         chunkBytes: CHUNK_BYTES,
         quarantineThreshold: 0.05,
+        ...extra,
       },
     ],
   })) as MigrationResult;
+
+it('a dry run predicts the same quarantine, including the task of the oversized note', async () => {
+  const dry = await run({ dryRun: true });
+  expect(dry.status).toBe('dry-run');
+  expect(dry.tables.local_notes).toMatchObject({ quarantined: 2 });
+  expect(dry.tables.note_tasks).toMatchObject({ quarantined: 1 });
+}, 300_000);
+
+it('migrates large notes in byte-bounded chunks and quarantines the oversized and the too-deep row', async () => {
+  const result = await run();
   expect(result.status).toBe('completed');
   expect(result.validation).toMatchObject({ ok: true, failures: [] });
 
@@ -81,6 +92,7 @@ it('migrates large notes in byte-bounded chunks and quarantines the oversized an
   expect(quarantined.map((q) => [q.source_table, q.source_id, q.reason_code])).toEqual([
     ['local_notes', DEEP_JSON_NOTE_ID, 'INVALID_JSON'],
     ['local_notes', OVERSIZED_NOTE_ID, 'ROW_TOO_LARGE'],
+    ['note_tasks', TASK_ON_OVERSIZED_ID, 'MISSING_REFERENCE'],
   ]);
   // The detail names the column or the size, never content.
   const oversized = quarantined.find((q) => q.source_id === OVERSIZED_NOTE_ID)!;
