@@ -127,13 +127,15 @@ export function createTransferActivities(deps: ActivityDeps) {
           const n = chunkLength(sizes, input.chunkRows, chunkBytes);
           if (n === 0) return { chunks, done: true };
           const hi = String(sizes[n - 1]!.k);
-          if (lo !== null && hi <= lo) {
-            // A key that is not valid UTF-8 comes back with U+FFFD and no longer sorts where its bytes
-            // do: keyset pagination cannot make progress. Fail clearly instead of looping.
-            throw new SourceError('INTEGRITY', `${mapping.sourceTable}: source keys do not sort consistently after ${JSON.stringify(lo)} (a key that is not valid UTF-8?); fix the source file`);
-          }
+          // A key that is not valid UTF-8 comes back with U+FFFD and no longer sorts where its bytes
+          // do: keyset pagination cannot make progress. Fail clearly instead of looping.
+          if (lo !== null && hi <= lo) throw unsortableKeys(mapping, lo);
           chunks.push({ lo, hi });
-          if (sizes.length === n) return { chunks, done: true };
+          if (sizes.length === n) {
+            // The table ends here, unless such a key still sorts after hi: then it would be skipped silently.
+            if (next.all({ after: hi, limit: 1 }).length > 0) throw unsortableKeys(mapping, hi);
+            return { chunks, done: true };
+          }
           lo = hi;
         }
         return { chunks, done: false };
@@ -235,6 +237,13 @@ export function createTransferActivities(deps: ActivityDeps) {
       return { linked: result.rowCount ?? 0 };
     },
   };
+}
+
+function unsortableKeys(mapping: TableMapping, after: string): SourceError {
+  return new SourceError(
+    'INTEGRITY',
+    `${mapping.sourceTable}: source keys do not sort consistently after ${JSON.stringify(after)} (a key that is not valid UTF-8?); fix the source file`,
+  );
 }
 
 function summarize(read: number, ok: OkRow[], rejected: Rejected[], inserted: number, replayed: boolean): ChunkResult {
