@@ -3,7 +3,9 @@
 // validation's sample compare, so both judge a row the same way.
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
+import { MAX_ROW_BYTES } from '../lib/defaults';
 import { mappingFor } from '../lib/mapping';
+import { sizedView } from '../lib/mapping/bounds';
 import type { RequiredRef, TableMapping, TransformContext, TransformedRow } from '../lib/mapping/types';
 import { RowRejection } from '../lib/mapping/values';
 import { QuarantineReason, RepairReason } from '../lib/reasons';
@@ -51,10 +53,46 @@ export function sourceRefLookup(db: Database.Database, ctx: TransformContext): R
   };
 }
 
+/** Creates (idempotently) the temp view of the table's row sizes on this connection; returns its name. */
+export function sizeRows(db: Database.Database, mapping: TableMapping): string {
+  const { file, view } = sizedView(mapping);
+  db.exec(sqlFile(file));
+  return view;
+}
+
+/**
+ * The rows of the keyset range (lo, hi]. Rows larger than MAX_ROW_BYTES are not read: they come
+ * back as ROW_TOO_LARGE rejections (key and size only), so one huge row can neither exhaust the
+ * worker's memory nor fail its chunk on every retry.
+ */
+export function readChunkRows(
+  db: Database.Database,
+  mapping: TableMapping,
+  lo: string | null,
+  hi: string,
+  maxRowBytes = MAX_ROW_BYTES,
+): { rows: Record<string, unknown>[]; oversized: Rejected[] } {
+  const sized = sizeRows(db, mapping);
+  const big = db.prepare(sqlFile('queries/source_oversized_rows.sql', { sized })).all({ lo, hi, max: maxRowBytes }) as { k: string; bytes: number }[];
+  const key = mapping.keyColumn;
+  const rows = db
+    .prepare(
+      `SELECT ${mapping.selectList} FROM ${mapping.sourceTable} WHERE (@lo IS NULL OR ${key} > @lo) AND ${key} <= @hi AND ${key} NOT IN (SELECT value FROM json_each(@skip)) ORDER BY ${key}`,
+    )
+    .all({ lo, hi, skip: JSON.stringify(big.map((b) => b.k)) }) as Record<string, unknown>[];
+  const oversized = big.map((b) => ({ sourceId: String(b.k), targetId: null, reason: QuarantineReason.ROW_TOO_LARGE, detail: `bytes=${b.bytes}` }));
+  return { rows, oversized };
+}
+
+/** Source rows by key (parents, dry-run references). A row over MAX_ROW_BYTES is left out, as if
+ * missing: it is quarantined (ROW_TOO_LARGE), so it neither resolves a reference nor is read. */
 export function selectByKeys(db: Database.Database, mapping: TableMapping, keys: string[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const statement = db.prepare(`SELECT ${mapping.selectList} FROM ${mapping.sourceTable} WHERE ${mapping.keyColumn} = ?`);
+  const size = db.prepare(sqlFile('queries/source_row_bytes.sql', { sized: sizeRows(db, mapping) }));
   for (const key of keys) {
+    const bytes = (size.get({ key }) as { bytes: number } | undefined)?.bytes;
+    if (bytes === undefined || bytes > MAX_ROW_BYTES) continue;
     const row = statement.get(key) as Record<string, unknown> | undefined;
     if (row) out.push(row);
   }

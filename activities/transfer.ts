@@ -6,12 +6,14 @@ import { heartbeat, log } from '@temporalio/activity';
 import type pg from 'pg';
 import { canonicalJson, ChecksumAccumulator } from '../lib/checksum';
 import { SourceError } from '../lib/errors';
+import { DEFAULT_CHUNK_BYTES } from '../lib/defaults';
 import { mappingFor } from '../lib/mapping';
+import { chunkLength, type KeySize } from '../lib/mapping/bounds';
 import type { Sealer, TableMapping } from '../lib/mapping/types';
 import { TargetRejection, QuarantineReason } from '../lib/reasons';
 import { sqlFile } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
-import { prepareRows, sourceRefLookup, targetRefLookup, type Prepared, type Rejected } from './prepare-rows';
+import { prepareRows, readChunkRows, sizeRows, sourceRefLookup, targetRefLookup, type Prepared, type Rejected } from './prepare-rows';
 import { assertLeaseHeld } from './lease';
 import { recordChunk } from './metrics';
 import { withSource, withSourceAsync } from './source';
@@ -28,6 +30,8 @@ export interface PlanChunksInput {
   table: string;
   after: string | null;
   chunkRows: number;
+  /** Source bytes per chunk (absent in histories from before byte bounds: the default applies). */
+  chunkBytes?: number;
   maxChunks: number;
 }
 
@@ -56,12 +60,7 @@ export interface ChunkResult {
 type OkRow = Prepared['ok'][number];
 
 function readChunk(input: TransferChunkInput, mapping: TableMapping) {
-  return withSource(input.source, (db) => {
-    const key = mapping.keyColumn;
-    return db
-      .prepare(`SELECT ${mapping.selectList} FROM ${mapping.sourceTable} WHERE (? IS NULL OR ${key} > ?) AND ${key} <= ? ORDER BY ${key}`)
-      .all(input.lo, input.lo, input.hi) as Record<string, unknown>[];
-  });
+  return withSource(input.source, (db) => readChunkRows(db, mapping, input.lo, input.hi));
 }
 
 /** Column arrays for the unnest() insert: one array per target column. */
@@ -110,27 +109,34 @@ async function insertIsolating(client: pg.ClientBase, mapping: TableMapping, row
 
 export function createTransferActivities(deps: ActivityDeps) {
   return {
-    /** Up to `maxChunks` chunk bounds after `after`, each `chunkRows` source keys wide. */
+    /**
+     * Up to `maxChunks` chunk bounds after `after`, each at most `chunkRows` source rows and
+     * `chunkBytes` source bytes (a single larger row is a chunk of its own). Reads keys and sizes
+     * only, and returns bounds only.
+     */
     async planChunks(input: PlanChunksInput): Promise<{ chunks: ChunkBounds[]; done: boolean }> {
       const mapping = mappingFor(input.table);
-      const key = mapping.keyColumn;
+      const chunkBytes = input.chunkBytes ?? DEFAULT_CHUNK_BYTES;
       return withSource(input.source, (db) => {
-        const nth = db.prepare(`SELECT ${key} AS k FROM ${mapping.sourceTable} WHERE (? IS NULL OR ${key} > ?) ORDER BY ${key} LIMIT 1 OFFSET ?`);
-        const last = db.prepare(`SELECT max(${key}) AS k FROM ${mapping.sourceTable} WHERE (? IS NULL OR ${key} > ?)`);
+        const next = db.prepare(sqlFile('queries/source_chunk_sizes.sql', { sized: sizeRows(db, mapping) }));
         const chunks: ChunkBounds[] = [];
         let lo = input.after;
         while (chunks.length < input.maxChunks) {
-          const row = nth.get(lo, lo, input.chunkRows - 1) as { k: string } | undefined;
-          const hi = row?.k ?? (last.get(lo, lo) as { k: string | null }).k;
-          if (hi === null || hi === undefined) return { chunks, done: true };
-          if (lo !== null && String(hi) <= lo) {
-            // A key that is not valid UTF-8 comes back with U+FFFD and no longer sorts where its bytes
-            // do: keyset pagination cannot make progress. Fail clearly instead of looping.
-            throw new SourceError('INTEGRITY', `${mapping.sourceTable}: source keys do not sort consistently after ${JSON.stringify(lo)} (a key that is not valid UTF-8?); fix the source file`);
+          // One row more than a chunk may hold: whether the table continues after this chunk.
+          const sizes = next.all({ after: lo, limit: input.chunkRows + 1 }) as KeySize[];
+          const n = chunkLength(sizes, input.chunkRows, chunkBytes);
+          if (n === 0) return { chunks, done: true };
+          const hi = String(sizes[n - 1]!.k);
+          // A key that is not valid UTF-8 comes back with U+FFFD and no longer sorts where its bytes
+          // do: keyset pagination cannot make progress. Fail clearly instead of looping.
+          if (lo !== null && hi <= lo) throw unsortableKeys(mapping, lo);
+          chunks.push({ lo, hi });
+          if (sizes.length === n) {
+            // The table ends here, unless such a key still sorts after hi: then it would be skipped silently.
+            if (next.all({ after: hi, limit: 1 }).length > 0) throw unsortableKeys(mapping, hi);
+            return { chunks, done: true };
           }
-          chunks.push({ lo, hi: String(hi) });
-          if (!row) return { chunks, done: true };
-          lo = String(hi);
+          lo = hi;
         }
         return { chunks, done: false };
       });
@@ -140,11 +146,12 @@ export function createTransferActivities(deps: ActivityDeps) {
       const mapping = mappingFor(input.table);
       const started = Date.now();
       const ctx = { userId: input.userId, asOfSeconds: input.asOfSeconds };
-      const rows = readChunk(input, mapping);
-      heartbeat({ table: input.table, phase: 'read', rows: rows.length });
+      const { rows, oversized } = readChunk(input, mapping);
+      const read = rows.length + oversized.length;
+      heartbeat({ table: input.table, phase: 'read', rows: read });
       if (input.dryRun) {
         const prepared = await withSourceAsync(input.source, (db) => prepareRows(db, mapping, rows, ctx, sourceRefLookup(db, ctx)));
-        return summarize(rows.length, prepared.ok, prepared.rejected, 0, false);
+        return summarize(read, prepared.ok, [...oversized, ...prepared.rejected], 0, false);
       }
       const sealer = deps.sealer(input.keyring, input.userId);
       // Ledger key of the lower bound: '' = from the start; a real key is prefixed so a source key '' cannot collide.
@@ -169,9 +176,9 @@ export function createTransferActivities(deps: ActivityDeps) {
           };
         }
         const prepared = await withSourceAsync(input.source, (db) => prepareRows(db, mapping, rows, ctx, targetRefLookup(client, input.userId)));
-        heartbeat({ table: input.table, phase: 'write', rows: rows.length });
+        heartbeat({ table: input.table, phase: 'write', rows: read });
         const { inserted, refused } = await insertIsolating(client, mapping, prepared.ok, sealer, input.userId);
-        const rejected = [...prepared.rejected, ...refused];
+        const rejected = [...oversized, ...prepared.rejected, ...refused];
         const refusedIds = new Set(refused.map((r) => r.sourceId));
         let ok = prepared.ok.filter((r) => !refusedIds.has(r.sourceId));
         // Rows not inserted already existed: fine when this user owns them (a re-run), a conflict otherwise.
@@ -198,7 +205,7 @@ export function createTransferActivities(deps: ActivityDeps) {
             rejected.map((r) => r.detail),
           ]);
         }
-        const result = summarize(rows.length, ok, rejected, inserted.size, false);
+        const result = summarize(read, ok, rejected, inserted.size, false);
         await client.query(sqlFile('queries/insert_ledger.sql'), [
           input.runId,
           input.userId,
@@ -230,6 +237,13 @@ export function createTransferActivities(deps: ActivityDeps) {
       return { linked: result.rowCount ?? 0 };
     },
   };
+}
+
+function unsortableKeys(mapping: TableMapping, after: string): SourceError {
+  return new SourceError(
+    'INTEGRITY',
+    `${mapping.sourceTable}: source keys do not sort consistently after ${JSON.stringify(after)} (a key that is not valid UTF-8?); fix the source file`,
+  );
 }
 
 function summarize(read: number, ok: OkRow[], rejected: Rejected[], inserted: number, replayed: boolean): ChunkResult {

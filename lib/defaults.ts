@@ -6,6 +6,22 @@ export const DEFAULT_CHUNK_ROWS = 1000;
 /** The range of chunk sizes accepted from input and the setChunkSize Update. */
 export const MIN_CHUNK_ROWS = 1;
 export const MAX_CHUNK_ROWS = 100_000;
+/** Source bytes per chunk (summed octet_length of the columns a mapping reads), the second bound of a
+ * chunk next to its rows. 16 MiB keeps a chunk's parameters (bytea sent as hex: ~2x, plus the
+ * envelope and the bridge rows) in the tens of MiB per chunk in flight, far below V8's ~512 MiB
+ * string limit that 1,000 notes of 300 KB crossed. */
+export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+/** The range of chunk byte budgets accepted from input. The maximum keeps one chunk's hex-encoded
+ * bytea[] parameter (2x the bytes) well under V8's string limit. */
+export const MIN_CHUNK_BYTES = 64 * 1024;
+export const MAX_CHUNK_BYTES = 128 * 1024 * 1024;
+/** A single source row larger than this (summed octet_length of its columns) is quarantined as
+ * ROW_TOO_LARGE without its content ever being read: such a row would be a one-row chunk of tens
+ * of MiB of parameters, and the notes app itself never writes one. */
+export const MAX_ROW_BYTES = 8 * 1024 * 1024;
+/** JSON columns nested deeper than this are quarantined as INVALID_JSON before parsing: recursive
+ * validation and serialization (here and in PostgreSQL's jsonb input) would overflow the stack. */
+export const MAX_JSON_DEPTH = 512;
 /** Chunk activities in flight per table (the bounded window). */
 export const DEFAULT_PARALLELISM = 2;
 /** Fraction of a table's source rows that may be quarantined before the run fails. */

@@ -2,8 +2,11 @@
 // with errors that name the bad field. Secrets are references only: `env:NAME` / `file:PATH`.
 import { z } from 'zod';
 import {
+  DEFAULT_CHUNK_BYTES,
   DEFAULT_CHUNK_ROWS,
+  MAX_CHUNK_BYTES,
   MAX_CHUNK_ROWS,
+  MIN_CHUNK_BYTES,
   MIN_CHUNK_ROWS,
   DEFAULT_CHUNKS_PER_EXECUTION,
   DEFAULT_ERROR_RATE_THRESHOLD,
@@ -90,6 +93,8 @@ export const MigrationInputSchema = z
     /** Reference to the keyring holding the user's 32-byte account master key. */
     keyring: KeyringRef,
     chunkRows: ChunkRows.default(DEFAULT_CHUNK_ROWS),
+    /** Source bytes per chunk: a chunk ends at chunkRows rows or this many bytes, whichever comes first. */
+    chunkBytes: z.number().int().min(MIN_CHUNK_BYTES).max(MAX_CHUNK_BYTES).default(DEFAULT_CHUNK_BYTES),
     parallelism: z.number().int().min(1).max(64).default(DEFAULT_PARALLELISM),
     /** Fraction (0..1) of a table's rows that may be quarantined before the run fails. */
     quarantineThreshold: z.number().min(0).max(1).default(DEFAULT_QUARANTINE_THRESHOLD),

@@ -17,6 +17,8 @@ export const QuarantineReason = {
   MISSING_REFERENCE: 'MISSING_REFERENCE',
   /** A value of the wrong storage class (e.g. a blob where an integer belongs), or a NULL in a NOT NULL column. */
   INVALID_VALUE: 'INVALID_VALUE',
+  /** A row whose columns together exceed MAX_ROW_BYTES (lib/defaults.ts); detail holds its size only. */
+  ROW_TOO_LARGE: 'ROW_TOO_LARGE',
   /** The target id already belongs to another user: never overwritten. */
   ID_CONFLICT: 'ID_CONFLICT',
 } as const;

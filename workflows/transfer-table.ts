@@ -1,5 +1,7 @@
 // transferTable: one table's keyset chunks, a bounded window in flight, continue-as-new before the
 // history grows large. Its state between executions is a key, a chunk size and totals: no rows.
+// Chunks are bounded by rows and by source bytes; the planChunks activity sizes them, the
+// workflow only ever sees bounds.
 // The parent forwards pause/resume and setChunkSize through a signal.
 import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import { addChecksums } from '../lib/checksum';
@@ -18,6 +20,8 @@ export interface TransferTableInput {
   asOfSeconds: number;
   dryRun: boolean;
   chunkRows: number;
+  /** Source bytes per chunk (absent in runs started before byte bounds: planChunks applies the default). */
+  chunkBytes?: number;
   parallelism: number;
   chunksPerExecution: number;
   heartbeatTimeoutMs: number;
@@ -42,7 +46,7 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
   for (;;) {
     await condition(() => !paused);
     const budget = Math.min(DEFAULT_PLAN_BATCH, input.chunksPerExecution - chunksThisExecution);
-    const plan = await bookkeeping.planChunks({ source: input.source, table: input.table, after, chunkRows, maxChunks: budget });
+    const plan = await bookkeeping.planChunks({ source: input.source, table: input.table, after, chunkRows, chunkBytes: input.chunkBytes, maxChunks: budget });
     await boundedWindow(plan.chunks, input.parallelism, async (chunk) => {
       await condition(() => !paused);
       const r = await dataWork.transferChunk({

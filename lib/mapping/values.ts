@@ -1,6 +1,6 @@
 // Value parsers from Drift's storage conventions to canonical values. Each returns the value or
 // throws RowRejection with a reason code and the column name (never the value: no user content).
-import { MAX_FUTURE_SKEW_SECONDS, MIN_PLAUSIBLE_EPOCH_SECONDS } from '../defaults';
+import { MAX_FUTURE_SKEW_SECONDS, MAX_JSON_DEPTH, MIN_PLAUSIBLE_EPOCH_SECONDS } from '../defaults';
 import { QuarantineReason } from '../reasons';
 
 export class RowRejection extends Error {
@@ -111,10 +111,32 @@ function isoMillis(value: string): number {
   return Date.parse(withZone.replace(' ', 'T'));
 }
 
-/** JSON text → parsed value. Malformed JSON, NUL characters or lone surrogates are quarantined. */
+/**
+ * True when the JSON text nests arrays/objects deeper than `maxDepth`. One linear scan that skips
+ * string contents (brackets inside strings do not nest); it does not validate, JSON.parse does.
+ */
+export function jsonDepthExceeds(raw: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** JSON text → parsed value. Malformed or too deeply nested JSON, NUL characters or lone surrogates are quarantined. */
 export function optionalJson(row: Record<string, unknown>, column: string): unknown {
   const raw = optionalText(row, column);
   if (raw === null) return null;
+  // Checked on the text, before anything recursive touches the value (6,000 nested arrays overflow the stack).
+  if (jsonDepthExceeds(raw, MAX_JSON_DEPTH)) throw new RowRejection(QuarantineReason.INVALID_JSON, column);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);

@@ -43,6 +43,7 @@ async function transferOneTable({ run }: PhaseContext, table: string): Promise<v
         asOfSeconds: run.asOfSeconds,
         dryRun: cfg.dryRun,
         chunkRows: sent.chunkRows,
+        chunkBytes: cfg.chunkBytes,
         parallelism: cfg.parallelism,
         chunksPerExecution: cfg.chunksPerExecution,
         heartbeatTimeoutMs: cfg.heartbeatTimeoutMs,
