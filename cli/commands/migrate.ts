@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { DEFAULT_CHUNK_ROWS, DEFAULT_PARALLELISM, DEFAULT_QUARANTINE_THRESHOLD, DEFAULT_SAMPLE_SIZE, DEFAULT_TASK_QUEUE } from '../../lib/defaults';
+import { DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, DEFAULT_PARALLELISM, DEFAULT_QUARANTINE_THRESHOLD, DEFAULT_SAMPLE_SIZE, DEFAULT_TASK_QUEUE } from '../../lib/defaults';
 import { parseMigrationInput, type MigrationInput } from '../../lib/input';
 import { connectClient, temporalSettings } from '../connection';
 import { fraction, positiveInt } from '../args';
@@ -14,6 +14,7 @@ interface MigrateOptions {
   target: string;
   keyring: string;
   chunkRows: number;
+  chunkBytes: number;
   parallelism: number;
   quarantineThreshold: number;
   sampleSize: number;
@@ -35,6 +36,7 @@ export function registerMigrate(program: Command): void {
     .requiredOption('--target <env:NAME>', 'environment variable (in the worker) holding the target DSN')
     .requiredOption('--keyring <file:PATH|env:NAME>', 'JSON keyring {"<userId>": "<base64 32-byte key>"}')
     .option('--chunk-rows <n>', 'source rows per chunk', positiveInt('--chunk-rows'), DEFAULT_CHUNK_ROWS)
+    .option('--chunk-bytes <n>', 'source bytes per chunk (a chunk ends at whichever bound comes first)', positiveInt('--chunk-bytes'), DEFAULT_CHUNK_BYTES)
     .option('--parallelism <n>', 'chunk activities in flight', positiveInt('--parallelism'), DEFAULT_PARALLELISM)
     .option('--quarantine-threshold <f>', 'fraction of a table that may be quarantined', fraction('--quarantine-threshold'), DEFAULT_QUARANTINE_THRESHOLD)
     .option('--sample-size <n>', 'rows per table deep-compared in validation', positiveInt('--sample-size'), DEFAULT_SAMPLE_SIZE)
@@ -51,6 +53,7 @@ export function registerMigrate(program: Command): void {
         target: opts.target,
         keyring: opts.keyring.startsWith('file:') ? `file:${resolve(opts.keyring.slice(5))}` : opts.keyring,
         chunkRows: opts.chunkRows,
+        chunkBytes: opts.chunkBytes,
         parallelism: opts.parallelism,
         quarantineThreshold: opts.quarantineThreshold,
         sampleSize: opts.sampleSize,
