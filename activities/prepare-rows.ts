@@ -77,7 +77,7 @@ export function readChunkRows(
   const key = mapping.keyColumn;
   const rows = db
     .prepare(
-      `SELECT ${mapping.selectList} FROM ${mapping.sourceTable} WHERE (@lo IS NULL OR ${key} > @lo) AND ${key} <= @hi AND ${key} NOT IN (SELECT value FROM json_each(@skip)) ORDER BY ${key}`,
+      `SELECT ${mapping.selectList} FROM ${mapping.sourceTable} WHERE ${key} > coalesce(@lo, -9e999) AND ${key} <= @hi AND ${key} NOT IN (SELECT value FROM json_each(@skip)) ORDER BY ${key}`,
     )
     .all({ lo, hi, skip: JSON.stringify(big.map((b) => b.k)) }) as Record<string, unknown>[];
   const oversized = big.map((b) => ({ sourceId: String(b.k), targetId: null, reason: QuarantineReason.ROW_TOO_LARGE, detail: `bytes=${b.bytes}` }));

@@ -2,9 +2,8 @@
 // undone by dropRunIndexes (only what this run recorded, so an index the app had stays).
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
-import { sqlStatements } from '../../../infra/sql-files';
 import { indexesPhase } from '../../../workflows/phases/indexes';
-import { expectRestored, runPreflight, runSchemaActivities, setUp, snapshot, undo, type Lifecycle } from './lifecycle';
+import { expectRestored, indexNames as names, indexValidity as indexes, runPreflight, runSchemaActivities, setUp, snapshot, undo, type Lifecycle } from './lifecycle';
 
 let l: Lifecycle | undefined;
 afterEach(async () => {
@@ -12,15 +11,6 @@ afterEach(async () => {
   l = undefined;
 });
 
-const names = (set: string) => sqlStatements(`indexes/${set}.sql`).map((s) => /IF NOT EXISTS\s+(\w+)/i.exec(s)![1]!);
-
-async function indexes(lc: Lifecycle, wanted: string[]): Promise<Record<string, boolean>> {
-  const rows = await lc.target.query<{ n: string; v: boolean }>(
-    "SELECT c.relname AS n, i.indisvalid AS v FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'public' AND c.relname = ANY ($1)",
-    [wanted],
-  );
-  return Object.fromEntries(rows.map((r) => [r.n, r.v]));
-}
 
 it('proves every critical and temporary index valid; its undo drops only the ones this run built', async () => {
   l = await setUp();

@@ -8,6 +8,7 @@
 // Phases covered: preflight, backup, schema, indexes, transfer, validation, post-migration, one
 // test file each. The soak (workflows/phases/soak.ts) has no effects and no activities: it only
 // waits while the health guard watches, so it has no lifecycle test.
+import { sqlStatements } from '../../../infra/sql-files';
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -306,4 +307,16 @@ export class Bystander {
     );
     expect(Object.fromEntries(rows.map((r) => [r.id, r.v]))).toEqual(Object.fromEntries(this.written));
   }
+}
+
+/** The index names an index set's SQL file creates. */
+export const indexNames = (set: string): string[] => sqlStatements(`indexes/${set}.sql`).map((s) => /IF NOT EXISTS\s+(\w+)/i.exec(s)![1]!);
+
+/** Which of `wanted` exist in public, with their validity. */
+export async function indexValidity(lc: Lifecycle, wanted: string[]): Promise<Record<string, boolean>> {
+  const rows = await lc.target.query<{ n: string; v: boolean }>(
+    "SELECT c.relname AS n, i.indisvalid AS v FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'public' AND c.relname = ANY ($1)",
+    [wanted],
+  );
+  return Object.fromEntries(rows.map((r) => [r.n, r.v]));
 }

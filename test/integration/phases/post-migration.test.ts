@@ -4,14 +4,13 @@
 // runs it (releaseLease first, then the saga) must restore the pre-run target, and what a failed
 // compensation leaves must still be reported once the bridge rows were archived.
 import { afterEach, expect, it } from 'vitest';
-import { sqlStatements } from '../../../infra/sql-files';
 import { MAPPINGS, TABLE_ORDER } from '../../../lib/mapping';
 import { PHASES } from '../../../workflows/phases';
 import { indexesPhase } from '../../../workflows/phases/indexes';
 import { postMigrationPhase } from '../../../workflows/phases/post-migration';
 import { validationPhase } from '../../../workflows/phases/validation';
 import { Saga } from '../../../workflows/saga';
-import { expectRestored, runPreflight, runSchemaActivities, runTransferActivities, setUp, snapshot, undo, userRows, type Lifecycle, type Snapshot } from './lifecycle';
+import { expectRestored, indexNames as names, indexValidity as indexes, runPreflight, runSchemaActivities, runTransferActivities, setUp, snapshot, undo, userRows, type Lifecycle, type Snapshot } from './lifecycle';
 
 let l: Lifecycle | undefined;
 afterEach(async () => {
@@ -19,15 +18,6 @@ afterEach(async () => {
   l = undefined;
 });
 
-const names = (set: string) => sqlStatements(`indexes/${set}.sql`).map((s) => /IF NOT EXISTS\s+(\w+)/i.exec(s)![1]!);
-
-async function indexes(lc: Lifecycle, wanted: string[]): Promise<Record<string, boolean>> {
-  const rows = await lc.target.query<{ n: string; v: boolean }>(
-    "SELECT c.relname AS n, i.indisvalid AS v FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'public' AND c.relname = ANY ($1)",
-    [wanted],
-  );
-  return Object.fromEntries(rows.map((r) => [r.n, r.v]));
-}
 
 /** Every phase up to post-migration, the app writing throughout; returns the pre-run state. */
 async function throughPostMigration(): Promise<{ lc: Lifecycle; before: Snapshot }> {
