@@ -29,7 +29,10 @@ it('proves the source sound and the target identified, records the fingerprint, 
   db.close();
   // The recorded fingerprint is this user's view of the target as it was (others' writes do not count).
   expect(diffFingerprints(before.fingerprint, l.run.before!)).toEqual([]);
-  expect(Object.keys(l.run.before!.tables)).toEqual(expect.arrayContaining(['public.notes', 'public.app_audit', 'public.app_settings']));
+  // Scoped to what a run can touch: the mapped tables and their bridges, not the app's other tables.
+  expect(Object.keys(l.run.before!.tables)).toEqual(expect.arrayContaining(['public.notes', 'public.note_tasks', 'public.folders', 'public.note_folders']));
+  expect(Object.keys(l.run.before!.tables)).not.toContain('public.app_settings');
+  expect(Object.keys(l.run.before!.tables)).not.toContain('public.app_audit');
   await expectRestored(l, before);
 });
 
