@@ -113,3 +113,14 @@ export const INDEX_LOCK_POLL_MS = 500;
  * 2 MiB and gRPC messages over 4 MiB; base64 in the JSON body adds a third: 8 MiB holds any one
  * legitimate /decode request and bounds the memory one request can take. */
 export const DEFAULT_CODEC_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** Users a rollout input may list inline; more go in a usersFile (2,000 users x ~150 B is ~300 KB,
+ * far under Temporal's 2 MB payload limit even after continue-as-new adds its state). */
+export const ROLLOUT_INLINE_USERS_MAX = 2_000;
+/** Users a rollout reads from its usersFile per page (one activity result, ~30 KB). */
+export const ROLLOUT_PAGE_USERS = 200;
+/** Child migrations a rollout run starts before it continues-as-new: ~3.4 events each keeps a run
+ * near 1,700 history events (measured), far under the 51,200 limit. */
+export const ROLLOUT_CHILDREN_PER_RUN = 500;
+/** Failures a cohort keeps by name in the rollout status (the counts stay exact). */
+export const ROLLOUT_FAILURES_KEPT = 20;

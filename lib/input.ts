@@ -19,6 +19,7 @@ import {
   DEFAULT_PARALLELISM,
   DEFAULT_QUARANTINE_THRESHOLD,
   DEFAULT_SAMPLE_SIZE,
+  ROLLOUT_INLINE_USERS_MAX,
 } from './defaults';
 import { InvalidInputError } from './errors';
 
@@ -137,7 +138,14 @@ export const RolloutInputSchema = z
   .object({
     target: TargetRef,
     keyring: KeyringRef,
-    users: z.array(z.object({ userId: uuid, source: z.string().min(1) }).strict()).min(1),
+    /** The users inline (at most ROLLOUT_INLINE_USERS_MAX: the whole input must stay far under the 2 MB payload limit). */
+    users: z
+      .array(z.object({ userId: uuid, source: z.string().min(1) }).strict())
+      .min(1)
+      .max(ROLLOUT_INLINE_USERS_MAX, `at most ${ROLLOUT_INLINE_USERS_MAX} users inline: list them in a JSON Lines file ({"userId","source"} per line) the worker reads, and pass its path as usersFile`)
+      .optional(),
+    /** A JSON Lines file of {"userId","source"}, read by the worker page by page (any number of users). */
+    usersFile: z.string().min(1).optional(),
     /** Cumulative fractions of the users, ascending, ending at 1 (the plan's 1 %, 10 %, 50 %, 100 %). */
     cohorts: z
       .array(z.number().gt(0).max(1))
@@ -154,8 +162,11 @@ export const RolloutInputSchema = z
     throughCohort: z.number().int().min(0).optional(),
     /** Per-migration settings (chunkRows, parallelism, health, …) applied to every user's run. */
     migration: z.record(z.string(), z.unknown()).default({}),
+    /** Set by the workflow itself when it continues-as-new (where it is and what it counted); not for callers. */
+    resume: z.record(z.string(), z.unknown()).optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => (r.users === undefined) !== (r.usersFile === undefined), { message: 'give either users (inline) or usersFile, not both', path: ['users'] });
 export type RolloutInput = z.input<typeof RolloutInputSchema>;
 export type RolloutConfig = z.output<typeof RolloutInputSchema>;
 
@@ -167,13 +178,17 @@ export function parseRolloutInput(raw: unknown): RolloutConfig {
 }
 
 /** Cohort i holds users [ceil(c[i-1]·n), ceil(c[i]·n)), at least one user while any remain. */
-export function splitCohorts<T>(users: readonly T[], fractions: readonly number[]): T[][] {
-  const out: T[][] = [];
+export function cohortRanges(total: number, fractions: readonly number[]): [start: number, end: number][] {
+  const out: [number, number][] = [];
   let start = 0;
   for (const f of fractions) {
-    const end = Math.min(users.length, Math.max(start + 1, Math.ceil(f * users.length)));
-    out.push(users.slice(start, end));
+    const end = Math.min(total, Math.max(start + 1, Math.ceil(f * total)));
+    out.push([start, end]);
     start = end;
   }
   return out;
+}
+
+export function splitCohorts<T>(users: readonly T[], fractions: readonly number[]): T[][] {
+  return cohortRanges(users.length, fractions).map(([start, end]) => users.slice(start, end));
 }

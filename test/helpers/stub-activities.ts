@@ -129,6 +129,12 @@ export function defaultStubs(rowsPerTable: number): Activities {
     async migratedUsers() {
       return [];
     },
+    async describeUsersFile() {
+      return { users: 0, sha256: '' };
+    },
+    async usersFilePage() {
+      return [];
+    },
   };
 }
 
