@@ -52,16 +52,16 @@ export const MIN_PLAUSIBLE_EPOCH_SECONDS = 631_152_000;
 export const TIMESTAMP_TOLERANCE_MS = 1_000;
 /** Where the worker writes backups when MIGRATOR_BACKUP_DIR is not set (relative to cwd). */
 export const DEFAULT_BACKUP_DIR = 'var/backups';
-/** Health guard: time between readings (the plan's one minute). */
+/** Health guard: time between readings (one minute: a trigger rolls back within a minute of the app degrading). */
 export const DEFAULT_HEALTH_INTERVAL_MS = 60_000;
 /** Readings per run of the health guard child before it continues-as-new: ~11 history events per
  * reading keeps each run near 1,100 events, far under the 51,200 limit at any interval. */
 export const GUARD_READINGS_PER_RUN = 100;
 /** Health guard: how long it keeps watching after the last phase (0 = until the run ends). */
 export const DEFAULT_SOAK_MS = 0;
-/** Application error rate above which the guard rolls back (the plan's 0.1 %). */
+/** Application error rate above which the guard rolls back (0.1 %). */
 export const DEFAULT_ERROR_RATE_THRESHOLD = 0.001;
-/** Probe latency above this multiple of the baseline rolls back (the plan's 2x). */
+/** Probe latency above this multiple of the baseline rolls back (2x). */
 export const DEFAULT_LATENCY_FACTOR = 2;
 /** ...and only when it is also this many ms above the baseline: sub-millisecond baselines are noise. */
 export const DEFAULT_MIN_LATENCY_DELTA_MS = 25;

@@ -1,4 +1,4 @@
--- The app's benchmark queries (the plan's §7.2), timed by the health probe. $1 = the probe's own
+-- The app's benchmark queries, timed by the health probe. $1 = the probe's own
 -- user id (not the migrating user, whose data grows during the run). Every statement in this folder
 -- is read-only (they run in a READ ONLY transaction); the write probe is in write/, on the migrator's own table.
 -- List a user's notes, newest first.
