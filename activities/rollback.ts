@@ -193,7 +193,18 @@ export function createRollbackActivities(deps: ActivityDeps) {
       }
       const created = (await pool.query<{ index_name: string }>(sqlFile('queries/run_created_indexes.sql'), [input.runId]).catch(() => ({ rows: [] }))).rows;
       const present = new Set((await pool.query<{ name: string }>(sqlFile('queries/list_indexes.sql'))).rows.map((r) => r.name));
-      for (const r of created) if (present.has(r.index_name)) out.push(`index ${r.index_name} created by run ${input.runId}`);
+      // An index this run built that other runs still use is theirs now (dropped by its last user), not a leftover.
+      const client = await pool.connect();
+      try {
+        const counted = await hasIndexUsers(client);
+        for (const r of created) {
+          if (!present.has(r.index_name)) continue;
+          if (counted && (await otherIndexUsers(client, r.index_name, input.runId)).length > 0) continue;
+          out.push(`index ${r.index_name} created by run ${input.runId}`);
+        }
+      } finally {
+        client.release();
+      }
       return out;
     },
   };
