@@ -117,7 +117,10 @@ export function createRollbackActivities(deps: ActivityDeps) {
         const candidates = new Set([...created, ...used.filter((n) => temporary.has(n)), ...invalid]);
         for (const name of candidates) {
           heartbeat({ index: name });
-          if (!invalid.has(name) && counted && (await otherIndexUsers(client, name, input.runId)).length > 0) continue;
+          if (!invalid.has(name) && counted && (await otherIndexUsers(client, name, input.runId)).length > 0) {
+            if (created.includes(name)) await client.query(sqlFile('queries/hand_over_created_index.sql'), [name, input.runId]);
+            continue;
+          }
           await client.query(`DROP INDEX CONCURRENTLY IF EXISTS public.${name}`);
           dropped.push(name);
         }
