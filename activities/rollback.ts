@@ -12,7 +12,7 @@ import { fingerprintDatabase } from './backup';
 import type { ActivityDeps } from './deps';
 import { describeDependents, foreignDependents, runCreatedIds } from './dependents';
 import { acquireBuilderLock, hasIndexUsers, indexNamesOf, otherIndexUsers, ourIndexNames, releaseBuilderLock } from './indexes';
-import { DEFAULT_LOCK_TIMEOUT_MS } from '../lib/defaults';
+import { DEFAULT_LOCK_TIMEOUT_MS, SCHEMA_USER_GRACE_MS } from '../lib/defaults';
 
 const REMOVE_BATCH = 5000;
 
@@ -265,6 +265,10 @@ async function keepReason(client: pg.PoolClient, table: string, runId: string | 
     return 'in use by another session';
   }
   if ((await client.query<{ any: boolean }>(sqlFile('queries/table_has_rows.sql', { table }))).rows[0]!.any) return 'has rows';
+  if (await exists(client, 'migration.schema_users')) {
+    const users = (await client.query<{ run_id: string }>(sqlFile('queries/other_schema_users.sql'), [runId, SCHEMA_USER_GRACE_MS / 1000])).rows.map((r) => r.run_id);
+    if (users.length > 0) return `run ${users.join(', ')} uses the schema`;
+  }
   if (await exists(client, 'migration.run_leases')) {
     const live = (await client.query<{ run_id: string }>(sqlFile('queries/other_held_leases.sql'), [runId])).rows.map((r) => r.run_id);
     if (live.length > 0) return `run ${live.join(', ')} holds a lease`;

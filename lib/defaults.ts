@@ -97,3 +97,11 @@ export const INDEX_LOCK_POLL_MS = 500;
  * 2 MiB and gRPC messages over 4 MiB; base64 in the JSON body adds a third: 8 MiB holds any one
  * legitimate /decode request and bounds the memory one request can take. */
 export const DEFAULT_CODEC_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * How long after its ensureSchema a run without a lease yet still counts as a user of the schema's
+ * tables (a rollback of another run will not drop them). The gap ensureSchema → acquireLease is
+ * one activity; ten minutes covers retries and a worker restart in between, and a run that never
+ * got its lease stops counting after it.
+ */
+export const SCHEMA_USER_GRACE_MS = 10 * 60_000;

@@ -21,3 +21,10 @@ CREATE TABLE IF NOT EXISTS migration.index_users (
   since       timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (index_name, run_id)
 );
+
+-- The runs whose schema step found or created the tables (under the schema lock), so a rollback
+-- dropping a table it created sees a run that checked the schema but holds no lease yet.
+CREATE TABLE IF NOT EXISTS migration.schema_users (
+  run_id  text PRIMARY KEY,
+  at      timestamptz NOT NULL DEFAULT now()
+);

@@ -111,6 +111,13 @@ it('dropCreatedTables keeps a table another session is writing into or another r
   await l.acts.releaseLease({ target, runId: other });
   expect((await l.acts.dropCreatedTables({ target, tables: [table] })).dropped).toEqual([]);
 
+  // Another run ensured the schema a moment ago and is about to take its lease: it relies on the table.
+  const starting = randomUUID();
+  await l.acts.ensureSchema({ target, runId: starting });
+  expect(await l.acts.dropCreatedTables({ target, tables: [table], runId })).toEqual({ dropped: [], kept: [`${table} (run ${starting} uses the schema)`] });
+  await l.acts.acquireLease({ target, runId: starting, userId: l.bystander.otherUser });
+  await l.acts.releaseLease({ target, runId: starting }); // it finished (or rolled back)
+
   // Nobody else: empty, unlocked, no other lease → dropped.
   expect(await l.acts.dropCreatedTables({ target, tables: [table], runId })).toEqual({ dropped: [table], kept: [] });
   expect(await present()).toBe(false);

@@ -40,7 +40,7 @@ export const schemaPhase: Phase = {
     const { cfg, runId } = run;
     const own = patched(SCHEMA_UNDO_OWN_TABLES);
     if (own) run.createdTables = [];
-    const schema = await acts.bookkeeping.ensureSchema({ target: cfg.target });
+    const schema = await acts.bookkeeping.ensureSchema({ target: cfg.target, runId });
     if (own) run.createdTables = schema.created;
     run.loggingReady = true;
     await acts.bookkeeping.acquireLease({ target: cfg.target, runId, userId: cfg.userId });
