@@ -2,7 +2,7 @@
 // the same user then completes over them (it maps R1's rows instead of inserting, validates the
 // user's whole data and archives the bridge, R1's bridge rows included). Those rows are R2's
 // validated data now: a later clean of R1 (`runbook clean` runs removeRunRows) must remove
-// nothing and say which run owns them; a rollback of R2 would hand them back.
+// nothing and say which run owns them; a removal of R2's rows hands them back to R1.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
@@ -100,8 +100,17 @@ it('a run that completed over a failed run\'s leftovers owns them: clean of the 
     const before = await target.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1");
     await rollback.dropRunIndexes({ target: target.ref, runId: r1RunId });
     expect(await target.query("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1")).toEqual(before);
+    expect(await userRows()).toEqual(validated);
+
+    // Should R2 be rolled back after all (its soak, or a clean of R2), R1's rows are R1's again:
+    // R2 created none of them, so its removal leaves them, and R1's clean then removes them.
+    const r2Removed = await rollback.removeRunRows({ target: target.ref, runId: r2RunId, userId });
+    expect(Object.values(r2Removed).every((n) => n === 0)).toBe(true);
+    expect(await target.query('SELECT run_id FROM migration.run_supersessions WHERE user_id = $1', [userId])).toEqual([]);
+    expect(await userRows()).toEqual(validated);
+    await rollback.removeRunRows({ target: target.ref, runId: r1RunId, userId });
+    expect(await userRows()).toEqual(seeded);
   } finally {
     await deps.close();
   }
-  expect(await userRows()).toEqual(validated);
 }, 240_000);
