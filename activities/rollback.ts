@@ -160,7 +160,15 @@ export function createRollbackActivities(deps: ActivityDeps) {
             kept.push(`${table} (${why})`);
             continue;
           }
-          await client.query(`DROP TABLE ${table}`);
+          try {
+            await client.query(`DROP TABLE ${table}`);
+          } catch (err) {
+            // 2BP01: another object (a foreign key of a table the migrator does not know, a view) depends on it.
+            if ((err as { code?: string }).code !== '2BP01') throw err;
+            await client.query('ROLLBACK');
+            kept.push(`${table} (other objects depend on it)`);
+            continue;
+          }
           await client.query('COMMIT');
           dropped.push(table);
         } catch (err) {

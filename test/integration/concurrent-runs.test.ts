@@ -13,10 +13,23 @@ import { indexNamesOf } from '../../activities/indexes';
 import { generateDataset } from '../../gen/generate';
 import { causeChain } from '../../lib/failures';
 import { MAPPINGS, TABLE_ORDER } from '../../lib/mapping';
-import { abortUpdate, pauseUpdate, progressQuery, resumeUpdate, type MigrationResult } from '../../workflows/definitions';
+import {
+  abortUpdate,
+  pauseUpdate,
+  progressQuery,
+  resumeUpdate,
+  type MigrationResult,
+} from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
 import { schemaPhase } from '../../workflows/phases/schema';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { invalidIndexes } from '../helpers/target-state';
 import { waitUntil } from '../helpers/wait';
 import { runPreflight, runSchemaActivities, setUp, undo, type Lifecycle } from './phases/lifecycle';
@@ -48,9 +61,20 @@ describe('two concurrent runs on one fresh target', () => {
     worker.client.workflow.start(migrationWorkflow, {
       taskQueue: worker.taskQueue,
       workflowId: `conc-${name}-${randomUUID()}`,
-      args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 20, parallelism: 1, heartbeatTimeoutMs: 3000 }],
+      args: [
+        {
+          source,
+          userId,
+          target: target.ref,
+          keyring: keyring.ref,
+          chunkRows: 20,
+          parallelism: 1,
+          heartbeatTimeoutMs: 3000,
+        },
+      ],
     });
-  const inTransfer = (h: Awaited<ReturnType<typeof start>>) => async () => (await h.query(progressQuery)).phase === 'transfer';
+  const inTransfer = (h: Awaited<ReturnType<typeof start>>) => async () =>
+    (await h.query(progressQuery)).phase === 'transfer';
 
   /** User b's rows per mapped table (count and checksum, independent SQL). */
   async function rowsOfB(): Promise<Record<string, string>> {
@@ -66,40 +90,61 @@ describe('two concurrent runs on one fresh target', () => {
     return out;
   }
   const indexes = async () =>
-    (await target.query<{ name: string; valid: boolean }>(
-      "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1",
-    )).map((r) => `${r.name}${r.valid ? '' : ' INVALID'}`);
+    (
+      await target.query<{ name: string; valid: boolean }>(
+        "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1",
+      )
+    ).map((r) => `${r.name}${r.valid ? '' : ' INVALID'}`);
 
   it("aborting one mid-transfer leaves the other's rows, tables and indexes; it completes with validation ok", async () => {
     // A first: it creates every table and index of the fresh target.
     const a = await start('a', sourceA, userA);
     await waitUntil('A is transferring', inTransfer(a), { timeoutMs: 90_000 });
     await a.executeUpdate(pauseUpdate);
-    const [created] = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.created_indexes WHERE run_id = $1', [(await a.query(progressQuery)).runId]);
+    const [created] = await target.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM migration.created_indexes WHERE run_id = $1',
+      [(await a.query(progressQuery)).runId],
+    );
     expect(created!.n).toBeGreaterThan(0);
 
     // B relies on them: it finds them there, registers as their user, transfers.
     const b = await start('b', sourceB, userB);
     await waitUntil('B is transferring', inTransfer(b), { timeoutMs: 90_000 });
-    await waitUntil('B committed rows', async () => (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [userB]))[0]!.n > 0, {
-      timeoutMs: 60_000,
-    });
+    await waitUntil(
+      'B committed rows',
+      async () =>
+        (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [userB]))[0]!.n >
+        0,
+      {
+        timeoutMs: 60_000,
+      },
+    );
     await b.executeUpdate(pauseUpdate);
     const bRows = await rowsOfB();
     const bIndexes = await indexes();
     expect(bIndexes.some((i) => i.startsWith('tmp_'))).toBe(true);
 
     await a.executeUpdate(abortUpdate, { args: ['operator abort'] });
-    const err = await a.result().then(() => null, (e: unknown) => e);
+    const err = await a.result().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((causeChain(err).find((e) => e instanceof ApplicationFailure) as ApplicationFailure).type).toBe('RolledBack');
-    expect((await target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [userA]))[0]!.n).toBe(0);
+    expect((causeChain(err).find((e) => e instanceof ApplicationFailure) as ApplicationFailure).type).toBe(
+      'RolledBack',
+    );
+    expect(
+      (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [userA]))[0]!.n,
+    ).toBe(0);
 
     // A rolled back: B's rows, the tables and every index B uses are still there, all valid.
     expect(await rowsOfB()).toEqual(bRows);
     expect(await indexes()).toEqual(bIndexes);
     expect(await invalidIndexes(target)).toEqual([]);
-    const present = await target.query<{ t: string }>('SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL', [bridges]);
+    const present = await target.query<{ t: string }>(
+      'SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL',
+      [bridges],
+    );
     expect(present.map((r) => r.t)).toEqual(bridges);
 
     await b.executeUpdate(resumeUpdate);
@@ -110,7 +155,8 @@ describe('two concurrent runs on one fresh target', () => {
     // B was the last user of the temporary indexes (A left at its rollback): B dropped them.
     expect(result.indexes.temporaryDropped.sort()).toEqual(indexNamesOf('temporary').sort());
     expect((await indexes()).filter((i) => i.startsWith('tmp_'))).toEqual([]);
-    for (const name of [...indexNamesOf('critical'), ...indexNamesOf('post-migration')]) expect(await indexes()).toContain(name);
+    for (const name of [...indexNamesOf('critical'), ...indexNamesOf('post-migration')])
+      expect(await indexes()).toContain(name);
   }, 300_000);
 });
 
@@ -120,7 +166,12 @@ describe('the schema undo race', () => {
 
   it("preflight A, ensureSchema of another run B, schema and undo of A: B's bridge tables survive", async () => {
     l = await setUp();
-    const present = async () => (await l!.target.query<{ t: string }>('SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL', [bridges])).map((r) => r.t);
+    const present = async () =>
+      (
+        await l!.target.query<{ t: string }>('SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL', [
+          bridges,
+        ])
+      ).map((r) => r.t);
     await runPreflight(l); // A sees no bridge table yet
     expect(await present()).toEqual([]);
     await l.acts.ensureSchema({ target: l.run.cfg.target }); // B creates them (still empty)

@@ -16,7 +16,14 @@ import { MAPPINGS, TABLE_ORDER } from '../../lib/mapping';
 import type { MigrationResult } from '../../workflows/definitions';
 import { progressQuery } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { seedTarget } from '../helpers/target-state';
 
 let worker: TestWorker;
@@ -40,7 +47,17 @@ const start = (workflowId: string) =>
   worker.client.workflow.start(migrationWorkflow, {
     taskQueue: worker.taskQueue,
     workflowId,
-    args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 50, parallelism: 1, heartbeatTimeoutMs: 3000 }],
+    args: [
+      {
+        source,
+        userId,
+        target: target.ref,
+        keyring: keyring.ref,
+        chunkRows: 50,
+        parallelism: 1,
+        heartbeatTimeoutMs: 3000,
+      },
+    ],
   });
 
 /** This user's rows per mapped table: count and checksum (independent SQL). */
@@ -57,20 +74,28 @@ async function userRows(): Promise<Record<string, string>> {
   return out;
 }
 
-it('a run that completed over a failed run\'s leftovers owns them: clean of the failed run removes nothing and names the owner', async () => {
+it("a run that completed over a failed run's leftovers owns them: clean of the failed run removes nothing and names the owner", async () => {
   const seeded = await userRows();
 
   // R1: fails after the transfer, and its rollback cannot remove its rows.
   const r1Id = `own-r1-${randomUUID()}`;
   worker.faults.plan(r1Id, { failAfterPhase: 'transfer', failCompensation: 'removeRunRows' });
   const r1 = await start(r1Id);
-  const err = await r1.result().then(() => null, (e: unknown) => e);
+  const err = await r1.result().then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(WorkflowFailedError);
-  expect((causeChain(err).find((e) => e instanceof ApplicationFailure) as ApplicationFailure).type).toBe('ROLLBACK_FAILED');
+  expect((causeChain(err).find((e) => e instanceof ApplicationFailure) as ApplicationFailure).type).toBe(
+    'ROLLBACK_FAILED',
+  );
   const r1RunId = (await r1.query(progressQuery)).runId;
   const left = await userRows();
   expect(left.notes).not.toBe(seeded.notes); // R1's rows are still there
-  const [r1Bridge] = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM public.schema_bridge_notes WHERE run_id = $1 AND created_row', [r1RunId]);
+  const [r1Bridge] = await target.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM public.schema_bridge_notes WHERE run_id = $1 AND created_row',
+    [r1RunId],
+  );
   expect(r1Bridge!.n).toBeGreaterThan(0);
 
   // R2: same user, same target, completes over R1's rows.
@@ -80,33 +105,45 @@ it('a run that completed over a failed run\'s leftovers owns them: clean of the 
   expect(result.validation.ok).toBe(true);
   const r2RunId = result.runId;
   // R2 archived R1's bridge rows (still named for R1) and recorded that it took them over.
-  const [archived] = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration_archive.schema_bridge_notes WHERE run_id = $1 AND created_row', [r1RunId]);
+  const [archived] = await target.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM migration_archive.schema_bridge_notes WHERE run_id = $1 AND created_row',
+    [r1RunId],
+  );
   expect(archived!.n).toBe(r1Bridge!.n);
-  expect(await target.query('SELECT run_id, superseded_by FROM migration.run_supersessions WHERE user_id = $1', [userId])).toEqual([
-    { run_id: r1RunId, superseded_by: r2RunId },
-  ]);
+  expect(
+    await target.query('SELECT run_id, superseded_by FROM migration.run_supersessions WHERE user_id = $1', [userId]),
+  ).toEqual([{ run_id: r1RunId, superseded_by: r2RunId }]);
   const validated = await userRows();
 
   // The operator cleans R1 (what `runbook clean --run-id R1` runs): refused, nothing removed.
   const deps = createDeps({ backupDir: tempDir() });
   try {
     const rollback = createRollbackActivities(deps);
-    const refused = await rollback.removeRunRows({ target: target.ref, runId: r1RunId, userId }).then(() => null, (e: unknown) => e);
+    const refused = await rollback.removeRunRows({ target: target.ref, runId: r1RunId, userId }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(RunSupersededError);
     expect(refused).toMatchObject({ type: 'RunSuperseded', runId: r1RunId, supersededBy: [r2RunId] });
     expect((refused as Error).message).toContain(`superseded by run ${r2RunId}`);
     expect(await userRows()).toEqual(validated);
     // The indexes R2 relies on stay too (R1's clean drops only indexes no other run uses).
-    const before = await target.query<{ name: string }>("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1");
+    const before = await target.query<{ name: string }>(
+      "SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
+    );
     await rollback.dropRunIndexes({ target: target.ref, runId: r1RunId });
-    expect(await target.query("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1")).toEqual(before);
+    expect(
+      await target.query("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"),
+    ).toEqual(before);
     expect(await userRows()).toEqual(validated);
 
     // Should R2 be rolled back after all (its soak, or a clean of R2), R1's rows are R1's again:
     // R2 created none of them, so its removal leaves them, and R1's clean then removes them.
     const r2Removed = await rollback.removeRunRows({ target: target.ref, runId: r2RunId, userId });
     expect(Object.values(r2Removed).every((n) => n === 0)).toBe(true);
-    expect(await target.query('SELECT run_id FROM migration.run_supersessions WHERE user_id = $1', [userId])).toEqual([]);
+    expect(await target.query('SELECT run_id FROM migration.run_supersessions WHERE user_id = $1', [userId])).toEqual(
+      [],
+    );
     expect(await userRows()).toEqual(validated);
     await rollback.removeRunRows({ target: target.ref, runId: r1RunId, userId });
     expect(await userRows()).toEqual(seeded);
