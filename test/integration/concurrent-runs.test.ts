@@ -120,6 +120,18 @@ describe('two concurrent runs on one fresh target', () => {
       },
     );
     await b.executeUpdate(pauseUpdate);
+    // A chunk already in flight when B paused still commits: wait until B's rows hold still.
+    let last = '';
+    await waitUntil(
+      "B's rows hold still",
+      async () => {
+        const now = JSON.stringify(await rowsOfB());
+        const still = now === last;
+        last = now;
+        return still;
+      },
+      { timeoutMs: 30_000, intervalMs: 1000 },
+    );
     const bRows = await rowsOfB();
     const bIndexes = await indexes();
     expect(bIndexes.some((i) => i.startsWith('tmp_'))).toBe(true);
