@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { DEFAULT_LOCK_TIMEOUT_MS, INDEX_LOCK_POLL_MS } from '../lib/defaults';
 import { sqlFile, sqlStatements } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
+import { beat, cancellationSignal } from './heartbeat';
 
 export type IndexSet = 'critical' | 'temporary' | 'post-migration';
 
@@ -21,23 +22,43 @@ export const INDEX_SETS: readonly IndexSet[] = ['critical', 'temporary', 'post-m
 
 /** Every index name this project builds, across its sets. */
 export function ourIndexNames(): string[] {
-  return INDEX_SETS.flatMap((set) => sqlStatements(`indexes/${set}.sql`).map(indexName));
+  return INDEX_SETS.flatMap(indexNamesOf);
+}
+
+/** The index names of one set. */
+export function indexNamesOf(set: IndexSet): string[] {
+  return sqlStatements(`indexes/${set}.sql`).map(indexName);
 }
 
 /**
  * Takes the global index-builder advisory lock by polling pg_try_advisory_lock, heartbeating
  * between tries: a blocking pg_advisory_lock would sit silent behind another run's long build until
- * the heartbeat timeout started a second attempt, and could not be cancelled.
+ * the heartbeat timeout started a second attempt, and could not be cancelled. Also used outside an
+ * activity (runbook clean), where heartbeats are no-ops.
  */
-async function acquireBuilderLock(client: pg.PoolClient): Promise<void> {
-  const ctx = Context.current();
+export async function acquireBuilderLock(client: pg.PoolClient): Promise<void> {
+  const signal = cancellationSignal();
   for (let waitedMs = 0; ; waitedMs += INDEX_LOCK_POLL_MS) {
-    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    if (signal.aborted) throw signal.reason;
     const { locked } = (await client.query<{ locked: boolean }>(sqlFile('queries/index_builder_try_lock.sql'))).rows[0]!;
     if (locked) return;
-    ctx.heartbeat({ waitingForIndexBuilderLockMs: waitedMs });
+    beat({ waitingForIndexBuilderLockMs: waitedMs });
     await new Promise((r) => setTimeout(r, INDEX_LOCK_POLL_MS));
   }
+}
+
+export async function releaseBuilderLock(client: pg.PoolClient): Promise<void> {
+  await client.query(sqlFile('queries/index_builder_unlock.sql')).catch(() => undefined);
+}
+
+/** Whether this version's control table of index users exists (not on a target set up by an older version). */
+export async function hasIndexUsers(client: pg.PoolClient): Promise<boolean> {
+  return (await client.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), ['migration.index_users'])).rows[0]!.present;
+}
+
+/** The other runs still registered as users of an index (empty = the caller is the last). */
+export async function otherIndexUsers(client: pg.PoolClient, name: string, runId: string | null): Promise<string[]> {
+  return (await client.query<{ run_id: string }>(sqlFile('queries/index_other_users.sql'), [name, runId ?? ''])).rows.map((r) => r.run_id);
 }
 
 function indexName(statement: string): string {
@@ -83,8 +104,11 @@ export function createIndexActivities(deps: ActivityDeps) {
         await acquireBuilderLock(client);
         await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
         await client.query('SET statement_timeout = 0');
+        const register = await hasIndexUsers(client);
         for (const statement of sqlStatements(`indexes/${input.set}.sql`)) {
           const name = indexName(statement);
+          // This run uses the index from now on, whoever built it: no other run drops it under us.
+          if (register) await client.query(sqlFile('queries/register_index_user.sql'), [input.runId, name, input.set]);
           const state = (await client.query<{ valid: boolean }>(sqlFile('queries/index_state.sql'), [name])).rows[0];
           if (state?.valid) {
             result.existing.push(name);
@@ -112,25 +136,36 @@ export function createIndexActivities(deps: ActivityDeps) {
         }
       } finally {
         await client.query('RESET ALL').catch(() => undefined);
-        await client.query(sqlFile('queries/index_builder_unlock.sql')).catch(() => undefined);
+        await releaseBuilderLock(client);
         client.release();
       }
       return result;
     },
 
-    async dropIndexes(input: { target: string; set: IndexSet }): Promise<string[]> {
+    /**
+     * A run leaves a set of indexes (post-migration: the temporary ones). Each is dropped only when
+     * no other run still uses it, under the index-builder lock (no build in progress meanwhile);
+     * returns the ones dropped. Without `runId` (a run started before index users were recorded)
+     * an index any run is registered for stays.
+     */
+    async dropIndexes(input: { target: string; set: IndexSet; runId?: string }): Promise<string[]> {
       const client = await deps.pool(input.target).connect();
       const dropped: string[] = [];
       try {
+        await acquireBuilderLock(client);
         await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
-        for (const statement of sqlStatements(`indexes/${input.set}.sql`)) {
-          const name = indexName(statement);
+        const names = indexNamesOf(input.set);
+        const counted = await hasIndexUsers(client);
+        if (counted && input.runId) await client.query(sqlFile('queries/unregister_index_users.sql'), [input.runId, names]);
+        for (const name of names) {
           heartbeat({ index: name });
+          if (counted && (await otherIndexUsers(client, name, input.runId ?? null)).length > 0) continue;
           await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
           dropped.push(name);
         }
       } finally {
         await client.query('RESET ALL').catch(() => undefined);
+        await releaseBuilderLock(client);
         client.release();
       }
       return dropped;

@@ -3,7 +3,7 @@
 // compared with one taken after the rollback.
 import { beat as heartbeat } from './heartbeat';
 import type pg from 'pg';
-import { RollbackBlockedError } from '../lib/errors';
+import { RollbackBlockedError, RunSupersededError } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import type { TableMapping } from '../lib/mapping/types';
 import { sqlFile } from '../infra/sql-files';
@@ -11,7 +11,8 @@ import type { TargetFingerprint } from '../lib/fingerprint';
 import { fingerprintDatabase } from './backup';
 import type { ActivityDeps } from './deps';
 import { describeDependents, foreignDependents, runCreatedIds } from './dependents';
-import { ourIndexNames } from './indexes';
+import { acquireBuilderLock, hasIndexUsers, indexNamesOf, otherIndexUsers, ourIndexNames, releaseBuilderLock } from './indexes';
+import { DEFAULT_LOCK_TIMEOUT_MS, SCHEMA_USER_GRACE_MS } from '../lib/defaults';
 
 const REMOVE_BATCH = 5000;
 
@@ -36,8 +37,11 @@ export function createRollbackActivities(deps: ActivityDeps) {
         const tables = await fingerprintDatabase(client, RUN_SCOPE, { perUser, userId: input.userId });
         const ours = new Set(ourIndexNames());
         const { rows } = await client.query<{ name: string; def: string; valid: boolean }>(sqlFile('queries/list_indexes.sql'));
+        // One of ours another run is building right now is INVALID until it finishes: its work in
+        // progress, not a leftover of this run (the index-builder lock keeps leftovers apart).
+        const building = new Set((await client.query<{ name: string }>(sqlFile('queries/indexes_being_built.sql'))).rows.map((r) => r.name));
         await client.query('COMMIT');
-        return { tables, indexes: rows.map((r) => ({ ...r, ours: ours.has(r.name) })) };
+        return { tables, indexes: rows.filter((r) => !(ours.has(r.name) && building.has(r.name))).map((r) => ({ ...r, ours: ours.has(r.name) })) };
       } finally {
         client.release();
       }
@@ -47,9 +51,16 @@ export function createRollbackActivities(deps: ActivityDeps) {
      * Deletes the target rows this run created (via its bridge rows), children first, in batches.
      * Refuses (RollbackBlocked, nothing deleted from that table) when rows the run did not create
      * reference them: the foreign keys' CASCADE / SET NULL would delete or change the app's rows.
+     * Refuses (RunSuperseded, nothing deleted) when a later run of this user completed over the
+     * run's rows: it validated them, they are its data now (migration.run_supersessions).
      */
     async removeRunRows(input: { target: string; runId: string; userId: string }): Promise<Record<string, number>> {
       const pool = deps.pool(input.target);
+      const tracked = await exists(pool, 'migration.run_supersessions');
+      if (tracked) {
+        const later = (await pool.query<{ superseded_by: string }>(sqlFile('queries/run_superseded_by.sql'), [input.userId, input.runId])).rows.map((r) => r.superseded_by);
+        if (later.length > 0) throw new RunSupersededError(input.runId, later);
+      }
       // The run's own keys per table; then a check of every table (nothing deleted if any is
       // blocked), then per table the same check again under row locks, so no dependent can appear
       // between the check and the delete.
@@ -76,46 +87,96 @@ export function createRollbackActivities(deps: ActivityDeps) {
           client.release();
         }
       }
+      // Rolled back (or cleaned): the rows it took over from earlier runs are theirs again.
+      if (tracked) await pool.query(sqlFile('queries/drop_supersessions.sql'), [input.userId, input.runId]);
       return removed;
     },
 
-    /** Drops the indexes this run created and any INVALID index an interrupted build of its sets left. */
+    /**
+     * The run leaves every index it used; drops the ones it created (and the temporary ones it
+     * used) that no other run still uses, and any INVALID leftover of our names. All under the
+     * index-builder lock: an INVALID index seen then is no build in progress but a leftover.
+     */
     async dropRunIndexes(input: { target: string; runId: string }): Promise<string[]> {
       const client = await deps.pool(input.target).connect();
       const dropped: string[] = [];
       try {
+        await acquireBuilderLock(client);
         const created = (await client.query<{ index_name: string }>(sqlFile('queries/run_created_indexes.sql'), [input.runId]).catch(() => ({ rows: [] }))).rows.map(
           (r) => r.index_name,
         );
         const ours = ourIndexNames();
-        const invalid = (await client.query<{ name: string; valid: boolean }>(sqlFile('queries/list_indexes.sql'))).rows.filter((r) => !r.valid).map((r) => r.name);
-        for (const name of new Set([...created, ...invalid.filter((n) => ours.includes(n))])) {
+        const counted = await hasIndexUsers(client);
+        // Temporary indexes serve runs only: the last run to leave drops them, whoever built them.
+        const used = counted
+          ? (await client.query<{ index_name: string }>(sqlFile('queries/unregister_index_users.sql'), [input.runId, ours])).rows.map((r) => r.index_name)
+          : [];
+        const temporary = new Set(indexNamesOf('temporary'));
+        const listed = (await client.query<{ name: string; valid: boolean }>(sqlFile('queries/list_indexes.sql'))).rows;
+        const invalid = new Set(listed.filter((r) => !r.valid && ours.includes(r.name)).map((r) => r.name));
+        const candidates = new Set([...created, ...used.filter((n) => temporary.has(n)), ...invalid]);
+        for (const name of candidates) {
           heartbeat({ index: name });
+          if (!invalid.has(name) && counted && (await otherIndexUsers(client, name, input.runId)).length > 0) {
+            if (created.includes(name)) await client.query(sqlFile('queries/hand_over_created_index.sql'), [name, input.runId]);
+            continue;
+          }
           await client.query(`DROP INDEX CONCURRENTLY IF EXISTS public.${name}`);
           dropped.push(name);
         }
       } finally {
+        await releaseBuilderLock(client);
         client.release();
       }
       return dropped;
     },
 
-    /** Drops application-schema tables this run created, if nothing else wrote into them. */
-    async dropCreatedTables(input: { target: string; tables: string[] }): Promise<{ dropped: string[]; kept: string[] }> {
+    /**
+     * Drops application-schema tables this run created, if nothing uses them: per table, in one
+     * transaction under the schema lock, the table locked (NOWAIT: a writer in it means someone
+     * uses it), empty, and no other run holding a lease (it may be about to write into it). Without
+     * `runId` every held lease counts. What is kept is listed with why.
+     */
+    async dropCreatedTables(input: { target: string; tables: string[]; runId?: string }): Promise<{ dropped: string[]; kept: string[] }> {
       const pool = deps.pool(input.target);
       const dropped: string[] = [];
       const kept: string[] = [];
       // Bridge tables first, then target tables children-first (foreign keys).
       const order = [...REVERSE.map((t) => `public.${MAPPINGS[t].bridgeTable}`), ...REVERSE.map((t) => `public.${MAPPINGS[t].targetTable}`)];
       for (const table of order.filter((t) => input.tables.includes(t))) {
-        if (!(await exists(pool, table))) continue;
-        const { rows } = await pool.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${table}) AS any`);
-        if (rows[0]!.any) {
-          kept.push(table);
-          continue;
+        heartbeat({ table });
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query(`SET LOCAL lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
+          await client.query(sqlFile('queries/schema_xact_lock.sql'));
+          const why = await keepReason(client, table, input.runId ?? null);
+          if (why === 'gone') {
+            await client.query('COMMIT');
+            continue;
+          }
+          if (why) {
+            await client.query('ROLLBACK');
+            kept.push(`${table} (${why})`);
+            continue;
+          }
+          try {
+            await client.query(`DROP TABLE ${table}`);
+          } catch (err) {
+            // 2BP01: another object (a foreign key of a table the migrator does not know, a view) depends on it.
+            if ((err as { code?: string }).code !== '2BP01') throw err;
+            await client.query('ROLLBACK');
+            kept.push(`${table} (other objects depend on it)`);
+            continue;
+          }
+          await client.query('COMMIT');
+          dropped.push(table);
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        } finally {
+          client.release();
         }
-        await pool.query(`DROP TABLE IF EXISTS ${table}`);
-        dropped.push(table);
       }
       return { dropped, kept };
     },
@@ -143,7 +204,18 @@ export function createRollbackActivities(deps: ActivityDeps) {
       }
       const created = (await pool.query<{ index_name: string }>(sqlFile('queries/run_created_indexes.sql'), [input.runId]).catch(() => ({ rows: [] }))).rows;
       const present = new Set((await pool.query<{ name: string }>(sqlFile('queries/list_indexes.sql'))).rows.map((r) => r.name));
-      for (const r of created) if (present.has(r.index_name)) out.push(`index ${r.index_name} created by run ${input.runId}`);
+      // An index this run built that other runs still use is theirs now (dropped by its last user), not a leftover.
+      const client = await pool.connect();
+      try {
+        const counted = await hasIndexUsers(client);
+        for (const r of created) {
+          if (!present.has(r.index_name)) continue;
+          if (counted && (await otherIndexUsers(client, r.index_name, input.runId)).length > 0) continue;
+          out.push(`index ${r.index_name} created by run ${input.runId}`);
+        }
+      } finally {
+        client.release();
+      }
       return out;
     },
   };
@@ -187,6 +259,29 @@ async function removeTableRows(client: pg.PoolClient, m: TableMapping, input: { 
     }
   }
   return n;
+}
+
+/** Inside the drop's transaction: why a table must stay ('gone' = nothing to drop; null = drop it). */
+async function keepReason(client: pg.PoolClient, table: string, runId: string | null): Promise<string | null> {
+  if (!(await exists(client, table))) return 'gone';
+  try {
+    await client.query('SAVEPOINT lock_table');
+    await client.query(sqlFile('queries/lock_table_nowait.sql', { table }));
+  } catch (err) {
+    if ((err as { code?: string }).code !== '55P03') throw err;
+    await client.query('ROLLBACK TO SAVEPOINT lock_table');
+    return 'in use by another session';
+  }
+  if ((await client.query<{ any: boolean }>(sqlFile('queries/table_has_rows.sql', { table }))).rows[0]!.any) return 'has rows';
+  if (await exists(client, 'migration.schema_users')) {
+    const users = (await client.query<{ run_id: string }>(sqlFile('queries/other_schema_users.sql'), [runId, SCHEMA_USER_GRACE_MS / 1000])).rows.map((r) => r.run_id);
+    if (users.length > 0) return `run ${users.join(', ')} uses the schema`;
+  }
+  if (await exists(client, 'migration.run_leases')) {
+    const live = (await client.query<{ run_id: string }>(sqlFile('queries/other_held_leases.sql'), [runId])).rows.map((r) => r.run_id);
+    if (live.length > 0) return `run ${live.join(', ')} holds a lease`;
+  }
+  return null;
 }
 
 async function exists(pool: pg.Pool | pg.PoolClient, table: string): Promise<boolean> {

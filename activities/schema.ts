@@ -17,8 +17,11 @@ export interface LogEventInput {
 
 export function createSchemaActivities(deps: ActivityDeps) {
   return {
-    /** Creates what is missing; returns the application-schema tables this call created (for rollback). */
-    async ensureSchema(input: { target: string }): Promise<{ files: string[]; created: string[] }> {
+    /**
+     * Creates what is missing; returns the application-schema tables this call created (decided
+     * under the schema lock: what the run's undo may drop), and registers the run as a user of them.
+     */
+    async ensureSchema(input: { target: string; runId?: string }): Promise<{ files: string[]; created: string[] }> {
       const files = [...sqlFolder('target'), ...sqlFolder('control')];
       const created: string[] = [];
       const client = await deps.pool(input.target).connect();
@@ -33,6 +36,8 @@ export function createSchemaActivities(deps: ActivityDeps) {
           for (const t of watched) before.set(t, await present(t));
           for (const file of files) await client.query(sqlFile(file));
           for (const t of watched) if (!before.get(t) && (await present(t))) created.push(t);
+          // This run now relies on these tables: another run's rollback will not drop them under it.
+          if (input.runId) await client.query(sqlFile('queries/register_schema_user.sql'), [input.runId]);
         } finally {
           await client.query("SELECT pg_advisory_unlock(hashtextextended('migrator:schema', 0))");
         }

@@ -124,3 +124,10 @@ export const ROLLOUT_PAGE_USERS = 200;
 export const ROLLOUT_CHILDREN_PER_RUN = 500;
 /** Failures a cohort keeps by name in the rollout status (the counts stay exact). */
 export const ROLLOUT_FAILURES_KEPT = 20;
+/**
+ * How long after its ensureSchema a run without a lease yet still counts as a user of the schema's
+ * tables (a rollback of another run will not drop them). The gap ensureSchema → acquireLease is
+ * one activity; ten minutes covers retries and a worker restart in between, and a run that never
+ * got its lease stops counting after it.
+ */
+export const SCHEMA_USER_GRACE_MS = 10 * 60_000;

@@ -76,6 +76,24 @@ export class RollbackBlockedError extends MigrationError {
   readonly nonRetryable = true;
 }
 
+/**
+ * A clean (removeRunRows) of a run whose rows a later run of the same user validated and completed
+ * over: they are that run's data now. Nothing was deleted; `supersededBy` names the later run(s).
+ */
+export class RunSupersededError extends MigrationError {
+  readonly type = 'RunSuperseded';
+  readonly nonRetryable = true;
+  constructor(
+    readonly runId: string,
+    readonly supersededBy: string[],
+  ) {
+    super(
+      `run ${runId} is superseded by run ${supersededBy.join(', ')}, which completed over its rows and validated them: ` +
+        `they are that run's data now, so nothing was removed (a rollback of run ${supersededBy.join(', ')} hands them back)`,
+    );
+  }
+}
+
 /** Failure types no retry policy should retry. */
 export const NON_RETRYABLE_TYPES = [
   'InvalidInput',
@@ -86,6 +104,7 @@ export const NON_RETRYABLE_TYPES = [
   'QuarantineThresholdExceeded',
   'LeaseLost',
   'RollbackBlocked',
+  'RunSuperseded',
   'LeaseReleaseTimeout',
   'InjectedFault',
   'RolledBack',

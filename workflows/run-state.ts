@@ -30,6 +30,8 @@ export interface RunState {
   totalSourceRows: number;
   /** The control tables exist: events can be logged to migration_log. */
   loggingReady: boolean;
+  /** The tables this run's ensureSchema created (null: not reported, the undo falls back to the preflight fingerprint). */
+  createdTables: string[] | null;
 }
 
 export function newRunState(cfg: MigrationConfig, ids: { workflowId: string; runId: string }, asOfSeconds: number): RunState {
@@ -81,6 +83,7 @@ export function newRunState(cfg: MigrationConfig, ids: { workflowId: string; run
     transferStartedAt: null,
     totalSourceRows: 0,
     loggingReady: false,
+    createdTables: null,
   };
 }
 

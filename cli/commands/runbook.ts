@@ -11,7 +11,7 @@ import pg from 'pg';
 import { fingerprintDatabase, libpqEnv } from '../../activities/backup';
 import { createDeps } from '../../activities/deps';
 import { createLeaseActivities } from '../../activities/lease';
-import { createOptimizeActivities } from '../../activities/optimize';
+import { archiveRunBridge } from '../../activities/optimize';
 import { createRollbackActivities } from '../../activities/rollback';
 import { resolveTargetDsn } from '../../activities/secrets';
 import type { Fingerprint } from '../../lib/fingerprint';
@@ -129,9 +129,11 @@ function registerRunbookCommands(runbook: Command): void {
       try {
         const input = { target: o.target, runId: o.runId, userId: o.userId.toLowerCase() };
         await createLeaseActivities(deps).releaseLease(input);
+        // Refuses (RunSuperseded, naming the run) when a later run completed over these rows: its data now.
         const removed = await createRollbackActivities(deps).removeRunRows(input);
         const dropped = await createRollbackActivities(deps).dropRunIndexes(input);
-        const archived = await createOptimizeActivities(deps).archiveBridge(input);
+        // Only this run's bridge rows: another run of the user may be live, or have completed.
+        const archived = await archiveRunBridge(deps, input);
         const remaining = await createRollbackActivities(deps).runArtifacts(input);
         console.log(JSON.stringify({ removed, droppedIndexes: dropped, archivedBridgeRows: archived, remaining }, null, 2));
         if (remaining.length) process.exitCode = 1;

@@ -1,30 +1,47 @@
 // schema: the app's tables (IF NOT EXISTS), the control and bridge tables, the run lease with its
 // fencing token, the backups recorded, and the health guard started on a measured baseline.
+import { patched } from '@temporalio/workflow';
 import { MAPPINGS, TABLE_ORDER } from '../../lib/mapping';
 import type { HealthReading } from '../../activities';
 import { startHealthGuard } from '../health-guard';
-import { required } from '../run-state';
+import { required, type RunState } from '../run-state';
 import type { Phase } from './phase';
+
+/** Workflows started before it decided what to drop from the preflight fingerprint (kept for their replay). */
+export const SCHEMA_UNDO_OWN_TABLES = 'schema-undo-own-tables';
+
+/**
+ * The tables the undo may drop. Patched path: what ensureSchema itself reported as created, under
+ * the schema lock (none if it never reported: tables left empty are harmless, another run's are
+ * not). Old path: every table missing at preflight — which wrongly includes tables another run
+ * created between our preflight and our schema step.
+ */
+function tablesToDrop(run: RunState): string[] {
+  if (run.createdTables !== null) return run.createdTables;
+  const existed = new Set(Object.keys(required(run.before, 'before').tables));
+  return TABLE_ORDER.flatMap((t) => [`public.${MAPPINGS[t].targetTable}`, `public.${MAPPINGS[t].bridgeTable}`]).filter((t) => !existed.has(t));
+}
 
 export const schemaPhase: Phase = {
   name: 'schema',
   inDryRun: false,
   undo: ({ run, acts }) => {
     const { cfg, runId } = run;
-    // Only the tables this run created: the app's own tables, and tables other runs created, stay.
-    const existed = new Set(Object.keys(required(run.before, 'before').tables));
-    const created = TABLE_ORDER.flatMap((t) => [`public.${MAPPINGS[t].targetTable}`, `public.${MAPPINGS[t].bridgeTable}`]).filter((t) => !existed.has(t));
     return [
       { name: 'releaseLease', run: () => acts.compensations.releaseLease({ target: cfg.target, runId }) },
-      { name: 'dropCreatedTables', run: () => acts.compensations.dropCreatedTables({ target: cfg.target, tables: created }) },
+      // Decided when the compensation runs (after the step recorded what it created).
+      { name: 'dropCreatedTables', run: () => acts.compensations.dropCreatedTables({ target: cfg.target, tables: tablesToDrop(run), runId }) },
     ];
   },
-  undoneBy: 'releaseLease, dropCreatedTables (tables this run created and nothing else wrote into)',
+  undoneBy: 'releaseLease, dropCreatedTables (tables this run created and nothing else uses)',
   proves: 'the run holds the lease (no other run of this user can write); the health baseline is measured',
   async step(ctx) {
     const { run, acts } = ctx;
     const { cfg, runId } = run;
-    await acts.bookkeeping.ensureSchema({ target: cfg.target });
+    const own = patched(SCHEMA_UNDO_OWN_TABLES);
+    if (own) run.createdTables = [];
+    const schema = await acts.bookkeeping.ensureSchema({ target: cfg.target, runId });
+    if (own) run.createdTables = schema.created;
     run.loggingReady = true;
     await acts.bookkeeping.acquireLease({ target: cfg.target, runId, userId: cfg.userId });
     await acts.bookkeeping.recordBackups({ target: cfg.target, runId, userId: cfg.userId, backups: run.backups });

@@ -121,7 +121,8 @@ export async function runPreflight(l: Lifecycle): Promise<void> {
  */
 export async function runSchemaActivities(l: Lifecycle): Promise<void> {
   const { cfg, runId } = l.run;
-  await l.acts.ensureSchema({ target: cfg.target });
+  l.run.createdTables = [];
+  l.run.createdTables = (await l.acts.ensureSchema({ target: cfg.target, runId })).created;
   l.run.loggingReady = true;
   await l.acts.acquireLease({ target: cfg.target, runId, userId: cfg.userId });
   await l.acts.recordBackups({ target: cfg.target, runId, userId: cfg.userId, backups: l.run.backups });
