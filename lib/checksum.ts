@@ -45,9 +45,33 @@ export class ChecksumAccumulator {
   }
 }
 
+/** Object keys as JSON text: rows of one table share their keys, so each is quoted once. */
+const quotedKeys = new Map<string, string>();
+function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < 4096) quotedKeys.set(k, q);
+  }
+  return q;
+}
+
 /** JSON with object keys sorted recursively: the same value always gives the same text. */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  // Scalars inline, exactly as JSON.stringify renders them (a finite number is its Number#toString).
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      return JSON.stringify(value) ?? 'null';
+  }
+  if (value === null) return 'null';
   // Plain loops and string concatenation: the map/join/template form allocated two arrays and a
   // closure per object and was a tenth of a chunk's CPU. Same text.
   if (Array.isArray(value)) {
@@ -61,7 +85,7 @@ export function canonicalJson(value: unknown): string {
   let out = '{';
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    out += (i ? ',' : '') + JSON.stringify(k) + ':' + canonicalJson(record[k]);
+    out += (i ? ',' : '') + quoteKey(k) + ':' + canonicalJson(record[k]);
   }
   return `${out}}`;
 }
