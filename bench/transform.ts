@@ -140,6 +140,8 @@ function loadRows(db: Database.Database, chunkRows: number): TableRows[] {
 interface RunResult {
   rows: number;
   ms: number;
+  /** CPU time of the whole process (all threads) during the run: steadier than wall time on a busy host. */
+  cpuMs: number;
   checksums: string[];
   /** One encoded row per table (for the cross-decryption check). */
   samples: { mapping: TableMapping; encoded: unknown[]; canonical: Record<string, unknown> }[];
@@ -157,6 +159,7 @@ async function runPath(
   const checksums: string[] = [];
   const samples: RunResult['samples'] = [];
   let rows = 0;
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (const { mapping, chunks } of tables) {
     for (const chunk of chunks) {
@@ -168,7 +171,9 @@ async function runPath(
         samples.push({ mapping, encoded: encoded[0], canonical: prepared.ok[0]!.canonical });
     }
   }
-  return { rows, ms: Number(process.hrtime.bigint() - started) / 1e6, checksums, samples };
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const used = process.cpuUsage(cpu);
+  return { rows, ms, cpuMs: (used.user + used.system) / 1000, checksums, samples };
 }
 
 /** Both paths must agree: same checksums, and each one's note envelopes open with the other's code. */
@@ -224,14 +229,17 @@ async function main(): Promise<void> {
     const master = new Uint8Array(randomBytes(32));
     const impls = IMPLS.filter((i) => !values.only || i.name === values.only);
     const best = new Map<string, RunResult>();
+    const bestCpu = new Map<string, number>();
     // Interleaved rounds, baseline first in each: a loaded machine slows both alike; keep each one's best.
     for (let round = 0; round < Number(values.rounds); round++) {
       for (const impl of impls) {
         const r = await runPath(impl, db, tables, userId, master);
         console.log(
-          `round ${round + 1} ${impl.name.padEnd(8)} ${r.rows} rows in ${(r.ms / 1000).toFixed(2)} s = ${Math.round(r.rows / (r.ms / 1000))} rows/s`,
+          `round ${round + 1} ${impl.name.padEnd(8)} ${r.rows} rows in ${(r.ms / 1000).toFixed(2)} s = ${Math.round(r.rows / (r.ms / 1000))} rows/s` +
+            ` (${Math.round(r.rows / (r.cpuMs / 1000))} rows per CPU-second)`,
         );
         if (!best.has(impl.name) || r.ms < best.get(impl.name)!.ms) best.set(impl.name, r);
+        bestCpu.set(impl.name, Math.min(bestCpu.get(impl.name) ?? Infinity, r.cpuMs));
       }
     }
     db.close();
@@ -239,9 +247,11 @@ async function main(): Promise<void> {
     const b = best.get('current');
     if (a && b) {
       crossCheck(a, b, master);
-      const rate = (r: RunResult): number => Math.round(r.rows / (r.ms / 1000));
+      const rate = (rows: number, ms: number): number => Math.round(rows / (ms / 1000));
+      const [ca, cb] = [bestCpu.get('baseline')!, bestCpu.get('current')!];
       console.log(
-        `transform + encrypt + checksum (best of ${values.rounds}): baseline ${rate(a)} rows/s, current ${rate(b)} rows/s, ratio ${(a.ms / b.ms).toFixed(2)}x`,
+        `transform + encrypt + checksum (best of ${values.rounds}): baseline ${rate(a.rows, a.ms)} rows/s, current ${rate(b.rows, b.ms)} rows/s, ratio ${(a.ms / b.ms).toFixed(2)}x` +
+          ` | per CPU-second: baseline ${rate(a.rows, ca)}, current ${rate(b.rows, cb)}, ratio ${(ca / cb).toFixed(2)}x`,
       );
       console.log('outputs agree: same chunk checksums; envelopes open across implementations');
       const u = uuidBench();
