@@ -66,8 +66,9 @@ function freshNonce(): Uint8Array {
   return nonce;
 }
 
-// Scratch space for HChaCha20: 4-byte-aligned byte buffers with 32-bit word views over them, as
-// noble's own xchacha passes them (it reads the words as little-endian bytes on any host).
+// Scratch space for HChaCha20: 4-byte-aligned byte buffers with 32-bit word views over them (the
+// words are the little-endian reading of the bytes on the little-endian hosts Node runs on here;
+// the known-answer check below refuses to seal anywhere that does not hold).
 const SIGMA = new Uint32Array(new Uint8Array(Buffer.from('expand 32-byte k', 'latin1')).buffer);
 const keyBytes = new Uint8Array(32);
 const keyWords = new Uint32Array(keyBytes.buffer);
@@ -77,13 +78,28 @@ const subkeyBytes = new Uint8Array(32);
 const subkeyWords = new Uint32Array(subkeyBytes.buffer);
 const ietfNonce = new Uint8Array(12);
 
+/** HChaCha20 test vector, draft-irtf-cfrg-xchacha §2.2.1: key 00..1f, nonce 000000090000004a0000000031415927. */
+const hchachaSelfTest = ((): boolean => {
+  keyBytes.set(Uint8Array.from({ length: 32 }, (_, i) => i));
+  prefixBytes.set(Buffer.from('000000090000004a0000000031415927', 'hex'));
+  hchacha(SIGMA, keyWords, prefixWords, subkeyWords);
+  const ok =
+    Buffer.from(subkeyBytes).toString('hex') === '82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc';
+  keyBytes.fill(0);
+  subkeyBytes.fill(0);
+  return ok;
+})();
+
 /** Sets up the IETF ChaCha20-Poly1305 (en|de)cipher for an XChaCha20-Poly1305 key and 24-byte nonce. */
 function ietfParams(key: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; iv: Uint8Array } {
+  if (!hchachaSelfTest)
+    throw new EnvelopeError('HChaCha20 self-test failed on this host (word order?): refusing to seal or open');
   if (key.length !== KEY_BYTES) throw new EnvelopeError(`entity key must be ${KEY_BYTES} bytes, got ${key.length}`);
   if (nonce.length !== NONCE_BYTES) throw new EnvelopeError(`nonce must be ${NONCE_BYTES} bytes, got ${nonce.length}`);
   keyBytes.set(key);
   prefixBytes.set(nonce.subarray(0, 16));
   hchacha(SIGMA, keyWords, prefixWords, subkeyWords);
+  keyBytes.fill(0); // no copy of the entity key stays behind in module memory
   ietfNonce.set(nonce.subarray(16, 24), 4); // bytes 0..3 stay zero
   // createCipheriv copies key and iv, so the scratch buffers are free again when it returns.
   return { subkey: subkeyBytes, iv: ietfNonce };
