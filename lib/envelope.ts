@@ -12,9 +12,9 @@
 // (test/unit/envelope-compat.test.ts), several times faster than the pure-JS cipher on note bodies.
 import { hchacha } from '@noble/ciphers/chacha.js';
 
-// node:crypto is looked up at run time, not imported: lib/ stays free of static Node imports so the
-// workflow bundle (which pulls lib/ in through the mappings) never sees it (eslint.config.js). Only
-// the worker's activities seal and open; Node >= 20.16 (package.json engines: 20.19) has the lookup.
+// node:crypto is looked up at run time, not imported: lib/ is shared with the workflow bundle and may
+// not import Node built-ins (eslint.config.js), and a module that did could never be pulled into it.
+// Only the worker's activities seal and open; Node >= 20.16 (package.json engines: 20.19) has the lookup.
 const native =
   typeof process === 'object' && typeof process.getBuiltinModule === 'function'
     ? process.getBuiltinModule('node:crypto')
