@@ -16,26 +16,51 @@ export function isUuid(value: string): boolean {
   return UUID_RE.test(value);
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+const encoder = new TextEncoder();
+
+/** Parsed namespaces: a run mints every id under one or two, so each is parsed once, not per row. */
+const namespaceBytes = new Map<string, Uint8Array>();
 function uuidBytes(uuid: string): Uint8Array {
-  const hex = uuid.replace(/-/g, '');
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  let out = namespaceBytes.get(uuid);
+  if (!out) {
+    const hex = uuid.replace(/-/g, '');
+    out = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+    if (namespaceBytes.size >= 1024) namespaceBytes.clear();
+    namespaceBytes.set(uuid, out);
+  }
   return out;
 }
 
-function formatUuid(bytes: Uint8Array): string {
-  const hex = Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+function formatUuid(b: Uint8Array): string {
+  return (
+    HEX[b[0]!]! +
+    HEX[b[1]!]! +
+    HEX[b[2]!]! +
+    HEX[b[3]!]! +
+    '-' +
+    HEX[b[4]!]! +
+    HEX[b[5]!]! +
+    '-' +
+    HEX[b[6]!]! +
+    HEX[b[7]!]! +
+    '-' +
+    HEX[b[8]!]! +
+    HEX[b[9]!]! +
+    '-' +
+    HEX[b[10]!]! +
+    HEX[b[11]!]! +
+    HEX[b[12]!]! +
+    HEX[b[13]!]! +
+    HEX[b[14]!]! +
+    HEX[b[15]!]!
+  );
 }
 
 /** RFC 9562 UUIDv5 (SHA-1, name-based). */
 export function uuidV5(name: string, namespace: string = ID_NAMESPACE): string {
-  const ns = uuidBytes(namespace);
-  const nameBytes = new TextEncoder().encode(name);
-  const input = new Uint8Array(ns.length + nameBytes.length);
-  input.set(ns, 0);
-  input.set(nameBytes, ns.length);
-  const hash = sha1(input);
+  const hash = sha1.create().update(uuidBytes(namespace)).update(encoder.encode(name)).digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   return formatUuid(hash);
@@ -49,8 +74,15 @@ export type SourceTable = 'local_notes' | 'note_tasks' | 'local_folders' | 'note
  * `system_daily_standup` exist in every user's file; minting them per user keeps users who share a
  * target from colliding (each run touches only its own user's rows).
  */
+const userNamespaces = new Map<string, string>();
 export function userNamespace(userId: string): string {
-  return uuidV5(userId.toLowerCase(), ID_NAMESPACE);
+  let ns = userNamespaces.get(userId);
+  if (ns === undefined) {
+    ns = uuidV5(userId.toLowerCase(), ID_NAMESPACE);
+    if (userNamespaces.size >= 1024) userNamespaces.clear();
+    userNamespaces.set(userId, ns);
+  }
+  return ns;
 }
 
 /** The target id of a source row: kept uuid, or UUIDv5 of `table:id` in the user's namespace. */
