@@ -7,6 +7,7 @@ import {
   DEFAULT_MIN_SAMPLES,
   DEFAULT_SOAK_MS,
   DEFAULT_CHUNK_ROWS,
+  DEFAULT_CHUNK_BYTES,
   DEFAULT_CHUNKS_PER_EXECUTION,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
   DEFAULT_PARALLELISM,
@@ -35,6 +36,7 @@ describe('parseMigrationInput', () => {
     expect(parseMigrationInput(valid)).toEqual({
       ...valid,
       chunkRows: DEFAULT_CHUNK_ROWS,
+      chunkBytes: DEFAULT_CHUNK_BYTES,
       parallelism: DEFAULT_PARALLELISM,
       quarantineThreshold: DEFAULT_QUARANTINE_THRESHOLD,
       sampleSize: DEFAULT_SAMPLE_SIZE,
