@@ -107,7 +107,8 @@ async function historyEvents(
 }
 
 function gitCommit(): string | null {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  // "-dirty" when the worktree has uncommitted changes: the figures are then not of that commit alone.
+  const r = spawnSync('git', ['describe', '--always', '--dirty'], { cwd: ROOT, encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 

@@ -48,6 +48,12 @@ export function pgloaderCommand(source: string, targetUrl: string): string {
   ].join('\n');
 }
 
+/** "pgloader 3.6.7~devel" from `pgloader --version` (whose first line is `pgloader version "3.6.7~devel"`). */
+export function pgloaderVersion(output: string): string {
+  const m = /version "([^"]+)"/.exec(output);
+  return m ? `pgloader ${m[1]}` : 'pgloader (unknown version)';
+}
+
 /** Errors and rows of pgloader's summary table, from its "Total import time" line (errors: ✓ or a count). */
 export function parsePgloaderSummary(summary: string): { rows: number; errors: number } | null {
   const m = /Total import time\s+(\S+)\s+(\d+)/.exec(summary);
@@ -63,7 +69,7 @@ export async function runPgloader(
 ): Promise<PgloaderOutcome> {
   const bin = ensurePgloader(log);
   if ('reason' in bin) return { status: 'not installed', reason: bin.reason };
-  const version = spawnSync(bin.path, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim() ?? 'pgloader';
+  const version = pgloaderVersion(spawnSync(bin.path, ['--version'], { encoding: 'utf8' }).stdout);
   const commandFile = join(workDir, 'bench.load');
   writeFileSync(commandFile, pgloaderCommand(source, targetUrl));
   const started = Date.now();
