@@ -28,8 +28,10 @@ export function ensurePgloader(log: (line: string) => void): { path: string } | 
     return { reason: 'not on PATH, and apt-get as root is not available to install it' };
   log("pgloader: not on PATH, installing Debian's package (apt-get install pgloader)");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const update = spawnSync('apt-get', ['update', '-qq'], { encoding: 'utf8', env });
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', 'pgloader'], { encoding: 'utf8', env });
+  // Bounded: another process may hold the dpkg lock, or the mirror may not answer; the bench then goes on without it.
+  const apt = { encoding: 'utf8' as const, env, timeout: 300_000 };
+  const update = spawnSync('apt-get', ['update', '-qq'], apt);
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', '-o', 'DPkg::Lock::Timeout=60', 'pgloader'], apt);
   const path = which('pgloader');
   if (path) return { path };
   const err = (install.stderr || update.stderr || install.stdout || '').trim().split('\n').slice(-3).join(' | ');
