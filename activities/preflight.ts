@@ -1,5 +1,7 @@
 // The `preflight` phase: the source is a sound Drift v12 file, every table and column is either
-// mapped or reported, and the target is the database the run was told to use.
+// mapped or reported, and the target is the database the run was told to use. First of all it checks
+// every capability the input names against the worker config (docs/security.md "Trust model"):
+// the workflow cannot read the worker's config, so this is where a name is granted or refused.
 import { SourceError, TargetIdentityError } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import type { ActivityDeps } from './deps';
@@ -12,6 +14,9 @@ export interface PreflightInput {
   target: string;
   expectDatabase?: string;
   dryRun: boolean;
+  /** Names the run will use later; refused here, before anything is read or written. */
+  keyring?: string;
+  health?: { sources?: string[]; webhook?: string };
 }
 
 export interface PreflightResult {
@@ -28,7 +33,13 @@ export interface PreflightResult {
 export function createPreflightActivities(deps: ActivityDeps) {
   return {
     async preflight(input: PreflightInput): Promise<PreflightResult> {
-      const source = withSource(input.source, (db) => {
+      const caps = deps.capabilities;
+      const target = caps.target(input.target, 'target');
+      if (input.keyring !== undefined) caps.keyringRef(input.keyring, 'keyring');
+      (input.health?.sources ?? []).forEach((name, i) => caps.healthSource(name, `health.sources.${i}`));
+      if (input.health?.webhook !== undefined) caps.webhookUrl(input.health.webhook, 'health.webhook');
+      const sourcePath = caps.sourcePath(input.source, 'source');
+      const source = withSource(sourcePath, (db) => {
         const integrity = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
         if (integrity.length !== 1 || integrity[0]?.integrity_check !== 'ok') {
           throw new SourceError('INTEGRITY', `source ${input.source} failed PRAGMA integrity_check (${integrity.length} problem(s)); restore it from a backup first`);
@@ -64,8 +75,13 @@ export function createPreflightActivities(deps: ActivityDeps) {
         .pool(input.target)
         .query<{ db: string; version: string; num: string }>("SELECT current_database() AS db, version() AS version, current_setting('server_version_num') AS num");
       const row = rows[0]!;
-      if (input.expectDatabase && row.db !== input.expectDatabase) {
-        throw new TargetIdentityError(`target ${input.target} is database "${row.db}", but the run expects "${input.expectDatabase}": refusing to touch it`);
+      for (const [expected, by] of [
+        [target.database, 'the worker config'],
+        [input.expectDatabase, 'the run'],
+      ] as const) {
+        if (expected && row.db !== expected) {
+          throw new TargetIdentityError(`target ${input.target} is database "${row.db}", but ${by} expects "${expected}": refusing to touch it`);
+        }
       }
       return { ...source, target: { database: row.db, serverVersion: row.version.split(' on ')[0]!, serverMajor: Math.floor(Number(row.num) / 10000) } };
     },

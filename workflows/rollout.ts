@@ -3,7 +3,7 @@
 // the next cohort starts only when the previous one passed its gate (failure rate, no
 // ROLLBACK_FAILED), or when an operator approves with the `approve` Update. Users already migrated
 // into the target are skipped, so re-running a manifest (or a scheduled later stage) is safe.
-import { condition, executeChild, ParentClosePolicy, setHandler } from '@temporalio/workflow';
+import { condition, executeChild, ParentClosePolicy, patched, setHandler } from '@temporalio/workflow';
 import { innermostFailure, toApplicationFailure } from '../lib/failures';
 import { migrationWorkflowId, parseRolloutInput, splitCohorts, type RolloutConfig, type RolloutInput } from '../lib/input';
 import { activitiesFor } from './activity-options';
@@ -14,7 +14,8 @@ import { boundedWindow } from './window';
 
 function parse(raw: RolloutInput): RolloutConfig {
   try {
-    return parseRolloutInput(raw);
+    // Rollouts started before the trust boundary carried env:/file: references (see workflows/migration.ts).
+    return parseRolloutInput(raw, { legacy: !patched('trust-boundary-input') });
   } catch (err) {
     throw toApplicationFailure(err);
   }

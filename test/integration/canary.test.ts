@@ -28,7 +28,7 @@ beforeAll(async () => {
   generateDataset({ path: source, seed: 5, notes: 400, canary: CANARY });
   target = await createTargetDatabase();
   client = await startTestWorker();
-  worker = await spawnWorker({ taskQueue, env: { [target.ref.slice(4)]: target.url }, backupDir: dir });
+  worker = await spawnWorker({ taskQueue, env: { [target.dsnEnv]: target.url }, backupDir: dir });
 });
 afterAll(async () => {
   await worker?.kill('SIGTERM');

@@ -57,7 +57,7 @@ it('a compensation that cannot finish ends as ROLLBACK_FAILED; the runbook resto
   expect(await targetState(target)).not.toEqual(before);
 
   // The runbook, as an operator runs it.
-  const env = { ...process.env, [target.ref.slice(4)]: target.url };
+  const env = { ...process.env, [target.dsnEnv]: target.url };
   const restore = report.runbook.find((c) => c.includes('runbook restore'))!.replace(/^.*?npx migrator /, '').split(' ');
   const refused = await cli(process.execPath, [BIN, ...restore.slice(0, -1), 'some_other_db'], { env }).catch((e: { code: number; stderr: string }) => e);
   expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('refusing') });
@@ -81,7 +81,7 @@ it('a worker killed during rollback: the next worker completes it', async () => 
   await seedTarget(target, userId);
   const before = await targetState(target);
   const taskQueue = `rbk-${randomUUID()}`;
-  const env = { [target.ref.slice(4)]: target.url };
+  const env = { [target.dsnEnv]: target.url };
   // Worker processes in test mode read their fault plans from a file.
   const workflowId = `rbk-${randomUUID()}`;
   const testFaultsFile = join(dir, 'faults.json');
