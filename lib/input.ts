@@ -82,7 +82,11 @@ export const ChunkRows = z.number().int().min(MIN_CHUNK_ROWS).max(MAX_CHUNK_ROWS
 export const MigrationInputSchema = z
   .object({
     /** Path of the source SQLite file (one user's Drift v12 database), as the worker sees it: it must lie inside one of the worker config's sourceDirs. */
-    source: z.string().min(1, 'must be a path to the source SQLite file'),
+    source: z
+      .string()
+      .min(1, 'must be a path to the source SQLite file')
+      // A URL (perhaps with credentials) is never a source: the worker reads files in its own directories.
+      .refine((s) => !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s), 'must be a file path as the worker sees it, not a URL'),
     /** The user who owns the source file; written to every target row. */
     userId: uuid,
     /** Name of a target in the worker config (never a DSN or env: reference). */
