@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -61,7 +61,13 @@ export async function runBenchmark(opts: BenchOptions): Promise<void> {
     const keyring = join(dir, 'keyring.json');
     writeFileSync(keyring, JSON.stringify({ [userId]: randomBytes(32).toString('base64') }));
     const taskQueue = 'bench';
-    const worker = spawn(process.execPath, [BIN, 'worker', '--task-queue', taskQueue, '--backup-dir', join(dir, 'backups')], {
+    // The bench worker's config grants the bench target, keyring and the source's directory only.
+    const configFile = join(dir, 'worker.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({ targets: { bench: { dsn: 'env:BENCH_TARGET', database: 'bench_target' } }, keyrings: { bench: `file:${keyring}` }, sourceDirs: [dirname(resolve(source))] }),
+    );
+    const worker = spawn(process.execPath, [BIN, 'worker', '--task-queue', taskQueue, '--backup-dir', join(dir, 'backups'), '--config', configFile], {
       env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, BENCH_TARGET: withDatabase(pgUrl, 'bench_target'), MIGRATOR_LOG_LEVEL: 'WARN' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -73,7 +79,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<void> {
     const result = (await client.workflow.execute('migrationWorkflow', {
       taskQueue,
       workflowId: `bench-${userId}`,
-      args: [{ source, userId, target: 'env:BENCH_TARGET', keyring: `file:${keyring}`, chunkRows: opts.chunkRows, parallelism: opts.parallelism }],
+      args: [{ source: resolve(source), userId, target: 'bench', keyring: 'bench', chunkRows: opts.chunkRows, parallelism: opts.parallelism }],
     })) as MigrationResult;
     const wallMs = Date.now() - started;
     peakRss = Math.max(peakRss, rssKb(worker.pid!, 'VmHWM'));
