@@ -184,7 +184,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       const attempt = attemptNumber();
       const dir = runBackupDir(deps.backupDir, input.runId);
       const location = join(dir, 'source.sqlite');
-      const db = openSource(input.source);
+      const db = openSource(deps.capabilities.sourcePath(input.source, 'source'));
       let partial: string | null = null;
       try {
         await ensureFreeSpace(dir, statSync(input.source).size, `the source backup of ${basename(input.source)}`);

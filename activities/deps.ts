@@ -1,5 +1,6 @@
-// What activities share, owned by the worker process (docs/conventions.md §2): one pg.Pool per target
-// reference, the backup directory, and per-user sealers built from the keyring.
+// What activities share, owned by the worker process (docs/conventions.md §2): the worker config's
+// capabilities (docs/security.md "Trust model"), one pg.Pool per target name, the backup directory,
+// and per-user sealers built from a configured keyring.
 import { resolve } from 'node:path';
 import pg from 'pg';
 import {
@@ -16,7 +17,9 @@ import {
 import { InvalidInputError } from '../lib/errors';
 import { deriveEntityKey, openString, sealString } from '../lib/envelope';
 import type { Sealer } from '../lib/mapping/types';
-import { resolveTargetDsn, resolveUserKey } from './secrets';
+import type { WorkerConfig } from '../lib/worker-config';
+import { capabilitiesOf, NO_CAPABILITIES, resolveSecretRef, type Capabilities } from './capabilities';
+import { resolveUserKey } from './secrets';
 
 // Return int8 as a JS number where safe (counts), timestamptz stays a Date.
 pg.types.setTypeParser(20, (v) => {
@@ -25,9 +28,14 @@ pg.types.setTypeParser(20, (v) => {
 });
 
 export interface ActivityDeps {
-  pool(targetRef: string): pg.Pool;
-  dsn(targetRef: string): string;
-  sealer(keyringRef: string, userId: string): Sealer;
+  /** What the worker config grants; every name below is resolved (or refused) through it. */
+  capabilities: Capabilities;
+  /** The pool of a target the worker config declares (NotPermitted otherwise). */
+  pool(targetName: string): pg.Pool;
+  dsn(targetName: string): string;
+  /** A pool for a DSN reference of the worker config itself (a health source's metrics database). */
+  poolForRef(dsnRef: string): pg.Pool;
+  sealer(keyringName: string, userId: string): Sealer;
   backupDir: string;
   close(): Promise<void>;
 }
@@ -97,6 +105,8 @@ export function createDeps(
     activityConcurrency?: number;
     /** Explicit session settings (override PGOPTIONS and the defaults). */
     session?: Partial<SessionSettings>;
+    /** The worker config (validated, lib/worker-config.ts); without one the worker grants nothing. */
+    config?: WorkerConfig;
   } = {},
 ): ActivityDeps {
   const concurrency = options.activityConcurrency ?? DEFAULT_ACTIVITY_CONCURRENCY;
@@ -104,23 +114,28 @@ export function createDeps(
     throw new InvalidInputError('activityConcurrency', `expected a positive integer (the worker's concurrent activity executions), got ${String(options.activityConcurrency)}`);
   }
   checkSessionSettings(options.session ?? {});
+  const capabilities = capabilitiesOf(options.config ?? NO_CAPABILITIES);
+  // Keyed by the DSN reference: two names for one database share a pool.
   const pools = new Map<string, pg.Pool>();
+  const poolForRef = (ref: string, what: string): pg.Pool => {
+    let pool = pools.get(ref);
+    if (!pool) {
+      // One connection per concurrent activity: a smaller pool makes activities queue for a
+      // connection inside their own timeouts; a larger one only holds server slots idle.
+      pool = new pg.Pool({ ...migrationConnectionConfig(resolveSecretRef(ref, what), options.session), max: concurrency + POOL_HEADROOM });
+      pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
+      pools.set(ref, pool);
+    }
+    return pool;
+  };
   return {
+    capabilities,
     backupDir: resolve(options.backupDir ?? process.env.MIGRATOR_BACKUP_DIR ?? DEFAULT_BACKUP_DIR),
-    dsn: resolveTargetDsn,
-    pool(targetRef) {
-      let pool = pools.get(targetRef);
-      if (!pool) {
-        // One connection per concurrent activity: a smaller pool makes activities queue for a
-        // connection inside their own timeouts; a larger one only holds server slots idle.
-        pool = new pg.Pool({ ...migrationConnectionConfig(resolveTargetDsn(targetRef), options.session), max: concurrency + POOL_HEADROOM });
-        pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
-        pools.set(targetRef, pool);
-      }
-      return pool;
-    },
-    sealer(keyringRef, userId) {
-      const master = resolveUserKey(keyringRef, userId);
+    dsn: (name) => resolveSecretRef(capabilities.target(name).dsn, `the DSN of target "${name}"`),
+    pool: (name) => poolForRef(capabilities.target(name).dsn, `the DSN of target "${name}"`),
+    poolForRef: (ref) => poolForRef(ref, 'a health source DSN'),
+    sealer(keyringName, userId) {
+      const master = resolveUserKey(capabilities.keyringRef(keyringName), userId, `keyring "${keyringName}"`);
       const keys = new Map<string, Uint8Array>();
       const keyFor = (id: string): Uint8Array => {
         let key = keys.get(id);

@@ -1,6 +1,9 @@
 // The health guard's readings: the built-in probe timing the app's benchmark queries against the
 // target (the plan's §7.2), pluggable error-rate sources (a SQL query against the app's metrics,
 // a Prometheus endpoint), and integrity (INVALID indexes). The workflow decides; this measures.
+// Sources and webhooks are names resolved in the worker config (activities/capabilities.ts): their
+// SQL and URLs never travel in workflow input, and errors name them, never print their URL.
+import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { BASELINE_PROBE_RUNS } from '../lib/defaults';
 import type { HealthConfig } from '../lib/input';
@@ -21,7 +24,7 @@ export interface HealthReading {
   requests: number;
   errorRate: number | null;
   invalidIndexes: string[];
-  /** Cumulative counters of Prometheus sources, keyed by URL (differenced next time). */
+  /** Cumulative counters of Prometheus sources, keyed by source name (differenced next time). */
   counters: Record<string, Counters>;
   /** Why the guard must roll back, or null. */
   trigger: string | null;
@@ -47,17 +50,16 @@ async function timed(client: pg.PoolClient, statement: string, params: unknown[]
  * One probe, timed by PostgreSQL itself so the worker's own event-loop stalls (it is busy
  * transforming and encrypting chunks) stay out of the reading. The app's benchmark queries run in a
  * READ ONLY transaction: the probe writes nothing the app can see, takes no row lock another probe or
- * the app could wait on, and fires none of the app's triggers (a write in `extraSql` is refused).
+ * the app could wait on, and fires none of the app's triggers (a write in a `benchmark` source is refused).
  * The write path is probed on the migrator's own table (migration.health_probe) under the run's key
  * (`runKey`: the migrating user, one run per user at a time by the lease), in a rolled-back transaction.
  */
-async function probeOnce(pool: pg.Pool, runKey: string, extraSql?: string): Promise<number> {
+async function probeOnce(pool: pg.Pool, runKey: string, extra: string[] = []): Promise<number> {
   const client = await pool.connect();
   let total = 0;
   try {
     await client.query('BEGIN READ ONLY');
-    const statements = sqlFolder('health').flatMap((file) => sqlStatements(file));
-    if (extraSql) statements.push(extraSql);
+    const statements = [...sqlFolder('health').flatMap((file) => sqlStatements(file)), ...extra];
     for (const statement of statements) total += await timed(client, statement, statement.includes('$1') ? [PROBE_USER_ID] : []);
     await client.query('ROLLBACK');
     total += await writeProbe(client, runKey).catch(async (err: { code?: string }) => {
@@ -79,6 +81,36 @@ async function writeProbe(client: pg.PoolClient, runKey: string): Promise<number
   const ms = await timed(client, sqlFile('health/write/health_probe.sql'), [runKey]);
   await client.query('ROLLBACK');
   return ms;
+}
+
+/** Statements of a SQL file named by the worker config (split like sql/ files: `;` at a line end). */
+function statementsOf(file: string, name: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`health source "${name}": cannot read its SQL file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return text
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter((s) => s.length > 0);
+}
+
+/** fetch() refuses URLs with credentials: they go as Basic auth, and the URL in errors is the source's name. */
+export async function fetchConfigured(url: string, name: string, init: RequestInit = {}): Promise<Response> {
+  const u = new URL(url);
+  const headers = new Headers(init.headers);
+  if (u.username || u.password) {
+    headers.set('authorization', `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`);
+    u.username = '';
+    u.password = '';
+  }
+  try {
+    return await fetch(u, { ...init, headers, signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new Error(`${name}: request failed (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name})`);
+  }
 }
 
 /** Sums every series of a metric in Prometheus text format. */
@@ -113,8 +145,10 @@ export function createHealthActivities(deps: ActivityDeps) {
       const h = input.health;
       const triggers: string[] = [];
       let latencyMs: number | null = null;
+      const sources = h.sources.map((name, i) => ({ name, source: deps.capabilities.healthSource(name, `health.sources.${i}`) }));
       if (h.probe.enabled) {
-        latencyMs = await probeOnce(deps.pool(input.target), input.userId, h.probe.extraSql);
+        const extra = sources.flatMap(({ name, source }) => (source.kind === 'benchmark' ? statementsOf(source.file, name) : []));
+        latencyMs = await probeOnce(deps.pool(input.target), input.userId, extra);
         if (latencyMs > input.baselineMs * h.latencyFactor && latencyMs - input.baselineMs > h.minLatencyDeltaMs) {
           triggers.push(`latency ${latencyMs.toFixed(1)} ms > ${h.latencyFactor}x baseline ${input.baselineMs.toFixed(1)} ms`);
         }
@@ -122,18 +156,21 @@ export function createHealthActivities(deps: ActivityDeps) {
       let errors = 0;
       let requests = 0;
       const counters: Record<string, Counters> = {};
-      for (const source of h.sources) {
+      for (const { name, source } of sources) {
         if (source.kind === 'sql') {
-          const pool = deps.pool(source.database ?? input.target);
-          const row = (await pool.query<{ errors: string | number; requests: string | number }>(source.query)).rows[0];
+          const pool = source.dsn ? deps.poolForRef(source.dsn) : deps.pool(input.target);
+          const [query] = statementsOf(source.file, name);
+          if (!query) throw new Error(`health source "${name}": its SQL file holds no statement`);
+          const row = (await pool.query<{ errors: string | number; requests: string | number }>(query)).rows[0];
           errors += Number(row?.errors ?? 0);
           requests += Number(row?.requests ?? 0);
-        } else {
-          const res = await fetch(source.url, { signal: AbortSignal.timeout(10_000) });
+        } else if (source.kind === 'prometheus') {
+          const res = await fetchConfigured(source.url, `health source "${name}"`);
+          if (!res.ok) throw new Error(`health source "${name}" answered ${res.status}`);
           const text = await res.text();
           const now = { errors: promCounter(text, source.errorsMetric), total: promCounter(text, source.totalMetric) };
-          const before = input.previous[source.url];
-          counters[source.url] = now;
+          const before = input.previous[name];
+          counters[name] = now;
           if (before) {
             errors += Math.max(0, now.errors - before.errors);
             requests += Math.max(0, now.total - before.total);
@@ -151,17 +188,17 @@ export function createHealthActivities(deps: ActivityDeps) {
     },
 
     /** Rollback notifications: a log line always, a JSON POST when a webhook is configured. */
-    async notify(input: { webhookUrl?: string; event: 'rollback-started' | 'rollback-succeeded' | 'rollback-failed'; details: Record<string, unknown> }): Promise<void> {
+    async notify(input: { webhook?: string; event: 'rollback-started' | 'rollback-succeeded' | 'rollback-failed'; details: Record<string, unknown> }): Promise<void> {
       console.error(`[migrator] ${input.event} ${JSON.stringify(input.details)}`);
       if (input.event !== 'rollback-started') recordRollback(String(input.details.cause), input.event === 'rollback-succeeded');
-      if (!input.webhookUrl) return;
-      const res = await fetch(input.webhookUrl, {
+      if (!input.webhook) return;
+      const url = deps.capabilities.webhookUrl(input.webhook, 'health.webhook');
+      const res = await fetchConfigured(url, `webhook "${input.webhook}"`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ event: input.event, ...input.details }),
-        signal: AbortSignal.timeout(10_000),
       });
-      if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+      if (!res.ok) throw new Error(`webhook "${input.webhook}" answered ${res.status}`);
     },
   };
 }

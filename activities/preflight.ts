@@ -1,5 +1,7 @@
 // The `preflight` phase: the source is a sound Drift v12 file, every table and column is either
-// mapped or reported, and the target is the database the run was told to use.
+// mapped or reported, and the target is the database the run was told to use. First of all it checks
+// every capability the input names against the worker config (docs/security.md "Trust model"):
+// the workflow cannot read the worker's config, so this is where a name is granted or refused.
 import { SourceError, TargetIdentityError } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import { sqliteIntegrityCheck } from './backup';
@@ -13,6 +15,9 @@ export interface PreflightInput {
   target: string;
   expectDatabase?: string;
   dryRun: boolean;
+  /** Names the run will use later; refused here, before anything is read or written. */
+  keyring?: string;
+  health?: { sources?: string[]; webhook?: string };
 }
 
 export interface PreflightResult {
@@ -29,14 +34,20 @@ export interface PreflightResult {
 export function createPreflightActivities(deps: ActivityDeps) {
   return {
     async preflight(input: PreflightInput): Promise<PreflightResult> {
+      const caps = deps.capabilities;
+      const target = caps.target(input.target, 'target');
+      if (input.keyring !== undefined) caps.keyringRef(input.keyring, 'keyring');
+      (input.health?.sources ?? []).forEach((name, i) => caps.healthSource(name, `health.sources.${i}`));
+      if (input.health?.webhook !== undefined) caps.webhookUrl(input.health.webhook, 'health.webhook');
+      const sourcePath = caps.sourcePath(input.source, 'source');
       // Opening checks the file is SQLite at all (SourceInvalid at once); the integrity check of a
       // large file then runs in a child process, so the event loop (heartbeats) never stalls on it.
-      withSource(input.source, () => undefined);
-      const integrity = await sqliteIntegrityCheck(input.source, `integrity_check of source ${input.source}`);
+      withSource(sourcePath, () => undefined);
+      const integrity = await sqliteIntegrityCheck(sourcePath, 'integrity_check of the source');
       if (!integrity.ok) {
         throw new SourceError('INTEGRITY', `source ${input.source} failed PRAGMA integrity_check (${integrity.problems} problem(s)); restore it from a backup first`);
       }
-      const source = withSource(input.source, (db) => {
+      const source = withSource(sourcePath, (db) => {
         const userVersion = db.pragma('user_version', { simple: true }) as number;
         if (userVersion !== SOURCE_USER_VERSION) {
           throw new SourceError(
@@ -68,8 +79,13 @@ export function createPreflightActivities(deps: ActivityDeps) {
         .pool(input.target)
         .query<{ db: string; version: string; num: string }>("SELECT current_database() AS db, version() AS version, current_setting('server_version_num') AS num");
       const row = rows[0]!;
-      if (input.expectDatabase && row.db !== input.expectDatabase) {
-        throw new TargetIdentityError(`target ${input.target} is database "${row.db}", but the run expects "${input.expectDatabase}": refusing to touch it`);
+      for (const [expected, by] of [
+        [target.database, 'the worker config'],
+        [input.expectDatabase, 'the run'],
+      ] as const) {
+        if (expected && row.db !== expected) {
+          throw new TargetIdentityError(`target ${input.target} is database "${row.db}", but ${by} expects "${expected}": refusing to touch it`);
+        }
       }
       return { ...source, target: { database: row.db, serverVersion: row.version.split(' on ')[0]!, serverMajor: Math.floor(Number(row.num) / 10000) } };
     },

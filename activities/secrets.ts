@@ -1,5 +1,5 @@
-// Resolves secret references inside the worker. Workflow inputs carry only `env:NAME` and
-// `file:PATH`; the DSN and the keys never enter a payload, a log line or an error message.
+// Resolves secret references inside the worker (the worker config's `env:NAME` / `file:PATH`, and the
+// operator's runbook CLI); the DSN and the keys never enter a payload, a log line or an error message.
 import { readFileSync } from 'node:fs';
 import { SecretReferenceError } from '../lib/errors';
 
@@ -16,26 +16,29 @@ export function resolveTargetDsn(ref: string): string {
   return envValue(match[1]!, 'target');
 }
 
-/** file:PATH or env:NAME → JSON keyring {"<userId>": "<base64 32-byte key>"} → the user's key. */
-export function resolveUserKey(ref: string, userId: string): Uint8Array {
+/**
+ * file:PATH or env:NAME → JSON keyring {"<userId>": "<base64 32-byte key>"} → the user's key.
+ * `label` names the keyring in errors (its configured name: the path may say more than it should).
+ */
+export function resolveUserKey(ref: string, userId: string, label = `keyring ${ref}`): Uint8Array {
   let json: string;
-  if (ref.startsWith('env:')) json = envValue(ref.slice(4), 'keyring');
+  if (ref.startsWith('env:')) json = envValue(ref.slice(4), label);
   else if (ref.startsWith('file:')) {
     try {
       json = readFileSync(ref.slice(5), 'utf8');
     } catch (err) {
-      throw new SecretReferenceError(`keyring ${ref}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new SecretReferenceError(`${label}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   } else throw new SecretReferenceError(`keyring reference ${ref}: expected file:PATH or env:NAME`);
   let keyring: Record<string, unknown>;
   try {
     keyring = JSON.parse(json) as Record<string, unknown>;
   } catch {
-    throw new SecretReferenceError(`keyring ${ref}: not valid JSON`);
+    throw new SecretReferenceError(`${label}: not valid JSON`);
   }
   const entry = keyring[userId] ?? keyring[userId.toLowerCase()];
-  if (typeof entry !== 'string') throw new SecretReferenceError(`keyring ${ref}: no key for user ${userId}`);
+  if (typeof entry !== 'string') throw new SecretReferenceError(`${label}: no key for user ${userId}`);
   const key = Buffer.from(entry, 'base64');
-  if (key.length !== 32) throw new SecretReferenceError(`keyring ${ref}: the key for user ${userId} is ${key.length} bytes, expected 32`);
+  if (key.length !== 32) throw new SecretReferenceError(`${label}: the key for user ${userId} is ${key.length} bytes, expected 32`);
   return new Uint8Array(key);
 }

@@ -74,7 +74,7 @@ export function createValidateActivities(deps: ActivityDeps) {
       if (input.sampleSize > 0) {
         const client = await pool.connect();
         try {
-          await withSourceAsync(input.source, async (db) => {
+          await withSourceAsync(deps.capabilities.sourcePath(input.source, 'source'), async (db) => {
             const sample = db
               .prepare(`SELECT ${mapping.selectList} FROM ${mapping.sourceTable} ORDER BY random() LIMIT ?`)
               .all(input.sampleSize) as Record<string, unknown>[];

@@ -137,9 +137,19 @@ async function runMigration(
   const keyring = join(dir, 'keyring.json');
   writeFileSync(keyring, JSON.stringify({ [userId]: randomBytes(32).toString('base64') }));
   const taskQueue = 'bench';
+  // The bench worker's config grants the bench target, keyring and the source's directory only.
+  const configFile = join(dir, 'worker.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      targets: { bench: { dsn: 'env:BENCH_TARGET', database: 'bench_target' } },
+      keyrings: { bench: `file:${keyring}` },
+      sourceDirs: [dirname(resolve(source))],
+    }),
+  );
   const worker = spawn(
     process.execPath,
-    [BIN, 'worker', '--task-queue', taskQueue, '--backup-dir', join(dir, 'backups')],
+    [BIN, 'worker', '--task-queue', taskQueue, '--backup-dir', join(dir, 'backups'), '--config', configFile],
     {
       env: {
         ...process.env,
@@ -162,10 +172,10 @@ async function runMigration(
       workflowId: `bench-${userId}`,
       args: [
         {
-          source,
+          source: resolve(source),
           userId,
-          target: 'env:BENCH_TARGET',
-          keyring: `file:${keyring}`,
+          target: 'bench',
+          keyring: 'bench',
           chunkRows: opts.chunkRows,
           parallelism: opts.parallelism,
         },

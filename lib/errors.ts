@@ -45,6 +45,22 @@ export class SecretReferenceError extends MigrationError {
   readonly nonRetryable = true;
 }
 
+/**
+ * Workflow input asked for a capability the worker's configuration does not grant: a target, keyring,
+ * health source or webhook name it does not declare, or a source path outside its source directories.
+ * `field` names the input field; the message names the offending name, never a DSN, URL or key.
+ */
+export class NotPermittedError extends MigrationError {
+  readonly type = 'NotPermitted';
+  readonly nonRetryable = true;
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`not permitted ${field}: ${message}`);
+  }
+}
+
 /** A backup could not be taken or did not verify. Retryable: disks and servers recover. */
 export class BackupError extends MigrationError {
   readonly type = 'BackupFailed';
@@ -100,6 +116,7 @@ export const NON_RETRYABLE_TYPES = [
   'SourceInvalid',
   'TargetIdentity',
   'SecretReference',
+  'NotPermitted',
   'ValidationFailed',
   'QuarantineThresholdExceeded',
   'LeaseLost',

@@ -34,6 +34,10 @@ export function innermost(err: unknown): string {
 
 /** A typed error becomes an ApplicationFailure of its type; anything else is returned unchanged. */
 export function toApplicationFailure(err: unknown): unknown {
-  if (err instanceof MigrationError) return ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: err.nonRetryable });
+  if (err instanceof MigrationError) {
+    // An input refusal carries the field it names, so clients need not parse the message.
+    const field = (err as { field?: unknown }).field;
+    return ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: err.nonRetryable, ...(typeof field === 'string' ? { details: [{ field }] } : {}) });
+  }
   return err;
 }

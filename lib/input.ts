@@ -1,5 +1,6 @@
 // The migration workflow's single JSON input (the Web UI accepts one JSON payload), validated
-// with errors that name the bad field. Secrets are references only: `env:NAME` / `file:PATH`.
+// with errors that name the bad field. Capabilities (target, keyring, health sources, webhook) are
+// names the worker config declares (lib/worker-config.ts); no DSN, SQL, URL or reference travels here.
 import { z } from 'zod';
 import {
   DEFAULT_CHUNK_BYTES,
@@ -22,6 +23,7 @@ import {
   ROLLOUT_INLINE_USERS_MAX,
 } from './defaults';
 import { InvalidInputError } from './errors';
+import { Name } from './worker-config';
 
 // Lower-cased: PostgreSQL prints uuids in lower case, and user_id is part of every checksum.
 const uuid = z
@@ -29,70 +31,72 @@ const uuid = z
   .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a uuid')
   .transform((s) => s.toLowerCase());
 
-export const TargetRef = z
-  .string()
-  .regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'must be env:NAME, the name of an environment variable holding the DSN (never the DSN itself)');
-export const KeyringRef = z
-  .string()
-  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be file:PATH or env:NAME of a JSON keyring {"<userId>": "<base64 key>"}');
+/** A target the worker config declares (`targets`), by name: the DSN stays on the worker's side. */
+export const TargetName = Name;
+/** A keyring the worker config declares (`keyrings`), by name. */
+export const KeyringName = Name;
 
-const HealthSource = z.discriminatedUnion('kind', [
-  z
-    .object({
-      kind: z.literal('sql'),
-      /** env:NAME of the database holding the app's metrics (default: the target). */
-      database: TargetRef.optional(),
-      /** One row with numeric columns `errors` and `requests` for the latest interval. */
-      query: z.string().min(1),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal('prometheus'),
-      /** A Prometheus text-format endpoint; counters are differenced between readings. */
-      url: z.string().url(),
-      errorsMetric: z.string().min(1),
-      totalMetric: z.string().min(1),
-    })
-    .strict(),
-]);
+// Health inputs name what the worker config declares (docs/security.md "Trust model"): no SQL text
+// and no URL travels in workflow input.
+const healthFields = {
+  /** Time between readings (durable timers). */
+  intervalMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_HEALTH_INTERVAL_MS),
+  /** How long the guard keeps watching after the migration's last phase before the run completes. */
+  soakMs: z.number().int().min(0).max(86_400_000).default(DEFAULT_SOAK_MS),
+  errorRateThreshold: z.number().min(0).max(1).default(DEFAULT_ERROR_RATE_THRESHOLD),
+  latencyFactor: z.number().min(1).default(DEFAULT_LATENCY_FACTOR),
+  /** A latency trigger also needs this absolute increase over the baseline (noise floor). */
+  minLatencyDeltaMs: z.number().int().min(0).default(DEFAULT_MIN_LATENCY_DELTA_MS),
+  /** Requests an interval must have before the error-rate trigger may fire. */
+  minSamples: z.number().int().min(1).default(DEFAULT_MIN_SAMPLES),
+  /** The built-in probe timing the app's benchmark queries against the target (plus `benchmark` sources). */
+  probe: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+  /** Names of health sources in the worker config (`healthSources`: sql, prometheus, benchmark). */
+  sources: z.array(Name).default([]),
+  /** Name of a webhook in the worker config, notified on rollback start, success and failure (always logged too). */
+  webhook: Name.optional(),
+};
+export const HealthSchema = z.object(healthFields).strict();
 
-export const HealthSchema = z
+/**
+ * Runs started before the trust boundary carried SQL, URLs and env:/file: references. Only their
+ * replay (workflows/migration.ts, patched 'trust-boundary-input') parses with this: the old fields are
+ * accepted and dropped, and every name is later refused by the worker unless its config declares it.
+ */
+const LegacyHealthSchema = z
   .object({
-    /** Time between readings (durable timers). */
-    intervalMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_HEALTH_INTERVAL_MS),
-    /** How long the guard keeps watching after the migration's last phase before the run completes. */
-    soakMs: z.number().int().min(0).max(86_400_000).default(DEFAULT_SOAK_MS),
-    errorRateThreshold: z.number().min(0).max(1).default(DEFAULT_ERROR_RATE_THRESHOLD),
-    latencyFactor: z.number().min(1).default(DEFAULT_LATENCY_FACTOR),
-    /** A latency trigger also needs this absolute increase over the baseline (noise floor). */
-    minLatencyDeltaMs: z.number().int().min(0).default(DEFAULT_MIN_LATENCY_DELTA_MS),
-    /** Requests an interval must have before the error-rate trigger may fire. */
-    minSamples: z.number().int().min(1).default(DEFAULT_MIN_SAMPLES),
-    /** The built-in probe timing the app's benchmark queries against the target. */
-    probe: z
-      .object({ enabled: z.boolean().default(true), extraSql: z.string().optional() })
-      .strict()
-      .default({ enabled: true }),
-    sources: z.array(HealthSource).default([]),
-    /** Notified on rollback start, success and failure (JSON POST); always logged too. */
-    webhookUrl: z.string().url().optional(),
+    ...healthFields,
+    probe: z.object({ enabled: z.boolean().default(true), extraSql: z.string().optional() }).strict().default({ enabled: true }),
+    sources: z.array(z.unknown()).default([]),
+    webhookUrl: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .transform(({ probe, webhookUrl: _dropped, ...h }): HealthConfig => ({ ...h, probe: { enabled: probe.enabled }, sources: [] }));
+
+/** Fields removed from workflow input, with what replaces them (an InvalidInput error says so). */
+const REMOVED: Record<string, string> = {
+  'health.probe.extraSql': 'SQL is not accepted in workflow input: declare a `benchmark` health source in the worker config and name it in health.sources',
+  'health.webhookUrl': 'URLs are not accepted in workflow input: declare a webhook in the worker config and name it in health.webhook',
+  'health.sources': 'must be names of health sources declared in the worker config; SQL and URLs are not accepted in workflow input',
+};
 
 /** Rows per chunk: the one range every caller checks (input, the setChunkSize Update, the CLI). */
 export const ChunkRows = z.number().int().min(MIN_CHUNK_ROWS).max(MAX_CHUNK_ROWS);
 
 export const MigrationInputSchema = z
   .object({
-    /** Path of the source SQLite file (one user's Drift v12 database), as the worker sees it. */
-    source: z.string().min(1, 'must be a path to the source SQLite file'),
+    /** Path of the source SQLite file (one user's Drift v12 database), as the worker sees it: it must lie inside one of the worker config's sourceDirs. */
+    source: z
+      .string()
+      .min(1, 'must be a path to the source SQLite file')
+      // A URL (perhaps with credentials) is never a source: the worker reads files in its own directories.
+      .refine((s) => !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s), 'must be a file path as the worker sees it, not a URL'),
     /** The user who owns the source file; written to every target row. */
     userId: uuid,
-    /** env:NAME of the variable holding the target PostgreSQL connection string. */
-    target: TargetRef,
-    /** Reference to the keyring holding the user's 32-byte account master key. */
-    keyring: KeyringRef,
+    /** Name of a target in the worker config (never a DSN or env: reference). */
+    target: TargetName,
+    /** Name of a keyring in the worker config holding the user's 32-byte account master key. */
+    keyring: KeyringName,
     chunkRows: ChunkRows.default(DEFAULT_CHUNK_ROWS),
     /** Source bytes per chunk: a chunk ends at chunkRows rows or this many bytes, whichever comes first. */
     chunkBytes: z.number().int().min(MIN_CHUNK_BYTES).max(MAX_CHUNK_BYTES).default(DEFAULT_CHUNK_BYTES),
@@ -115,17 +119,37 @@ export type MigrationInput = z.input<typeof MigrationInputSchema>;
 export type MigrationConfig = z.output<typeof MigrationInputSchema>;
 export type HealthConfig = z.output<typeof HealthSchema>;
 
-/** Parses a workflow input; throws InvalidInputError naming the first bad field. */
-export function parseMigrationInput(raw: unknown): MigrationConfig {
+const LegacyMigrationInputSchema = MigrationInputSchema.extend({
+  target: z.string().min(1),
+  keyring: z.string().min(1),
+  health: LegacyHealthSchema.default(() => HealthSchema.parse({})),
+});
+
+/** The first issue as an InvalidInputError naming the field (never echoing the value: it may be a secret). */
+function inputError(error: z.ZodError): InvalidInputError {
+  const issue = error.issues[0]!;
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    const field = [...path, issue.keys.join(',')].join('.');
+    return new InvalidInputError(field, REMOVED[field] ?? `unknown field(s) ${issue.keys.join(', ')}`);
+  }
+  const field = path.length ? path.join('.') : '(input)';
+  const removed = path[0] === 'health' && path[1] === 'sources' ? REMOVED['health.sources'] : undefined;
+  return new InvalidInputError(field, removed ?? issue.message);
+}
+
+/**
+ * Parses a workflow input; throws InvalidInputError naming the first bad field. Shape only: whether
+ * the worker grants the names is decided by the worker (activities/preflight.ts). `legacy` is for
+ * replaying runs started before the trust boundary (see LegacyHealthSchema).
+ */
+export function parseMigrationInput(raw: unknown, options: { legacy?: boolean } = {}): MigrationConfig {
   if (raw && typeof raw === 'object' && 'faults' in raw) {
     throw new InvalidInputError('faults', 'fault injection is not accepted in workflow input; faults are planned on a worker started in test mode (docs/security.md)');
   }
-  const result = MigrationInputSchema.safeParse(raw);
+  const result = (options.legacy ? LegacyMigrationInputSchema : MigrationInputSchema).safeParse(raw);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.length ? issue.path.join('.') : issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(input)';
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-  throw new InvalidInputError(field, message);
+  throw inputError(result.error);
 }
 
 /** Workflow id: one run per target and user at a time (conflict policy FAIL). */
@@ -134,10 +158,10 @@ export function migrationWorkflowId(input: { target: string; userId: string }): 
 }
 
 /** A staged rollout: many users' files into one target, in cohorts gated on the previous one. */
-export const RolloutInputSchema = z
+const RolloutObject = z
   .object({
-    target: TargetRef,
-    keyring: KeyringRef,
+    target: TargetName,
+    keyring: KeyringName,
     /** The users inline (at most ROLLOUT_INLINE_USERS_MAX: the whole input must stay far under the 2 MB payload limit). */
     users: z
       .array(z.object({ userId: uuid, source: z.string().min(1) }).strict())
@@ -146,7 +170,7 @@ export const RolloutInputSchema = z
       .optional(),
     /** A JSON Lines file of {"userId","source"}, read by the worker page by page (any number of users). */
     usersFile: z.string().min(1).optional(),
-    /** Cumulative fractions of the users, ascending, ending at 1 (the plan's 1 %, 10 %, 50 %, 100 %). */
+    /** Cumulative fractions of the users, ascending, ending at 1 (default 1 %, 10 %, 50 %, 100 %). */
     cohorts: z
       .array(z.number().gt(0).max(1))
       .min(1)
@@ -165,16 +189,20 @@ export const RolloutInputSchema = z
     /** Set by the workflow itself when it continues-as-new (where it is and what it counted); not for callers. */
     resume: z.record(z.string(), z.unknown()).optional(),
   })
-  .strict()
-  .refine((r) => (r.users === undefined) !== (r.usersFile === undefined), { message: 'give either users (inline) or usersFile, not both', path: ['users'] });
+  .strict();
+const oneUserList = (r: { users?: unknown; usersFile?: unknown }) => (r.users === undefined) !== (r.usersFile === undefined);
+const ONE_USER_LIST = { message: 'give either users (inline) or usersFile, not both', path: ['users'] };
+export const RolloutInputSchema = RolloutObject.refine(oneUserList, ONE_USER_LIST);
 export type RolloutInput = z.input<typeof RolloutInputSchema>;
 export type RolloutConfig = z.output<typeof RolloutInputSchema>;
 
-export function parseRolloutInput(raw: unknown): RolloutConfig {
-  const result = RolloutInputSchema.safeParse(raw);
+const LegacyRolloutInputSchema = RolloutObject.extend({ target: z.string().min(1), keyring: z.string().min(1) }).refine(oneUserList, ONE_USER_LIST);
+
+/** `legacy`: replaying a rollout started before the trust boundary (env:/file: references). */
+export function parseRolloutInput(raw: unknown, options: { legacy?: boolean } = {}): RolloutConfig {
+  const result = (options.legacy ? LegacyRolloutInputSchema : RolloutInputSchema).safeParse(raw);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  throw new InvalidInputError(issue.path.join('.') || '(input)', issue.message);
+  throw inputError(result.error);
 }
 
 /** Cohort i holds users [ceil(c[i-1]·n), ceil(c[i]·n)), at least one user while any remain. */

@@ -8,6 +8,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -27,7 +28,9 @@ import { MigrationPhase, MigrationStatus, MigrationTarget, MigrationUser } from 
 
 function parseInput(raw: MigrationInput): MigrationConfig {
   try {
-    return parseMigrationInput(raw);
+    // Runs started before the trust boundary (env:/file: references, SQL and URLs in input) replay
+    // with the lenient parse they started with; every new run gets the names-only schema.
+    return parseMigrationInput(raw, { legacy: !patched('trust-boundary-input') });
   } catch (err) {
     throw toApplicationFailure(err);
   }

@@ -19,7 +19,7 @@ export async function rollBack(run: RunState, saga: Saga, acts: ActivityStubs, l
   setRunPhase(run, 'rolling-back');
   run.progress.paused = false;
   const notifyDetails = { workflowId: run.workflowId, runId, userId: cfg.userId, target: cfg.target, reason: why, cause: run.abort.cause };
-  await compensations.notify({ webhookUrl: cfg.health.webhookUrl, event: 'rollback-started', details: notifyDetails }).catch(() => undefined);
+  await compensations.notify({ webhook: cfg.health.webhook, event: 'rollback-started', details: notifyDetails }).catch(() => undefined);
   await log('rollback', 'started', why).catch(() => undefined);
   // Fence first: once the lease is released no late chunk of this run can commit.
   await compensations.releaseLease({ target: cfg.target, runId }).catch(() => undefined);
@@ -51,7 +51,7 @@ export async function rollBack(run: RunState, saga: Saga, acts: ActivityStubs, l
   const summary = ok ? `target fingerprint equal to pre-run (${compensated.join(', ')})` : `${failed.map((f) => f.step).join(', ')} failed; ${differences.length} difference(s)`;
   await log('rollback', ok ? 'completed' : 'failed', summary).catch(() => undefined);
   await compensations
-    .notify({ webhookUrl: cfg.health.webhookUrl, event: ok ? 'rollback-succeeded' : 'rollback-failed', details: { ...notifyDetails, fingerprintEqual: report.fingerprintEqual, remaining } })
+    .notify({ webhook: cfg.health.webhook, event: ok ? 'rollback-succeeded' : 'rollback-failed', details: { ...notifyDetails, fingerprintEqual: report.fingerprintEqual, remaining } })
     .catch(() => undefined);
   return report;
 }

@@ -30,7 +30,8 @@ interface Resume {
 
 function parse(raw: RolloutInput): RolloutConfig {
   try {
-    return parseRolloutInput(raw);
+    // Rollouts started before the trust boundary carried env:/file: references (see workflows/migration.ts).
+    return parseRolloutInput(raw, { legacy: !patched('trust-boundary-input') });
   } catch (err) {
     throw toApplicationFailure(err);
   }

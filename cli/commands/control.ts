@@ -117,7 +117,7 @@ export function registerControl(program: Command): void {
     .option('--status <s>', 'running, completed, rolled-back, rollback-failed, failed, …')
     .option('--phase <p>', 'preflight, backup, schema, indexes, transfer, validation, post-migration, …')
     .option('--user <uuid>', 'the user id')
-    .option('--target <env:NAME>', 'the target reference')
+    .option('--target <name>', 'the target name (as in the worker config)')
     .option('--limit <n>', 'at most this many', positiveInt('--limit'), 50)
     .option('--json', 'JSON output')
     .action(async (o: { status?: string; phase?: string; user?: string; target?: string; limit: number; json?: boolean }) => {

@@ -2,11 +2,12 @@
 // its Web UI, generates a demo dataset, runs a worker, migrates, prints the report and where to look.
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import pg from 'pg';
 import { createDeps } from '../../activities/deps';
+import { parseWorkerConfig } from '../../lib/worker-config';
 import { generateDataset } from '../../gen/generate';
 import { DEFAULT_TASK_QUEUE } from '../../lib/defaults';
 import { withDatabase } from '../../infra/postgres';
@@ -20,6 +21,9 @@ import { formatReport, startMigration, waitWithProgress } from '../start-migrati
 
 /** The demo's user; its key is generated once into var/dev/keyring.json. */
 export const DEMO_USER_ID = 'de300000-0000-4000-8000-00000000d3e0';
+/** The names the demo's worker config declares (workflow input carries only these). */
+const DEMO_TARGET = 'notes-demo';
+const DEMO_KEYRING = 'demo';
 /** One target database per dataset: another --notes/--seed generates other rows under the same
  * ids, which a target holding the previous dataset would (rightly) fail to validate. */
 const demoDatabase = (notes: number, seed: number) => (notes === 10_000 && seed === 1 ? 'notes_demo' : `notes_demo_${notes}_s${seed}`);
@@ -65,9 +69,19 @@ export function registerDev(program: Command): void {
       const keyringPath = join(STACK_DIR, 'keyring.json');
       if (!existsSync(keyringPath)) writeFileSync(keyringPath, JSON.stringify({ [DEMO_USER_ID]: randomBytes(32).toString('base64') }), { mode: 0o600 });
 
+      // The demo worker's config grants exactly the demo: its target, its keyring, its stack directory.
+      const workerConfig = parseWorkerConfig({
+        targets: { [DEMO_TARGET]: { dsn: 'env:DEMO_TARGET_URL', database } },
+        keyrings: { [DEMO_KEYRING]: `file:${keyringPath}` },
+        sourceDirs: [resolve(STACK_DIR)],
+      });
       const settings = { address: stack.temporalAddress, namespace: 'default', options: {} };
       const connection = await connectWorker(settings);
-      const { worker, deps } = await createMigrationWorker({ connection, taskQueue: DEFAULT_TASK_QUEUE, deps: createDeps({ backupDir: join(STACK_DIR, 'backups') }) });
+      const { worker, deps } = await createMigrationWorker({
+        connection,
+        taskQueue: DEFAULT_TASK_QUEUE,
+        deps: createDeps({ backupDir: join(STACK_DIR, 'backups'), config: workerConfig }),
+      });
       const running = worker.run();
       const { client, close } = await connectClient(settings);
       let ok = false;
@@ -76,8 +90,8 @@ export function registerDev(program: Command): void {
         const handle = await startMigration(client, {
           source,
           userId: DEMO_USER_ID,
-          target: 'env:DEMO_TARGET_URL',
-          keyring: `file:${keyringPath}`,
+          target: DEMO_TARGET,
+          keyring: DEMO_KEYRING,
           expectDatabase: database,
         });
         workflowId = handle.workflowId;

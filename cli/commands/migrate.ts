@@ -33,14 +33,14 @@ export function registerMigrate(program: Command): void {
     .description('start a migration of one user\'s source file (a worker must be running: `migrator worker`)')
     .requiredOption('--source <path>', 'source SQLite file (Drift v12), as the worker sees it')
     .requiredOption('--user-id <uuid>', 'owner of the source file')
-    .requiredOption('--target <env:NAME>', 'environment variable (in the worker) holding the target DSN')
-    .requiredOption('--keyring <file:PATH|env:NAME>', 'JSON keyring {"<userId>": "<base64 32-byte key>"}')
+    .requiredOption('--target <name>', 'a target declared in the worker config (its DSN stays with the worker)')
+    .requiredOption('--keyring <name>', 'a keyring declared in the worker config')
     .option('--chunk-rows <n>', 'source rows per chunk', positiveInt('--chunk-rows'), DEFAULT_CHUNK_ROWS)
     .option('--chunk-bytes <n>', 'source bytes per chunk (a chunk ends at whichever bound comes first)', positiveInt('--chunk-bytes'), DEFAULT_CHUNK_BYTES)
     .option('--parallelism <n>', 'chunk activities in flight', positiveInt('--parallelism'), DEFAULT_PARALLELISM)
     .option('--quarantine-threshold <f>', 'fraction of a table that may be quarantined', fraction('--quarantine-threshold'), DEFAULT_QUARANTINE_THRESHOLD)
     .option('--sample-size <n>', 'rows per table deep-compared in validation', positiveInt('--sample-size'), DEFAULT_SAMPLE_SIZE)
-    .option('--expect-database <name>', 'refuse unless the target is this database')
+    .option('--expect-database <name>', 'refuse unless the target is this database (the worker config names one too)')
     .option('--dry-run', 'transform and validate every row, write nothing')
     .option('--wait', 'wait for the result and print it (exit 0 only if completed and validated)')
     .option('--json', 'with --wait: print the result object alone on stdout')
@@ -51,7 +51,7 @@ export function registerMigrate(program: Command): void {
         source: resolve(opts.source),
         userId: opts.userId,
         target: opts.target,
-        keyring: opts.keyring.startsWith('file:') ? `file:${resolve(opts.keyring.slice(5))}` : opts.keyring,
+        keyring: opts.keyring,
         chunkRows: opts.chunkRows,
         chunkBytes: opts.chunkBytes,
         parallelism: opts.parallelism,

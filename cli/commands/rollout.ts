@@ -26,7 +26,7 @@ export function registerRollout(program: Command): void {
   const rollout = program.command('rollout').description('staged rollouts over many users\' source files (cohorts, gates, Schedules)');
   const common = (c: Command) =>
     c
-      .requiredOption('--manifest <file>', 'JSON: {"target":"env:NAME","keyring":"file:PATH","users":[{"userId","source"}] (up to 2,000) or "usersFile":"/path/users.jsonl", "cohorts"?, "concurrency"?, "maxFailureRate"?, "migration"?}')
+      .requiredOption('--manifest <file>', 'JSON: {"target":"<target name>","keyring":"<keyring name>","users":[{"userId","source"}] (up to 2,000) or "usersFile":"/path/users.jsonl", "cohorts"?, "concurrency"?, "maxFailureRate"?, "migration"?}')
       .option('--cohorts <fractions>', 'cumulative fractions, e.g. 0.01,0.1,0.5,1')
       .option('--concurrency <n>', 'migrations in flight per cohort')
       .option('--always-approve', 'ask for approval before every cohort')

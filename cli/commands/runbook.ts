@@ -13,7 +13,9 @@ import { createDeps } from '../../activities/deps';
 import { createLeaseActivities } from '../../activities/lease';
 import { archiveRunBridge } from '../../activities/optimize';
 import { createRollbackActivities } from '../../activities/rollback';
+import { loadWorkerConfig } from '../../activities/capabilities';
 import { resolveTargetDsn } from '../../activities/secrets';
+import { parseWorkerConfig, type WorkerConfig } from '../../lib/worker-config';
 import type { Fingerprint } from '../../lib/fingerprint';
 import { pgTool, withDatabase } from '../../infra/postgres';
 import { sqlFile } from '../../infra/sql-files';
@@ -78,7 +80,25 @@ async function verifyAgainst(dsn: string, backup: Backup): Promise<{ differences
   return { differences, extra };
 }
 
-const target = (c: Command) => c.requiredOption('--target <env:NAME>', 'environment variable holding the target DSN');
+const target = (c: Command) =>
+  c.requiredOption('--target <name|env:NAME>', 'a target of the worker config ($MIGRATOR_WORKER_CONFIG, the name rollback reports print) or env:NAME of a variable holding the DSN');
+
+/**
+ * The runbook runs on the operator's side: `--target` is a name of the worker config (what the
+ * rollback report prints) or the operator's own env:NAME. Returns the DSN and a config granting it.
+ */
+function runbookTarget(target: string): { name: string; dsn: string; config: WorkerConfig } {
+  if (target.startsWith('env:')) {
+    const config = parseWorkerConfig({ targets: { runbook: { dsn: target, database: '(checked by --expect-database)' } } });
+    return { name: 'runbook', dsn: resolveTargetDsn(target), config };
+  }
+  const path = process.env.MIGRATOR_WORKER_CONFIG;
+  if (!path) throw new Error(`--target ${target} is a name: set MIGRATOR_WORKER_CONFIG to the worker config that declares it, or pass --target env:NAME`);
+  const config = loadWorkerConfig(path);
+  const deps = createDeps({ config });
+  return { name: target, dsn: deps.dsn(target), config };
+}
+const targetDsn = (t: string) => runbookTarget(t).dsn;
 
 export function registerRunbook(program: Command): void {
   const runbook = program.command('runbook').description('manual recovery when automation cannot finish (the plan\'s §6.2)');
@@ -95,14 +115,14 @@ function registerRunbookCommands(runbook: Command): void {
   target(runbook.command('runs').description('runs recorded in the target: last event and lease'))
     .option('--json', 'JSON output')
     .action(async (o: { target: string; json?: boolean }) => {
-      print(await withClient(resolveTargetDsn(o.target), async (c) => (await c.query(sqlFile('queries/runbook_runs.sql'))).rows), o.json);
+      print(await withClient(targetDsn(o.target), async (c) => (await c.query(sqlFile('queries/runbook_runs.sql'))).rows), o.json);
     });
 
 
   target(runbook.command('cancel-backends').description('end the orchestrator\'s sessions that hold a transaction open (pg_terminate_backend)'))
     .requiredOption('--expect-database <name>', 'refuse unless the target is this database')
     .action(async (o: { target: string; expectDatabase: string }) => {
-      await withClient(resolveTargetDsn(o.target), async (c) => {
+      await withClient(targetDsn(o.target), async (c) => {
         await assertDatabase(c, o.expectDatabase);
         print((await c.query(sqlFile('queries/cancel_backends.sql'))).rows);
       });
@@ -113,7 +133,7 @@ function registerRunbookCommands(runbook: Command): void {
     .requiredOption('--backup-id <id>', 'backup to compare with')
     .option('--database <name>', 'database to check (default: the target\'s)')
     .action(async (o: { target: string; backupId: string; database?: string }) => {
-      const dsn = resolveTargetDsn(o.target);
+      const dsn = targetDsn(o.target);
       const backup = await loadBackup(dsn, o.backupId);
       const { differences, extra } = await verifyAgainst(o.database ? withDatabase(dsn, o.database) : dsn, backup);
       report(differences, extra);
@@ -124,10 +144,11 @@ function registerRunbookCommands(runbook: Command): void {
     .requiredOption('--user-id <uuid>', 'the run\'s user')
     .requiredOption('--expect-database <name>', 'refuse unless the target is this database')
     .action(async (o: { target: string; runId: string; userId: string; expectDatabase: string }) => {
-      await withClient(resolveTargetDsn(o.target), (c) => assertDatabase(c, o.expectDatabase));
-      const deps = createDeps();
+      await withClient(targetDsn(o.target), (c) => assertDatabase(c, o.expectDatabase));
+      const resolved = runbookTarget(o.target);
+      const deps = createDeps({ config: resolved.config });
       try {
-        const input = { target: o.target, runId: o.runId, userId: o.userId.toLowerCase() };
+        const input = { target: resolved.name, runId: o.runId, userId: o.userId.toLowerCase() };
         await createLeaseActivities(deps).releaseLease(input);
         // Refuses (RunSuperseded, naming the run) when a later run completed over these rows: its data now.
         const removed = await createRollbackActivities(deps).removeRunRows(input);
@@ -155,7 +176,7 @@ function registerBackups(parent: Command): void {
   target(parent.command('backups').description('verified backups recorded in the target\'s inventory'))
     .option('--json', 'JSON output')
     .action(async (o: { target: string; json?: boolean }) => {
-      print(await withClient(resolveTargetDsn(o.target), async (c) => (await c.query(sqlFile('queries/runbook_backups.sql'))).rows), o.json);
+      print(await withClient(targetDsn(o.target), async (c) => (await c.query(sqlFile('queries/runbook_backups.sql'))).rows), o.json);
     });
 }
 
@@ -165,7 +186,7 @@ function registerRestore(parent: Command): void {
     .requiredOption('--expect-database <name>', 'refuse unless the target is this database (and the backup was taken of it)')
     .option('--into <database>', 'restore into this new database instead of in place')
     .action(async (o: { target: string; backupId: string; expectDatabase: string; into?: string }) => {
-      const dsn = resolveTargetDsn(o.target);
+      const dsn = targetDsn(o.target);
       const backup = await loadBackup(dsn, o.backupId);
       const major = await withClient(dsn, async (c) => {
         await assertDatabase(c, o.expectDatabase);

@@ -1,7 +1,7 @@
 // Per-test isolation on the shared servers: a database, a task queue, a worker and a keyring of
 // the test's own.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -11,13 +11,50 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { withDatabase } from '../../infra/postgres';
+import { parseWorkerConfig, type HealthSourceConfig, type WorkerConfig } from '../../lib/worker-config';
 import type { EncryptionCodec } from '../../workers/payload-codec';
 import { TestFaults } from '../../workers/test-faults';
 import { createMigrationWorker } from '../../workers/worker';
 
+/**
+ * The worker config of every test worker (in-process and spawned): a live object, so a target or
+ * keyring created after the worker started is granted too. Sources may come from the temp directory
+ * (every test's files live there); a test of the trust boundary builds a narrower config of its own.
+ */
+export const testWorkerConfig: WorkerConfig = parseWorkerConfig({ sourceDirs: [realpathSync(tmpdir())] });
+
+/** Writes the current test worker config (or `config`) to a file, for `migrator worker --config`. */
+export function writeWorkerConfig(config: WorkerConfig = testWorkerConfig): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'migrator-config-')), 'worker.json');
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+let registered = 0;
+/** Declares a health source in the test worker config; `sql` is written to a file. Returns its name. */
+export function healthSource(source: { kind: 'sql' | 'benchmark'; sql: string; dsn?: string } | Extract<HealthSourceConfig, { kind: 'prometheus' }>): string {
+  const name = `health-${++registered}-${randomUUID().slice(0, 8)}`;
+  if (source.kind === 'prometheus') testWorkerConfig.healthSources[name] = source;
+  else {
+    const file = join(mkdtempSync(join(tmpdir(), 'migrator-health-')), `${name}.sql`);
+    writeFileSync(file, source.sql);
+    testWorkerConfig.healthSources[name] = source.kind === 'sql' ? { kind: 'sql', file, ...(source.dsn ? { dsn: source.dsn } : {}) } : { kind: 'benchmark', file };
+  }
+  return name;
+}
+
+/** Declares a webhook in the test worker config. Returns its name. */
+export function webhook(url: string): string {
+  const name = `hook-${++registered}-${randomUUID().slice(0, 8)}`;
+  testWorkerConfig.webhooks[name] = url;
+  return name;
+}
+
 export interface TestTarget {
-  /** The env:NAME reference workflows receive. */
+  /** The target's name in the test worker config: what workflow input carries. */
   ref: string;
+  /** The environment variable holding its DSN (the config's `env:` reference), for spawned workers. */
+  dsnEnv: string;
   url: string;
   database: string;
   query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -34,8 +71,10 @@ export async function createTargetDatabase(prefix = 't'): Promise<TestTarget> {
   const envName = `TARGET_${database.toUpperCase()}`;
   process.env[envName] = url;
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  testWorkerConfig.targets[database] = { dsn: `env:${envName}`, database, schema: 'public' };
   return {
-    ref: `env:${envName}`,
+    ref: database,
+    dsnEnv: envName,
     url,
     database,
     query: async (sql, params) => (await pool.query(sql, params)).rows,
@@ -53,7 +92,9 @@ export function writeKeyring(userIds: string[]): { ref: string; path: string; ke
   }
   const path = join(dir, 'keyring.json');
   writeFileSync(path, JSON.stringify(json));
-  return { ref: `file:${path}`, path, keys };
+  const name = `keyring-${randomUUID().slice(0, 12)}`;
+  testWorkerConfig.keyrings[name] = `file:${path}`;
+  return { ref: name, path, keys };
 }
 
 export interface TestWorker {
@@ -67,7 +108,7 @@ export interface TestWorker {
 
 let runtimeInstalled = false;
 
-export async function startTestWorker(options: { backupDir?: string; codec?: EncryptionCodec; address?: string } = {}): Promise<TestWorker> {
+export async function startTestWorker(options: { backupDir?: string; codec?: EncryptionCodec; address?: string; config?: WorkerConfig } = {}): Promise<TestWorker> {
   if (!runtimeInstalled) {
     // Errors only: the bundler's INFO output would bury the test report.
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -78,7 +119,7 @@ export async function startTestWorker(options: { backupDir?: string; codec?: Enc
   const nativeConnection = await NativeConnection.connect({ address });
   const backupDir = options.backupDir ?? mkdtempSync(join(tmpdir(), 'migrator-backups-'));
   const faults = new TestFaults();
-  const { worker, deps } = await createMigrationWorker({ connection: nativeConnection, taskQueue, deps: createDeps({ backupDir }), codec: options.codec ?? null, testFaults: faults });
+  const { worker, deps } = await createMigrationWorker({ connection: nativeConnection, taskQueue, deps: createDeps({ backupDir, config: options.config ?? testWorkerConfig }), codec: options.codec ?? null, testFaults: faults });
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const dataConverter = options.codec ? { payloadCodecs: [options.codec], failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }) } : undefined;

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
+import { writeWorkerConfig } from './stack';
 
 const BIN = fileURLToPath(new URL('../../bin/migrator.js', import.meta.url));
 
@@ -12,10 +13,12 @@ export interface WorkerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnWorker(options: { taskQueue: string; env: Record<string, string>; backupDir: string; testFaultsFile?: string }): Promise<WorkerProcess> {
+/** `configFile`: the worker config (default: the test worker config as it is now, written to a file). */
+export async function spawnWorker(options: { taskQueue: string; env: Record<string, string>; backupDir: string; testFaultsFile?: string; configFile?: string }): Promise<WorkerProcess> {
   let out = '';
   const faults = options.testFaultsFile ? ['--test-faults', options.testFaultsFile] : [];
-  const child = spawn(process.execPath, [BIN, 'worker', '--task-queue', options.taskQueue, '--backup-dir', options.backupDir, ...faults], {
+  const config = ['--config', options.configFile ?? writeWorkerConfig()];
+  const child = spawn(process.execPath, [BIN, 'worker', '--task-queue', options.taskQueue, '--backup-dir', options.backupDir, ...config, ...faults], {
     env: { ...process.env, ...options.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -17,7 +17,7 @@ import { createDeps } from '../../activities/deps';
 import { generateDataset } from '../../gen/generate';
 import type { MigrationResult } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker, testWorkerConfig } from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';
 import { spawnWorker } from '../helpers/worker-process';
 
@@ -118,7 +118,7 @@ describe('backupTarget on a live database', () => {
     const target = await createTargetDatabase();
     const lock = await holdLock(target);
     const taskQueue = `backup-${randomUUID()}`;
-    const env = { [target.ref.slice(4)]: target.url };
+    const env = { [target.dsnEnv]: target.url };
     const first = await spawnWorker({ taskQueue, env, backupDir });
     let second: Awaited<ReturnType<typeof spawnWorker>> | null = null;
     let released = false;
@@ -171,7 +171,7 @@ describe('backup files', () => {
   it('are 0700 directories and 0600 files regardless of the umask; earlier attempts’ scratch databases are dropped, later ones kept', async () => {
     const backupDir = join(tempDir('migrator-backups-'), 'root');
     const target = await createTargetDatabase();
-    const deps = createDeps({ backupDir });
+    const deps = createDeps({ backupDir, config: testWorkerConfig });
     const previous = process.umask(0o000);
     try {
       const acts = createBackupActivities(deps);

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
 import type { MigrationResult } from '../../workflows/definitions';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, writeWorkerConfig, type TestTarget, type TestWorker } from '../helpers/stack';
 import { progressQuery } from '../../workflows/definitions';
 import { waitUntil } from '../helpers/wait';
 
@@ -33,7 +33,8 @@ beforeAll(async () => {
   generateDataset({ path: source, seed: 21, notes: 400 });
   worker = await startTestWorker();
   target = await createTargetDatabase();
-  env = { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default' };
+  // The runbook resolves --target names through the worker config, as on the worker's host.
+  env = { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default', MIGRATOR_WORKER_CONFIG: writeWorkerConfig() };
 });
 afterAll(async () => {
   await worker?.stop();

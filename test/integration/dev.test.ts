@@ -35,7 +35,7 @@ it('dev prints a short output: live progress per phase, the report, where to loo
     const { stdout, stderr } = await run(process.execPath, [BIN, 'dev', '--notes', '300'], { env, maxBuffer: 64 * 1024 * 1024 });
     const output = `${stdout}${stderr}`;
     expect(output.split('\n').length).toBeLessThan(60);
-    expect(stdout).toMatch(/migration migrate-DEMO_TARGET_URL-\S+ \(run \S+\) completed, validation passed/);
+    expect(stdout).toMatch(/migration migrate-notes-demo-\S+ \(run \S+\) completed, validation passed/);
     expect(stdout).toMatch(/local_notes\s+300\s+300/);
 
     // The progress display (not a terminal here): one line per finished phase, rows and rate for the transfer.
@@ -59,9 +59,9 @@ it('dev prints a short output: live progress per phase, the report, where to loo
     expect(entries.some((e) => e.level === 'INFO' && e.message === 'Worker state changed')).toBe(true);
 
     const address = /--address (\S+) --workflow-id/.exec(stdout)![1]!;
-    expect(stdout).toMatch(/Web UI:\s+http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/migrate-DEMO_TARGET_URL/);
+    expect(stdout).toMatch(/Web UI:\s+http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/migrate-notes-demo/);
     const list = execFileSync(resolveTemporalCli()!.path, ['workflow', 'list', '--address', address, '--query', "WorkflowType = 'migrationWorkflow'"], { encoding: 'utf8' });
-    expect(list).toContain('migrate-DEMO_TARGET_URL-');
+    expect(list).toContain('migrate-notes-demo-');
     expect(list).toContain('Completed');
   } finally {
     const stopped = await stopDev(env);
@@ -93,7 +93,7 @@ it('a dev killed once PostgreSQL is up (and Temporal spawned) leaves servers the
     const { stdout } = await run(process.execPath, [BIN, 'dev', '--notes', '300'], { env, maxBuffer: 64 * 1024 * 1024 });
     expect(stdout).toMatch(/PostgreSQL: reused local cluster \S+ on port \d+ \(left running by an earlier run, pid \d+\)/);
     expect(stdout).toMatch(/Temporal: reused dev server \S+ \(left running by an earlier run, pid \d+\)/);
-    expect(stdout).toMatch(/migration migrate-DEMO_TARGET_URL-\S+ \(run \S+\) completed, validation passed/);
+    expect(stdout).toMatch(/migration migrate-notes-demo-\S+ \(run \S+\) completed, validation passed/);
   } finally {
     await stopDev(env);
   }

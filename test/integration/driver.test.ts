@@ -105,8 +105,8 @@ function input(extra: Partial<MigrationInput> = {}): MigrationInput {
   return {
     source: '/stub/source.sqlite',
     userId: randomUUID(),
-    target: 'env:STUB_TARGET',
-    keyring: 'env:STUB_KEYRING',
+    target: 'stub-target',
+    keyring: 'stub-keyring',
     chunkRows: CHUNK_ROWS,
     parallelism: 1, // one chunk at a time: the call order is deterministic
     // No reading falls inside these short runs: the guard's timer is cancelled at the end.

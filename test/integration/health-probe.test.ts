@@ -15,8 +15,10 @@ import { sqlFile, sqlFolder, sqlStatements } from "../../infra/sql-files";
 import { HealthSchema } from "../../lib/input";
 import {
   createTargetDatabase,
+  healthSource,
   tempDir,
   type TestTarget,
+  testWorkerConfig,
 } from "../helpers/stack";
 import { waitUntil } from "../helpers/wait";
 
@@ -26,7 +28,7 @@ const health = HealthSchema.parse({});
 
 beforeAll(async () => {
   target = await createTargetDatabase();
-  deps = createDeps({ backupDir: tempDir() });
+  deps = createDeps({ backupDir: tempDir(), config: testWorkerConfig });
   await createSchemaActivities(deps).ensureSchema({ target: target.ref });
   // App rows, the probe user's among them, so the probe's queries have something to read.
   await target.query(
@@ -135,7 +137,7 @@ it("two runs probing at once do not block each other", async () => {
         baselineMs: 1,
         health: {
           ...health,
-          probe: { enabled: true, extraSql: "SELECT pg_sleep(6)" },
+          sources: [healthSource({ kind: "benchmark", sql: "SELECT pg_sleep(6)" })],
         },
         previous: {},
       })

@@ -9,13 +9,13 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
 import { progressQuery, type MigrationResult, type RollbackReport } from '../../workflows/definitions';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import { createTargetDatabase, healthSource, startTestWorker, tempDir, webhook, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
 import { seedTarget, targetState } from '../helpers/target-state';
 
 const INTERVAL_MS = 1000;
 let worker: TestWorker;
 let hook: Server;
-let hookUrl: string;
+let hookName: string;
 const events: { event: string; workflowId: string }[] = [];
 const userId = randomUUID();
 const source = join(tempDir(), 'health.sqlite');
@@ -33,7 +33,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-  hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+  hookName = webhook(`http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`);
 });
 afterAll(async () => {
   await worker?.stop();
@@ -48,7 +48,7 @@ async function run(target: TestTarget, health: Record<string, unknown>, chunkRow
       taskQueue: worker.taskQueue,
       workflowId,
       // Small chunks, one at a time: the transfer outlasts several guard intervals.
-      args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows, parallelism: 1, health: { intervalMs: INTERVAL_MS, webhookUrl: hookUrl, ...health } }],
+      args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows, parallelism: 1, health: { intervalMs: INTERVAL_MS, webhook: hookName, ...health } }],
     })
     .then(
       (r) => r as MigrationResult,
@@ -84,7 +84,7 @@ it('a latency trigger (slow benchmark query) rolls back within one interval', as
   const target = await createTargetDatabase();
   await seedTarget(target, userId);
   const before = await targetState(target);
-  const { workflowId, outcome } = await run(target, { probe: { extraSql: 'SELECT pg_sleep(0.3)' } });
+  const { workflowId, outcome } = await run(target, { sources: [healthSource({ kind: 'benchmark', sql: 'SELECT pg_sleep(0.3)' })] });
   const report = rolledBack(outcome);
   expect(report.cause).toBe('health');
   expect(report.reason).toMatch(/latency .* > 2x baseline/);
@@ -101,7 +101,7 @@ it('an error-rate trigger (app metrics table) rolls back within one interval', a
   await target.query('CREATE TABLE app_metrics (errors int, requests int)');
   await target.query('INSERT INTO app_metrics VALUES (3, 1000)'); // 0.3 % > 0.1 %
   const before = await targetState(target);
-  const { workflowId, outcome } = await run(target, { sources: [{ kind: 'sql', query: 'SELECT errors, requests FROM app_metrics' }] });
+  const { workflowId, outcome } = await run(target, { sources: [healthSource({ kind: 'sql', sql: 'SELECT errors, requests FROM app_metrics' })] });
   const report = rolledBack(outcome);
   expect(report.reason).toMatch(/error rate 0\.30 % over 1000 requests/);
   expect(await healthReadings(workflowId)).toBe(1);
@@ -116,9 +116,8 @@ it('a load under the thresholds does not roll back', async () => {
   await target.query('CREATE TABLE app_metrics (errors int, requests int)');
   await target.query('INSERT INTO app_metrics VALUES (1, 5000), (0, 0)'); // 0.02 % (one row read: the first)
   const { outcome, elapsedMs } = await run(target, {
-    probe: { extraSql: 'SELECT pg_sleep(0.002)' },
     minLatencyDeltaMs: 100, // a loaded CI machine must not turn scheduling noise into a trigger
-    sources: [{ kind: 'sql', query: 'SELECT errors, requests FROM app_metrics LIMIT 1' }],
+    sources: [healthSource({ kind: 'benchmark', sql: 'SELECT pg_sleep(0.002)' }), healthSource({ kind: 'sql', sql: 'SELECT errors, requests FROM app_metrics LIMIT 1' })],
     soakMs: 2500,
   }, 40);
   expect(outcome).toMatchObject({ status: 'completed', validation: { ok: true } });

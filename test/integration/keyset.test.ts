@@ -6,9 +6,9 @@ import { afterAll, expect, it } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { createTransferActivities, type ChunkBounds } from '../../activities/transfer';
 import { generateDataset } from '../../gen/generate';
-import { tempDir } from '../helpers/stack';
+import { tempDir, testWorkerConfig } from '../helpers/stack';
 
-const deps = createDeps({ backupDir: tempDir() });
+const deps = createDeps({ backupDir: tempDir(), config: testWorkerConfig });
 const { planChunks } = createTransferActivities(deps);
 afterAll(() => deps.close());
 

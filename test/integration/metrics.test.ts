@@ -27,7 +27,7 @@ beforeAll(async () => {
   client = await startTestWorker();
   target = await createTargetDatabase();
   port = await freePort();
-  worker = await spawnWorker({ taskQueue, env: { [target.ref.slice(4)]: target.url, MIGRATOR_METRICS_PORT: String(port) }, backupDir: dir });
+  worker = await spawnWorker({ taskQueue, env: { [target.dsnEnv]: target.url, MIGRATOR_METRICS_PORT: String(port) }, backupDir: dir });
 });
 afterAll(async () => {
   await worker?.kill('SIGTERM');

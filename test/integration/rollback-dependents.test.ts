@@ -14,7 +14,7 @@ import { generateDataset } from '../../gen/generate';
 import { causeChain } from '../../lib/failures';
 import { abortUpdate, pauseUpdate, progressQuery } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker, testWorkerConfig } from '../helpers/stack';
 import { seedTarget } from '../helpers/target-state';
 import { waitUntil } from '../helpers/wait';
 
@@ -83,7 +83,7 @@ it("an app row attached to a run-created note blocks the rollback: ROLLBACK_FAIL
   // The operator moves the app's rows off the run's notes; clean then removes every row of the run.
   await target.query('DELETE FROM note_tasks WHERE id = $1', [appTask]);
   await target.query('DELETE FROM app_comments WHERE id = $1', [appComment]);
-  const deps = createDeps({ backupDir: tempDir() });
+  const deps = createDeps({ backupDir: tempDir(), config: testWorkerConfig });
   try {
     const runId = (await handle.query(progressQuery)).runId;
     const removed = await createRollbackActivities(deps).removeRunRows({ target: target.ref, runId, userId });

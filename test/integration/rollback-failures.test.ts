@@ -13,7 +13,7 @@ import { generateDataset } from '../../gen/generate';
 import { progressQuery, type RollbackReport } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
 import { waitUntil } from '../helpers/wait';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestWorker } from '../helpers/stack';
+import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestWorker, writeWorkerConfig } from '../helpers/stack';
 import { seedTarget, targetState } from '../helpers/target-state';
 import { spawnWorker } from '../helpers/worker-process';
 
@@ -56,8 +56,8 @@ it('a compensation that cannot finish ends as ROLLBACK_FAILED; the runbook resto
   expect(report.runbook.some((c) => c.includes('runbook restore'))).toBe(true);
   expect(await targetState(target)).not.toEqual(before);
 
-  // The runbook, as an operator runs it.
-  const env = { ...process.env, [target.ref.slice(4)]: target.url };
+  // The runbook, as an operator runs it on the worker's host: target names resolve through the worker config.
+  const env = { ...process.env, [target.dsnEnv]: target.url, MIGRATOR_WORKER_CONFIG: writeWorkerConfig() };
   const restore = report.runbook.find((c) => c.includes('runbook restore'))!.replace(/^.*?npx migrator /, '').split(' ');
   const refused = await cli(process.execPath, [BIN, ...restore.slice(0, -1), 'some_other_db'], { env }).catch((e: { code: number; stderr: string }) => e);
   expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('refusing') });
@@ -81,7 +81,7 @@ it('a worker killed during rollback: the next worker completes it', async () => 
   await seedTarget(target, userId);
   const before = await targetState(target);
   const taskQueue = `rbk-${randomUUID()}`;
-  const env = { [target.ref.slice(4)]: target.url };
+  const env = { [target.dsnEnv]: target.url };
   // Worker processes in test mode read their fault plans from a file.
   const workflowId = `rbk-${randomUUID()}`;
   const testFaultsFile = join(dir, 'faults.json');

@@ -16,7 +16,7 @@ import { ROLLOUT_CHILDREN_PER_RUN, ROLLOUT_INLINE_USERS_MAX } from '../../lib/de
 import { InvalidInputError } from '../../lib/errors';
 import { parseRolloutInput } from '../../lib/input';
 import { rolloutStatusQuery, type RolloutStatus } from '../../workflows/definitions';
-import { createTargetDatabase, tempDir, type TestTarget } from '../helpers/stack';
+import { createTargetDatabase, tempDir, type TestTarget, testWorkerConfig } from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';
 
 const USERS = 20_000;
@@ -36,7 +36,7 @@ beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   writeFileSync(usersFile, Array.from({ length: USERS }, (_, i) => JSON.stringify({ userId: randomUUID(), source: `/data/users/${i}.sqlite` })).join('\n') + '\n');
   target = await createTargetDatabase('scale');
-  deps = createDeps({ backupDir: join(dir, 'backups') });
+  deps = createDeps({ backupDir: join(dir, 'backups'), config: testWorkerConfig });
   native = await NativeConnection.connect({ address: inject('temporalAddress') });
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('../fixtures/instant-migration-workflows.ts', import.meta.url)),
@@ -60,7 +60,7 @@ it(`refuses more than ${ROLLOUT_INLINE_USERS_MAX} users inline, pointing at user
   const users = Array.from({ length: ROLLOUT_INLINE_USERS_MAX + 1 }, (_, i) => ({ userId: randomUUID(), source: `/u/${i}` }));
   let err: unknown;
   try {
-    parseRolloutInput({ target: 'env:T', keyring: 'file:/k.json', users });
+    parseRolloutInput({ target: 't', keyring: 'k', users });
   } catch (e) {
     err = e;
   }
@@ -74,7 +74,7 @@ it('plans 20,000 users from a users file, runs the first 4 % through continue-as
   const handle = await client.workflow.start('stagedRollout', {
     taskQueue,
     workflowId,
-    args: [{ target: target.ref, keyring: 'file:/unused.json', usersFile, cohorts: [0.04, 1], concurrency: 50, throughCohort: 0 }],
+    args: [{ target: target.ref, keyring: 'unused', usersFile, cohorts: [0.04, 1], concurrency: 50, throughCohort: 0 }],
   });
   const status = (await handle.result()) as RolloutStatus;
   expect(status.status).toBe('completed');

@@ -23,6 +23,7 @@ import {
   writeKeyring,
   type TestTarget,
   type TestWorker,
+  testWorkerConfig,
 } from '../helpers/stack';
 import { seedTarget } from '../helpers/target-state';
 
@@ -116,7 +117,7 @@ it("a run that completed over a failed run's leftovers owns them: clean of the f
   const validated = await userRows();
 
   // The operator cleans R1 (what `runbook clean --run-id R1` runs): refused, nothing removed.
-  const deps = createDeps({ backupDir: tempDir() });
+  const deps = createDeps({ backupDir: tempDir(), config: testWorkerConfig });
   try {
     const rollback = createRollbackActivities(deps);
     const refused = await rollback.removeRunRows({ target: target.ref, runId: r1RunId, userId }).then(

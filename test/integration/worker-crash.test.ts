@@ -30,7 +30,7 @@ afterAll(async () => {
 
 it('survives a SIGKILLed worker mid-transfer', async () => {
   const taskQueue = `crash-${randomUUID()}`;
-  const env = { [target.ref.slice(4)]: target.url };
+  const env = { [target.dsnEnv]: target.url };
   const first = await spawnWorker({ taskQueue, env, backupDir: dir });
   const handle = await client.client.workflow.start('migrationWorkflow', {
     taskQueue,

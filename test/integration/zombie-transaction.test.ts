@@ -28,6 +28,7 @@ import {
   tempDir,
   writeKeyring,
   type TestWorker,
+  testWorkerConfig,
 } from "../helpers/stack";
 import { seedTarget, targetState } from "../helpers/target-state";
 import { waitUntil } from "../helpers/wait";
@@ -90,6 +91,7 @@ describe("migration connections carry server-side session settings", () => {
     }
 
     const deps = createDeps({
+      config: testWorkerConfig,
       backupDir: tempDir(),
       activityConcurrency: 3,
       session: { statementTimeoutMs: 123_000 },
@@ -220,6 +222,7 @@ it("a dead worker's idle transaction on the lease row does not stop an abort fro
 it("releaseLease gives up after bounded attempts with a LeaseReleaseTimeout naming the backend that holds the lease", async () => {
   const target = await createTargetDatabase();
   const deps = createDeps({
+    config: testWorkerConfig,
     backupDir: tempDir(),
     session: { lockTimeoutMs: 200 },
   });

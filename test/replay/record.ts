@@ -12,6 +12,7 @@ import { NativeConnection } from '@temporalio/worker';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createDeps } from '../../activities/deps';
+import { parseWorkerConfig, type WorkerConfig } from '../../lib/worker-config';
 import { generateDataset } from '../../gen/generate';
 import { plantBadRows } from '../../gen/plant-bad-rows';
 import { startLocalPostgres, withDatabase } from '../../infra/postgres';
@@ -30,13 +31,20 @@ const pgServer = process.env.DATABASE_URL ? null : await startLocalPostgres();
 const pgUrl = process.env.DATABASE_URL ?? pgServer!.url;
 const temporal = await startDevServer({ headless: true });
 const native = await NativeConnection.connect({ address: temporal.address });
-const { worker, deps } = await createMigrationWorker({ connection: native, taskQueue: 'record', deps: createDeps({ backupDir: join(dir, 'backups') }) });
+// The recording worker's config: every target, keyring and health source the scenarios name.
+const config: WorkerConfig = parseWorkerConfig({ sourceDirs: [dir] });
+const { worker, deps } = await createMigrationWorker({ connection: native, taskQueue: 'record', deps: createDeps({ backupDir: join(dir, 'backups'), config }) });
 const running = worker.run();
 const connection = await Connection.connect({ address: temporal.address });
 const client = new Client({ connection });
 const userId = randomUUID();
-const keyring = join(dir, 'keyring.json');
-writeFileSync(keyring, JSON.stringify({ [userId]: randomBytes(32).toString('base64') }));
+const keyringFile = join(dir, 'keyring.json');
+writeFileSync(keyringFile, JSON.stringify({ [userId]: randomBytes(32).toString('base64') }));
+config.keyrings.keyring = `file:${keyringFile}`;
+const keyring = 'keyring';
+const slowBenchmark = join(dir, 'slow-benchmark.sql');
+writeFileSync(slowBenchmark, 'SELECT pg_sleep(0.3)');
+config.healthSources['slow-benchmark'] = { kind: 'benchmark', file: slowBenchmark };
 
 async function database(name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: pgUrl });
@@ -45,13 +53,14 @@ async function database(name: string): Promise<string> {
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   process.env[name.toUpperCase()] = withDatabase(pgUrl, name);
-  return `env:${name.toUpperCase()}`;
+  config.targets[name] = { dsn: `env:${name.toUpperCase()}`, database: name, schema: 'public' };
+  return name;
 }
 
 async function record(scenario: string, source: string, input: Record<string, unknown>, during?: (h: WorkflowHandle) => Promise<void>): Promise<void> {
   const target = await database(`rec_${scenario.replace(/-/g, '_')}`);
   const workflowId = `record-${scenario}`;
-  const handle = await client.workflow.start('migrationWorkflow', { taskQueue: 'record', workflowId, args: [{ source, userId, target, keyring: `file:${keyring}`, ...input }] });
+  const handle = await client.workflow.start('migrationWorkflow', { taskQueue: 'record', workflowId, args: [{ source, userId, target, keyring, ...input }] });
   await during?.(handle);
   const outcome = await handle.result().then(
     () => 'completed',
@@ -86,11 +95,12 @@ async function recordRollout(): Promise<void> {
   broken.close();
   const keys = join(dir, 'rollout-keys.json');
   writeFileSync(keys, JSON.stringify(Object.fromEntries(users.map((u) => [u.userId, randomBytes(32).toString('base64')]))));
+  config.keyrings['rollout-keys'] = `file:${keys}`;
   const workflowId = 'record-rollout';
   const handle = await client.workflow.start('stagedRollout', {
     taskQueue: 'record',
     workflowId,
-    args: [{ target, keyring: `file:${keys}`, users, cohorts: [0.5, 1], concurrency: 2, migration: { chunkRows: 500, sampleSize: 5 } }],
+    args: [{ target, keyring: 'rollout-keys', users, cohorts: [0.5, 1], concurrency: 2, migration: { chunkRows: 500, sampleSize: 5 } }],
   });
   await waitUntil('the rollout to wait for approval', async () => (await handle.query(rolloutStatusQuery)).status === 'waiting-for-approval', { timeoutMs: 120_000 });
   await handle.executeUpdate(approveUpdate, { args: ['recorded'] });
@@ -129,7 +139,7 @@ try {
     await h.executeUpdate(abortUpdate, { args: ['recorded abort'] });
   });
   await recordRollout();
-  await record('health-rollback', plain, { chunkRows: 10, parallelism: 1, health: { intervalMs: 1000, probe: { extraSql: 'SELECT pg_sleep(0.3)' } } });
+  await record('health-rollback', plain, { chunkRows: 10, parallelism: 1, health: { intervalMs: 1000, sources: ['slow-benchmark'] } });
 } finally {
   worker.shutdown();
   await running;

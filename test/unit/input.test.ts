@@ -19,7 +19,7 @@ import { migrationWorkflowId, parseMigrationInput } from '../../lib/input';
 
 const USER = '123e4567-e89b-12d3-a456-426614174000';
 const OTHER_USER = '123e4567-e89b-12d3-a456-426614174001';
-const valid = { source: '/data/user.db', userId: USER, target: 'env:TARGET_DSN', keyring: 'file:/secrets/keyring.json' };
+const valid = { source: '/data/user.db', userId: USER, target: 'notes-prod', keyring: 'default' };
 
 function invalid(raw: unknown): InvalidInputError {
   try {
@@ -62,10 +62,21 @@ describe('parseMigrationInput', () => {
     expect(err.message).toMatch(/test mode/);
   });
 
-  it('validates health sources and names the bad field', () => {
-    expect(() => parseMigrationInput({ ...valid, health: { sources: [{ kind: 'prometheus', url: 'not a url', errorsMetric: 'e', totalMetric: 't' }] } })).toThrow(
-      expect.objectContaining({ field: 'health.sources.0.url' }),
-    );
+  it('accepts health sources and a webhook by name only, refusing SQL and URLs with the field named', () => {
+    expect(parseMigrationInput({ ...valid, health: { sources: ['app-errors'], webhook: 'ops' } }).health).toMatchObject({ sources: ['app-errors'], webhook: 'ops' });
+    const source = invalid({ ...valid, health: { sources: [{ kind: 'sql', query: 'SELECT errors, requests FROM m' }] } });
+    expect(source.field).toBe('health.sources.0');
+    expect(source.message).toMatch(/worker config/);
+    const extra = invalid({ ...valid, health: { probe: { extraSql: 'SELECT 1; COMMIT; DROP TABLE notes' } } });
+    expect(extra.field).toBe('health.probe.extraSql');
+    expect(extra.message).toMatch(/benchmark/);
+    expect(extra.message).not.toContain('DROP');
+    const hook = invalid({ ...valid, health: { webhookUrl: 'https://ops:hook-secret@hooks.example/x' } });
+    expect(hook.field).toBe('health.webhookUrl');
+    expect(hook.message).not.toContain('hook-secret');
+    const url = invalid({ ...valid, health: { webhook: 'https://ops:hook-secret@hooks.example/x' } });
+    expect(url.field).toBe('health.webhook');
+    expect(url.message).not.toContain('hook-secret');
     expect(() => parseMigrationInput({ ...valid, health: { intervalMs: 5 } })).toThrow(expect.objectContaining({ field: 'health.intervalMs' }));
   });
 
@@ -84,9 +95,8 @@ describe('parseMigrationInput', () => {
     expect(cfg).toMatchObject({ chunkRows: 5, parallelism: 8, quarantineThreshold: 0, sampleSize: 0, dryRun: true, expectDatabase: 'notes_prod', chunksPerExecution: 3, heartbeatTimeoutMs: 1_000 });
   });
 
-  it('accepts env: keyrings, file: keyrings and an upper-case uuid', () => {
-    expect(parseMigrationInput({ ...valid, keyring: 'env:KEYRING_JSON' }).keyring).toBe('env:KEYRING_JSON');
-    expect(parseMigrationInput({ ...valid, keyring: 'file:relative/keys.json' }).keyring).toBe('file:relative/keys.json');
+  it('accepts names with dots, dashes and underscores, and an upper-case uuid', () => {
+    expect(parseMigrationInput({ ...valid, keyring: 'keys.v2_eu-west' }).keyring).toBe('keys.v2_eu-west');
     expect(parseMigrationInput({ ...valid, userId: USER.toUpperCase() }).userId.toLowerCase()).toBe(USER);
   });
 
@@ -98,11 +108,11 @@ describe('parseMigrationInput', () => {
     ['a missing userId', { ...valid, userId: undefined }, 'userId', /userId/],
     ['a userId that is not a uuid', { ...valid, userId: 'not-a-uuid' }, 'userId', /must be a uuid/],
     ['a userId uuid without dashes', { ...valid, userId: USER.replace(/-/g, '') }, 'userId', /must be a uuid/],
-    ['a target that is a DSN', { ...valid, target: 'postgres://migrator:secret@db:5432/notes' }, 'target', /env:NAME.*never the DSN/],
-    ['a target env: with an invalid name', { ...valid, target: 'env:1BAD' }, 'target', /env:NAME/],
-    ['a keyring without file:/env:', { ...valid, keyring: '/secrets/keyring.json' }, 'keyring', /file:PATH or env:NAME/],
-    ['a keyring with another scheme', { ...valid, keyring: 'vault:secret/keys' }, 'keyring', /file:PATH or env:NAME/],
-    ['an empty file: keyring', { ...valid, keyring: 'file:' }, 'keyring', /file:PATH/],
+    ['a target that is a DSN', { ...valid, target: 'postgres://migrator:secret@db:5432/notes' }, 'target', /name declared in the worker config.*never a DSN/],
+    ['a target env: reference', { ...valid, target: 'env:HOME' }, 'target', /never a DSN, URL, path or env:\/file: reference/],
+    ['a keyring path', { ...valid, keyring: '/secrets/keyring.json' }, 'keyring', /name declared in the worker config/],
+    ['a file: keyring', { ...valid, keyring: 'file:/secrets/keyring.json' }, 'keyring', /name declared in the worker config/],
+    ['an empty keyring', { ...valid, keyring: '' }, 'keyring', /name/],
     ['an empty source', { ...valid, source: '' }, 'source', /path to the source SQLite file/],
     ['chunkRows 0', { ...valid, chunkRows: 0 }, 'chunkRows', />=\s*1/],
     ['chunkRows 1.5', { ...valid, chunkRows: 1.5 }, 'chunkRows', /int/i],
@@ -146,7 +156,7 @@ describe('parseMigrationInput', () => {
 describe('migrationWorkflowId', () => {
   it('is stable', () => {
     expect(migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER })).toBe(migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER }));
-    expect(migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER })).toBe(`migrate-TARGET_DSN-${USER}`);
+    expect(migrationWorkflowId({ target: 'notes-prod', userId: USER })).toBe(`migrate-notes-prod-${USER}`);
   });
 
   it('differs per user and per target', () => {
@@ -161,6 +171,6 @@ describe('migrationWorkflowId', () => {
 
   it('accepts the parsed config directly', () => {
     const cfg = parseMigrationInput(valid);
-    expect(migrationWorkflowId(cfg)).toBe(`migrate-TARGET_DSN-${USER}`);
+    expect(migrationWorkflowId(cfg)).toBe(`migrate-notes-prod-${USER}`);
   });
 });

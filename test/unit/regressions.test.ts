@@ -6,7 +6,7 @@ import { parseMigrationInput } from '../../lib/input';
 import { notesMapping } from '../../lib/mapping/notes';
 import { optionalJson, RowRejection, time } from '../../lib/mapping/values';
 
-const base = { source: '/x.sqlite', target: 'env:T', keyring: 'env:K' };
+const base = { source: '/x.sqlite', target: 'T', keyring: 'K' };
 
 describe('regressions', () => {
   it('openString of the JSON text null is an EnvelopeError, not a TypeError', () => {

@@ -11,7 +11,15 @@ export const preflightPhase: Phase = {
   proves: 'the source passes integrity_check and the Drift v12 schema check; the target is the expected database; its pre-run fingerprint is recorded',
   async step({ run, acts }) {
     const { cfg } = run;
-    const pre = await acts.bookkeeping.preflight({ source: cfg.source, target: cfg.target, expectDatabase: cfg.expectDatabase, dryRun: cfg.dryRun });
+    // Every capability the run names is checked against the worker's config here, before anything else.
+    const pre = await acts.bookkeeping.preflight({
+      source: cfg.source,
+      target: cfg.target,
+      expectDatabase: cfg.expectDatabase,
+      dryRun: cfg.dryRun,
+      keyring: cfg.keyring,
+      health: { sources: cfg.health.sources, ...(cfg.health.webhook ? { webhook: cfg.health.webhook } : {}) },
+    });
     if (!cfg.dryRun) run.before = await acts.bookkeeping.fingerprintTarget({ target: cfg.target, userId: cfg.userId });
     run.preflight = pre;
     run.result.uncovered = { tables: pre.uncoveredTables, columns: pre.uncoveredColumns };

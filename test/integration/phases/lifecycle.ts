@@ -28,7 +28,7 @@ import type { Phase, PhaseContext } from '../../../workflows/phases';
 import { preflightPhase } from '../../../workflows/phases/preflight';
 import { newRunState, required, type RunState } from '../../../workflows/run-state';
 import { Saga } from '../../../workflows/saga';
-import { createTargetDatabase, tempDir, writeKeyring, type TestTarget } from '../../helpers/stack';
+import { createTargetDatabase, tempDir, writeKeyring, type TestTarget, testWorkerConfig } from '../../helpers/stack';
 import { seedTarget } from '../../helpers/target-state';
 
 export interface Lifecycle {
@@ -67,7 +67,7 @@ export async function setUp(options: { notes?: number; seed?: number; input?: Pa
   const keyring = writeKeyring([userId]);
   const { otherUser } = await seedTarget(target, userId);
   const bystander = await Bystander.create(target, otherUser, userId);
-  const deps = createDeps({ backupDir: join(dir, 'backups') });
+  const deps = createDeps({ backupDir: join(dir, 'backups'), config: testWorkerConfig });
   const acts = inActivityContext(createActivities(deps));
   const stubs = { bookkeeping: acts, dataWork: acts, compensations: acts } as unknown as ActivityStubs;
   const cfg = parseMigrationInput({ source, userId, target: target.ref, keyring: keyring.ref, ...options.input });
