@@ -59,8 +59,8 @@ export interface ChunkResult {
 
 type OkRow = Prepared['ok'][number];
 
-function readChunk(input: TransferChunkInput, mapping: TableMapping) {
-  return withSource(input.source, (db) => readChunkRows(db, mapping, input.lo, input.hi));
+function readChunk(source: string, input: TransferChunkInput, mapping: TableMapping) {
+  return withSource(source, (db) => readChunkRows(db, mapping, input.lo, input.hi));
 }
 
 /** Column arrays for the unnest() insert: one array per target column. */
@@ -117,7 +117,7 @@ export function createTransferActivities(deps: ActivityDeps) {
     async planChunks(input: PlanChunksInput): Promise<{ chunks: ChunkBounds[]; done: boolean }> {
       const mapping = mappingFor(input.table);
       const chunkBytes = input.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-      return withSource(input.source, (db) => {
+      return withSource(deps.capabilities.sourcePath(input.source, 'source'), (db) => {
         const next = db.prepare(sqlFile('queries/source_chunk_sizes.sql', { sized: sizeRows(db, mapping) }));
         const chunks: ChunkBounds[] = [];
         let lo = input.after;
@@ -146,11 +146,11 @@ export function createTransferActivities(deps: ActivityDeps) {
       const mapping = mappingFor(input.table);
       const started = Date.now();
       const ctx = { userId: input.userId, asOfSeconds: input.asOfSeconds };
-      const { rows, oversized } = readChunk(input, mapping);
+      const { rows, oversized } = readChunk(deps.capabilities.sourcePath(input.source, 'source'), input, mapping);
       const read = rows.length + oversized.length;
       heartbeat({ table: input.table, phase: 'read', rows: read });
       if (input.dryRun) {
-        const prepared = await withSourceAsync(input.source, (db) => prepareRows(db, mapping, rows, ctx, sourceRefLookup(db, ctx)));
+        const prepared = await withSourceAsync(deps.capabilities.sourcePath(input.source, 'source'), (db) => prepareRows(db, mapping, rows, ctx, sourceRefLookup(db, ctx)));
         return summarize(read, prepared.ok, [...oversized, ...prepared.rejected], 0, false);
       }
       const sealer = deps.sealer(input.keyring, input.userId);
@@ -175,7 +175,7 @@ export function createTransferActivities(deps: ActivityDeps) {
             replayed: true,
           };
         }
-        const prepared = await withSourceAsync(input.source, (db) => prepareRows(db, mapping, rows, ctx, targetRefLookup(client, input.userId)));
+        const prepared = await withSourceAsync(deps.capabilities.sourcePath(input.source, 'source'), (db) => prepareRows(db, mapping, rows, ctx, targetRefLookup(client, input.userId)));
         heartbeat({ table: input.table, phase: 'write', rows: read });
         const { inserted, refused } = await insertIsolating(client, mapping, prepared.ok, sealer, input.userId);
         const rejected = [...oversized, ...prepared.rejected, ...refused];
