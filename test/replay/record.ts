@@ -22,7 +22,7 @@ import { abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, r
 import { waitUntil } from '../helpers/wait';
 
 /** Bump when workflow code changes in a way that needs new recordings. */
-export const WORKFLOW_VERSION = 'v2'; // v2: rollback always lists the run's artifacts (patched 'rollback-always-lists-artifacts')
+export const WORKFLOW_VERSION = 'v3'; // v3: guard child workflow, paged rollout, names-only input, schema undo of its own tables (patches health-guard-child, rollout-pages, trust-boundary-input, schema-undo-own-tables)
 const OUT = fileURLToPath(new URL('./histories/', import.meta.url));
 const SDK = (JSON.parse(readFileSync(fileURLToPath(new URL('../../node_modules/@temporalio/workflow/package.json', import.meta.url)), 'utf8')) as { version: string }).version;
 
