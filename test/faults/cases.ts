@@ -1,0 +1,333 @@
+// The fault matrix. Each case starts its run(s), waits for a seeded point of the transfer, breaks
+// something real (a process, a backend, the server, the network path, a file) and lets the run end
+// by itself; the harness then checks the same invariants after every case.
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { progressQuery } from '../../workflows/definitions';
+import type { CaseContext, FaultCase } from './harness';
+
+/** A chunk count to strike at, from the seed: the same seed breaks the same run at the same point. */
+const strikeAt = (ctx: CaseContext, min = 4, spread = 6) => min + (ctx.seed % spread);
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const workerSigkill: FaultCase = {
+  name: 'worker-sigkill',
+  ci: true,
+  notes: 1200,
+  timeoutMs: 180_000,
+  async inject(ctx) {
+    const h = await ctx.start();
+    await ctx.waitForChunks(strikeAt(ctx));
+    ctx.faultStarted();
+    await ctx.workers[0]!.kill('SIGKILL');
+    await ctx.addWorker();
+    return [h];
+  },
+};
+
+const workerFrozen: FaultCase = {
+  name: 'worker-sigstop',
+  ci: true,
+  notes: 1200,
+  timeoutMs: 180_000,
+  async inject(ctx) {
+    const h = await ctx.start();
+    await ctx.waitForChunks(strikeAt(ctx));
+    await ctx.addWorker(); // the one that takes over
+    ctx.faultStarted();
+    ctx.workers[0]!.signal('SIGSTOP');
+    // Past the heartbeat timeout (3 s): the frozen worker's chunks are retried by the other one.
+    await ctx.sleep(8000);
+    ctx.workers[0]!.signal('SIGCONT'); // its late writes must be fenced (ledger key, lease)
+    return [h];
+  },
+};
+
+const terminateBackend: FaultCase = {
+  name: 'pg-terminate-backend',
+  ci: true,
+  notes: 1200,
+  timeoutMs: 180_000,
+  async inject(ctx) {
+    const h = await ctx.start();
+    await ctx.waitForChunks(strikeAt(ctx));
+    ctx.faultStarted();
+    // Three rounds: each kills the migration's backends that are in a transaction right now.
+    for (let round = 0; round < 3; round++) {
+      await ctx.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'migrator' AND pid <> pg_backend_pid() AND xact_start IS NOT NULL`,
+      );
+      await ctx.sleep(300);
+    }
+    return [h];
+  },
+};
+
+const pgRestartTransfer: FaultCase = {
+  name: 'pg-restart-transfer',
+  ci: true,
+  notes: 1200,
+  timeoutMs: 240_000,
+  async inject(ctx) {
+    const h = await ctx.start();
+    await ctx.waitForChunks(strikeAt(ctx));
+    ctx.faultStarted();
+    await ctx.stack.restartPostgres({ downMs: 5000 });
+    return [h];
+  },
+};
+
+const pgRestartRollback: FaultCase = {
+  name: 'pg-restart-rollback',
+  ci: false,
+  notes: 800,
+  timeoutMs: 300_000,
+  async inject(ctx) {
+    const workflowId = `rollback-${ctx.seed}-${Date.now()}`;
+    // A planned failure after a few chunks starts the rollback; removeRunRows first waits 8 s.
+    writeFileSync(
+      ctx.faultsFile,
+      JSON.stringify({
+        [workflowId]: { failAfterChunks: strikeAt(ctx), failInTable: 'local_notes', compensationDelayMs: 8000 },
+      }),
+    );
+    const h = await ctx.start(workflowId);
+    await waitFor(
+      'the rollback',
+      async () => (await h.query(progressQuery).catch(() => null))?.phase === 'rolling-back',
+    );
+    await ctx.sleep(1500);
+    ctx.faultStarted();
+    await ctx.stack.restartPostgres({ downMs: 5000 });
+    return [h];
+  },
+};
+
+const temporalRestart: FaultCase = {
+  name: 'temporal-restart',
+  ci: false,
+  notes: 1200,
+  timeoutMs: 240_000,
+  async inject(ctx) {
+    const h = await ctx.start();
+    await ctx.waitForChunks(strikeAt(ctx));
+    ctx.faultStarted();
+    await ctx.stack.restartTemporal({ downMs: 3000 });
+    return [h];
+  },
+};
+
+const blackhole: FaultCase = {
+  name: 'pg-blackhole',
+  ci: true,
+  notes: 1200,
+  timeoutMs: 300_000,
+  async inject(ctx, ci) {
+    const h = await ctx.start();
+    await ctx.waitForChunks(strikeAt(ctx));
+    ctx.faultStarted();
+    ctx.stack.pgProxy.set({ mode: 'blackhole' });
+    await ctx.sleep(ci ? 8000 : 30_000);
+    ctx.stack.pgProxy.set({ mode: 'pass' });
+    return [h];
+  },
+};
+
+const connectionReset: FaultCase = {
+  name: 'pg-reset-mid-chunk',
+  ci: true,
+  notes: 1200,
+  timeoutMs: 180_000,
+  async inject(ctx) {
+    const h = await ctx.start();
+    await ctx.waitForChunks(strikeAt(ctx));
+    ctx.faultStarted();
+    // Every open connection is cut after a few more KB (mid-chunk), new ones too, for 2 s.
+    ctx.stack.pgProxy.set({ mode: 'cut', cutAfterBytes: 4096 + (ctx.seed % 8) * 1024 });
+    await ctx.sleep(2000);
+    ctx.stack.pgProxy.set({ mode: 'reset' });
+    await ctx.sleep(500);
+    ctx.stack.pgProxy.set({ mode: 'pass' });
+    return [h];
+  },
+};
+
+const latency: FaultCase = {
+  name: 'pg-latency',
+  ci: false,
+  notes: 800,
+  timeoutMs: 240_000,
+  async inject(ctx) {
+    const h = await ctx.start();
+    await ctx.waitForChunks(strikeAt(ctx));
+    ctx.faultStarted();
+    ctx.stack.pgProxy.set({ mode: 'latency', latencyMs: 200 });
+    await ctx.sleep(10_000);
+    ctx.stack.pgProxy.set({ mode: 'pass' });
+    return [h];
+  },
+};
+
+/**
+ * Corrupts every partial source backup of matching attempts while it exists: garbage over page 2
+ * (and the last page), rewritten every few ms, so what integrity_check reads is corrupt whatever
+ * the SQLite backup wrote in between. Returns a stop function and the count of files corrupted.
+ */
+function corruptPartials(backupDir: string, attempt: RegExp): { stop(): void; corrupted: Set<string> } {
+  const corrupted = new Set<string>();
+  const garbage = Buffer.alloc(4096, 0xab);
+  let running = true;
+  const loop = () => {
+    if (!running) return;
+    try {
+      for (const run of existsSync(backupDir) ? readdirSync(backupDir) : []) {
+        for (const name of readdirSync(join(backupDir, run))) {
+          if (!name.startsWith('source.sqlite.attempt-') || !attempt.test(name)) continue;
+          const path = join(backupDir, run, name);
+          let fd: number;
+          try {
+            fd = openSync(path, 'r+');
+          } catch {
+            continue;
+          }
+          try {
+            const size = fstatSync(fd).size;
+            if (size >= 3 * 4096) {
+              writeSync(fd, garbage, 0, 4096, 4096);
+              writeSync(fd, garbage, 0, 4096, size - 4096);
+              corrupted.add(name);
+            }
+          } finally {
+            closeSync(fd);
+          }
+        }
+      }
+    } catch {
+      /* the directory changed under us: next round */
+    }
+    setTimeout(loop, 2);
+  };
+  loop();
+  return { stop: () => (running = false), corrupted };
+}
+
+/** Persistent: every attempt's backup is corrupt, so the run must stop in the backup phase. */
+const corruptBackup: FaultCase = {
+  name: 'backup-corrupt',
+  ci: false,
+  notes: 800,
+  timeoutMs: 400_000,
+  async inject(ctx) {
+    ctx.faultStarted();
+    const corruptor = corruptPartials(ctx.backupDir, /attempt-\d+\.partial$/);
+    const h = await ctx.start();
+    void h
+      .result()
+      .finally(() => corruptor.stop())
+      .catch(() => undefined);
+    (ctx as CaseContext & { corrupted?: Set<string> }).corrupted = corruptor.corrupted;
+    return [h];
+  },
+  async extra(ctx, { statuses }) {
+    const v: string[] = [];
+    if ((ctx as CaseContext & { corrupted?: Set<string> }).corrupted?.size === 0)
+      v.push('no backup file was corrupted (fault not injected)');
+    if (statuses[0] === 'completed') v.push('the run completed on a corrupt backup');
+    const tables = await ctx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('public', 'migration')`,
+    );
+    if (tables[0]!.n !== 0) v.push(`the run went past the backup phase: ${tables[0]!.n} tables created in the target`);
+    return v;
+  },
+};
+
+/** Transient: attempt 1's backup is corrupt; the retry must take a fresh, verified backup. */
+const corruptBackupOnce: FaultCase = {
+  name: 'backup-corrupt-once',
+  ci: true,
+  notes: 800,
+  timeoutMs: 180_000,
+  async inject(ctx) {
+    ctx.faultStarted();
+    const corruptor = corruptPartials(ctx.backupDir, /attempt-1\.partial$/);
+    (ctx as CaseContext & { corrupted?: Set<string> }).corrupted = corruptor.corrupted;
+    const h = await ctx.start();
+    void h
+      .result()
+      .finally(() => corruptor.stop())
+      .catch(() => undefined);
+    return [h];
+  },
+  async extra(ctx) {
+    const v: string[] = [];
+    if ((ctx as CaseContext & { corrupted?: Set<string> }).corrupted?.size === 0)
+      v.push('no backup file was corrupted (fault not injected)');
+    const rows = await ctx.query<{ attempt: string }>(
+      `SELECT verification->>'attempt' AS attempt FROM migration.backup_inventory WHERE kind = 'source-sqlite'`,
+    );
+    if (rows.length !== 1 || Number(rows[0]!.attempt) < 2)
+      v.push(`the source backup kept is from attempt ${rows[0]?.attempt ?? 'none'}, not a retry after the corrupt one`);
+    return v;
+  },
+};
+
+const concurrentRuns: FaultCase = {
+  name: 'concurrent-runs',
+  ci: true,
+  notes: 800,
+  timeoutMs: 240_000,
+  async inject(ctx) {
+    ctx.faultStarted();
+    const a = `twice-a-${ctx.seed}-${Date.now()}`;
+    const b = `twice-b-${ctx.seed}-${Date.now()}`;
+    const handles = await Promise.all([ctx.start(a), ctx.start(b)]);
+    return handles;
+  },
+  async extra(_ctx, { statuses }) {
+    const completed = statuses.filter((s) => s === 'completed').length;
+    return completed === 1 ? [] : [`expected exactly one of the two runs to complete, got ${statuses.join(', ')}`];
+  },
+};
+
+const keyringGone: FaultCase = {
+  name: 'keyring-removed',
+  ci: false,
+  notes: 1200,
+  timeoutMs: 240_000,
+  async inject(ctx) {
+    const h = await ctx.start();
+    await ctx.waitForChunks(strikeAt(ctx));
+    ctx.faultStarted();
+    renameSync(ctx.keyringPath, `${ctx.keyringPath}.away`);
+    await ctx.sleep(3000);
+    renameSync(`${ctx.keyringPath}.away`, ctx.keyringPath);
+    return [h];
+  },
+};
+
+export const CASES: FaultCase[] = [
+  workerSigkill,
+  workerFrozen,
+  terminateBackend,
+  pgRestartTransfer,
+  pgRestartRollback,
+  temporalRestart,
+  blackhole,
+  connectionReset,
+  latency,
+  corruptBackupOnce,
+  corruptBackup,
+  concurrentRuns,
+  keyringGone,
+];
+
+export type { WorkflowHandle };
