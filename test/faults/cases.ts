@@ -89,6 +89,7 @@ const pgRestartTransfer: FaultCase = {
 const pgRestartRollback: FaultCase = {
   name: 'pg-restart-rollback',
   ci: false,
+  expectStatus: /^RolledBack$/,
   notes: 800,
   timeoutMs: 300_000,
   async inject(ctx) {
@@ -224,6 +225,7 @@ function corruptPartials(backupDir: string, attempt: RegExp): { stop(): void; co
 const corruptBackup: FaultCase = {
   name: 'backup-corrupt',
   ci: false,
+  expectStatus: /^(BackupFailed|Error|ActivityFailure|failed)$/,
   notes: 800,
   timeoutMs: 400_000,
   async inject(ctx) {
@@ -283,6 +285,7 @@ const corruptBackupOnce: FaultCase = {
 const concurrentRuns: FaultCase = {
   name: 'concurrent-runs',
   ci: true,
+  expectStatus: /^(completed\+\w+|\w+\+completed)$/,
   notes: 800,
   timeoutMs: 240_000,
   async inject(ctx) {
@@ -301,6 +304,8 @@ const concurrentRuns: FaultCase = {
 const keyringGone: FaultCase = {
   name: 'keyring-removed',
   ci: false,
+  // Either the run rides the gap out (retries) or it refuses the missing key and rolls back.
+  expectStatus: /^(completed|RolledBack)$/,
   notes: 1200,
   timeoutMs: 240_000,
   async inject(ctx) {

@@ -57,6 +57,8 @@ export interface FaultCase {
   overrides?: Partial<MigrationInput>;
   /** Starts the run(s) and injects the fault; returns the handles whose end is awaited. */
   inject(ctx: CaseContext, ci: boolean): Promise<WorkflowHandle[]>;
+  /** The final status(es) this case must end in, joined by '+' (default: completed). */
+  expectStatus?: RegExp;
   /** Case-specific checks on top of the invariants (e.g. "stopped in the backup phase"). */
   extra?(ctx: CaseContext, outcome: { statuses: string[] }): Promise<string[]>;
 }
@@ -72,11 +74,18 @@ export interface CaseRow {
   recoverMs: number | null;
   durationMs: number;
   violations: string[];
+  /** Why each run that did not complete ended (the failure's message, truncated). */
+  messages: string[];
+  /** Positive control (when asked): what the invariants said about a deliberately damaged target. */
+  control?: string[];
 }
 
 const DEFAULT_INPUT = { chunkRows: 100, parallelism: 2, heartbeatTimeoutMs: 3000, chunksPerExecution: 20 } as const;
 
-async function statusOf(handle: WorkflowHandle, timeoutMs: number): Promise<{ status: string; runId: string | null }> {
+async function statusOf(
+  handle: WorkflowHandle,
+  timeoutMs: number,
+): Promise<{ status: string; runId: string | null; message?: string }> {
   const timeout = new Promise<'no-end'>((r) => setTimeout(() => r('no-end'), timeoutMs).unref());
   try {
     const result = await Promise.race([handle.result() as Promise<MigrationResult>, timeout]);
@@ -84,14 +93,23 @@ async function statusOf(handle: WorkflowHandle, timeoutMs: number): Promise<{ st
     return { status: result.validation.ok ? result.status : 'completed-unvalidated', runId: result.runId };
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
-      const cause = err.cause as { type?: string; name?: string } | undefined;
-      return { status: cause?.type ?? cause?.name ?? 'failed', runId: null };
+      // The first typed failure down the cause chain (an activity's ApplicationFailure under an ActivityFailure).
+      let cause = err.cause as { type?: string; name?: string; cause?: unknown } | undefined;
+      while (cause && !cause.type && cause.cause) cause = cause.cause as typeof cause;
+      const message = (err.cause as Error | undefined)?.message ?? err.message;
+      return { status: cause?.type ?? cause?.name ?? 'failed', runId: null, message: message.slice(0, 400) };
     }
     throw err;
   }
 }
 
-export async function runCase(stack: FaultStack, c: FaultCase, seed: number, ci: boolean): Promise<CaseRow> {
+export async function runCase(
+  stack: FaultStack,
+  c: FaultCase,
+  seed: number,
+  ci: boolean,
+  options: { control?: boolean } = {},
+): Promise<CaseRow> {
   const began = Date.now();
   const id = `${c.name}-${seed}-${randomUUID().slice(0, 6)}`;
   const dir = join(stack.dir, id);
@@ -195,12 +213,15 @@ export async function runCase(stack: FaultStack, c: FaultCase, seed: number, ci:
   let handles: WorkflowHandle[] = [];
   let report: InvariantReport;
   let extra: string[] = [];
+  let control: string[] | undefined;
+  let messages: string[] = [];
   try {
     await ctx.addWorker();
     handles = await c.inject(ctx, ci);
     const outcomes = await Promise.all(handles.map((h) => statusOf(h, c.timeoutMs)));
     ended = true;
     statuses = outcomes.map((o) => o.status);
+    messages = outcomes.flatMap((o) => (o.message ? [o.message] : []));
     completedRunId = outcomes.find((o) => o.runId)?.runId ?? null;
     for (const h of handles) await h.terminate('fault case over').catch(() => undefined);
     await watcher;
@@ -215,7 +236,7 @@ export async function runCase(stack: FaultStack, c: FaultCase, seed: number, ci:
     if (!text.includes(userId))
       throw new Error(`${c.name}: the history scan saw no history (positive control: the user id)`);
     const status = statuses.includes('completed') ? 'completed' : (statuses.find((s) => s !== 'completed') ?? 'no-end');
-    report = await checkInvariants({
+    const invariantInput = {
       source,
       sourceBefore,
       targetUrl,
@@ -227,8 +248,24 @@ export async function runCase(stack: FaultStack, c: FaultCase, seed: number, ci:
       completedRunId,
       historiesAndLogs: text,
       canary,
-    });
+    };
+    report = await checkInvariants(invariantInput);
+    if (options.control && status === 'completed') {
+      // The checks must be able to fail: lose one task, garble one folder name, leak the canary.
+      await target.query(
+        'DELETE FROM note_tasks WHERE id = (SELECT min(id::text)::uuid FROM note_tasks WHERE user_id = $1)',
+        [userId],
+      );
+      await target.query(
+        `UPDATE folders SET name_enc = name_enc || '\\x00'::bytea WHERE id = (SELECT min(id::text)::uuid FROM folders WHERE user_id = $1)`,
+        [userId],
+      );
+      control = (await checkInvariants({ ...invariantInput, historiesAndLogs: `${text}\n${canary}` })).violations;
+    }
     extra = (await c.extra?.(ctx, { statuses })) ?? [];
+    const expected = c.expectStatus ?? /^completed$/;
+    if (!expected.test(statuses.join('+')))
+      extra.push(`final status ${statuses.join('+')}, expected ${String(expected)}`);
   } finally {
     ended = true;
     for (const w of ctx.workers) await w.kill('SIGKILL');
@@ -247,6 +284,8 @@ export async function runCase(stack: FaultStack, c: FaultCase, seed: number, ci:
     recoverMs,
     durationMs: Date.now() - began,
     violations: [...report.violations, ...extra],
+    messages,
+    ...(control ? { control } : {}),
   };
 }
 

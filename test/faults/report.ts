@@ -21,6 +21,7 @@ export function formatTable(rows: CaseRow[]): string {
   const line = (row: readonly string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   const out = [line(COLUMNS), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)];
   for (const r of rows) for (const v of r.violations) out.push(`  ${r.case}: ${v}`);
+  for (const r of rows) for (const m of r.messages) out.push(`  ${r.case} ended: ${m}`);
   return out.join('\n');
 }
 

@@ -45,6 +45,7 @@ try {
         recoverMs: null,
         durationMs: 0,
         violations: [(err as Error).message],
+        messages: [],
       };
     }
     // Whatever the case did to them, the next case starts with both paths open.

@@ -37,7 +37,10 @@ export async function startFaultStack(): Promise<FaultStack> {
   const pgPort = await freePort();
   // Its own temp directory: initdb runs as `postgres` and cannot enter the suite's 0700 one.
   const pgDir = mkdtempSync(join(tmpdir(), 'migrator-faults-pg-'));
-  let pg: LocalPostgres = await startLocalPostgres({ dataDir: pgDir, port: pgPort });
+  // Durable (fsync, synchronous_commit on): with the test cluster's fsync=off/synchronous_commit=off
+  // an immediate stop loses commits already acknowledged, which no client can survive (the first
+  // run of this suite saw it: chunks in the ledger whose rows were gone after the restart).
+  let pg: LocalPostgres = await startLocalPostgres({ dataDir: pgDir, port: pgPort, durable: true });
   const pgProxy = new FaultProxy('127.0.0.1', pgPort);
   await pgProxy.start();
   const temporalPort = await freePort();
@@ -63,7 +66,7 @@ export async function startFaultStack(): Promise<FaultStack> {
     proxiedUrl: (database) => url(pgProxy.port, database),
     directUrl: (database) => url(pgPort, database),
     async restartPostgres({ downMs }) {
-      pg = await restartLocalCluster(pg.dataDir, pgPort, { mode: 'immediate', downMs });
+      pg = await restartLocalCluster(pg.dataDir, pgPort, { mode: 'immediate', downMs, durable: true });
     },
     async restartTemporal({ downMs }) {
       temporal.process?.kill('SIGKILL');
