@@ -30,6 +30,8 @@ export interface RunState {
   totalSourceRows: number;
   /** The control tables exist: events can be logged to migration_log. */
   loggingReady: boolean;
+  /** Another run of this user held the lease: this run changed nothing of its own, so nothing is rolled back. */
+  leaseRefused: boolean;
 }
 
 export function newRunState(cfg: MigrationConfig, ids: { workflowId: string; runId: string }, asOfSeconds: number): RunState {
@@ -81,6 +83,7 @@ export function newRunState(cfg: MigrationConfig, ids: { workflowId: string; run
     transferStartedAt: null,
     totalSourceRows: 0,
     loggingReady: false,
+    leaseRefused: false,
   };
 }
 

@@ -98,7 +98,7 @@ const pgRestartRollback: FaultCase = {
     writeFileSync(
       ctx.faultsFile,
       JSON.stringify({
-        [workflowId]: { failAfterChunks: strikeAt(ctx), failInTable: 'local_notes', compensationDelayMs: 8000 },
+        [workflowId]: { failAfterChunks: strikeAt(ctx, 2, 4), failInTable: 'local_notes', compensationDelayMs: 8000 },
       }),
     );
     const h = await ctx.start(workflowId);
