@@ -49,6 +49,8 @@ export interface FaultCase {
   name: string;
   /** In the reduced matrix CI runs (test/faults/matrix.test.ts). */
   ci: boolean;
+  /** Breaks what every case shares (the server, a proxy): runs alone, never beside another case. */
+  shared?: boolean;
   notes: number;
   /** How long the run(s) may take after the fault before 'no-end'. */
   timeoutMs: number;
@@ -220,7 +222,20 @@ export async function runCase(
   try {
     await ctx.addWorker();
     handles = await c.inject(ctx, ci);
-    const outcomes = await Promise.all(handles.map((h) => statusOf(h, c.timeoutMs)));
+    // Every worker dead (crashed, not killed by the case) means the run waits for ever: stop waiting.
+    const noWorker = (async () => {
+      while (!ended && !(ctx.workers.length && ctx.workers.every((w) => w.died))) await ctx.sleep(500);
+      return 'no-worker' as const;
+    })();
+    const outcomes = await Promise.all(
+      handles.map(
+        async (h) =>
+          await Promise.race([
+            statusOf(h, c.timeoutMs),
+            noWorker.then(() => ({ status: 'no-end', runId: null, message: 'every worker process died' })),
+          ]),
+      ),
+    );
     ended = true;
     statuses = outcomes.map((o) => o.status);
     messages = outcomes.flatMap((o) => (o.message ? [o.message] : []));
@@ -265,6 +280,10 @@ export async function runCase(
       control = (await checkInvariants({ ...invariantInput, historiesAndLogs: `${text}\n${canary}` })).violations;
     }
     extra = (await c.extra?.(ctx, { statuses })) ?? [];
+    for (const [n, w] of ctx.workers.entries()) {
+      if (w.died)
+        extra.push(`worker ${n + 1} died: ${w.output().trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`);
+    }
     const expected = c.expectStatus ?? /^completed$/;
     if (!expected.test(statuses.join('+')))
       extra.push(`final status ${statuses.join('+')}, expected ${String(expected)}`);

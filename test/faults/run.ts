@@ -28,15 +28,15 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const stack = await startFaultStack();
 const rows: CaseRow[] = [];
 try {
-  for (const [i, c] of selected.entries()) {
-    process.stderr.write(`[faults] ${c.name} (seed ${seed + i}) ...\n`);
+  for (const c of selected) {
+    process.stderr.write(`[faults] ${c.name} (seed ${seed + CASES.indexOf(c)}) ...\n`);
     let row: CaseRow;
     try {
-      row = await runCase(stack, c, seed + i, values.ci);
+      row = await runCase(stack, c, seed + CASES.indexOf(c), values.ci);
     } catch (err) {
       row = {
         case: c.name,
-        seed: seed + i,
+        seed: seed + CASES.indexOf(c),
         runs: 0,
         chunks: 0,
         rowsLost: 0,

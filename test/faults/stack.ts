@@ -95,6 +95,8 @@ export interface WorkerProcess {
   process: ChildProcess;
   output(): string;
   stopped: boolean;
+  /** Exited without the suite killing it (a crash: the bug this suite was started for). */
+  died: boolean;
   kill(signal?: NodeJS.Signals): Promise<void>;
   signal(signal: NodeJS.Signals): void;
 }
@@ -144,8 +146,12 @@ export async function spawnWorker(
     if (Date.now() > deadline) throw new Error(`worker process did not start within 60 s:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  let killed = false;
   const w: WorkerProcess = {
     process: child,
+    get died() {
+      return w.stopped && !killed;
+    },
     output: () => out,
     get stopped() {
       return child.exitCode !== null || child.signalCode !== null;
@@ -154,6 +160,7 @@ export async function spawnWorker(
       if (!w.stopped) child.kill(signal);
     },
     async kill(signal = 'SIGKILL') {
+      killed = true;
       if (!w.stopped) {
         child.kill('SIGCONT'); // a frozen worker cannot act on SIGTERM
         child.kill(signal);
