@@ -100,7 +100,7 @@ const pgRestartTransfer: FaultCase = {
 const pgRestartRollback: FaultCase = {
   name: 'pg-restart-rollback',
   shared: true,
-  ci: false,
+  ci: true,
   expectStatus: /^RolledBack$/,
   notes: 800,
   timeoutMs: 300_000,
@@ -110,7 +110,7 @@ const pgRestartRollback: FaultCase = {
     writeFileSync(
       ctx.faultsFile,
       JSON.stringify({
-        [workflowId]: { failAfterChunks: strikeAt(ctx, 2, 4), failInTable: 'local_notes', compensationDelayMs: 8000 },
+        [workflowId]: { failAfterChunks: strikeAt(ctx, 2, 3), failInTable: 'local_notes', compensationDelayMs: 8000 },
       }),
     );
     const h = await ctx.start(workflowId);
