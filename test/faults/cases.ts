@@ -1,8 +1,8 @@
 // The fault matrix. Each case starts its run(s), waits for a seeded point of the transfer, breaks
 // something real (a process, a backend, the server, the network path, a file) and lets the run end
 // by itself; the harness then checks the same invariants after every case.
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { renameSync, writeFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery } from '../../workflows/definitions';
 import type { CaseContext, FaultCase } from './harness';
@@ -203,47 +203,54 @@ const latency: FaultCase = {
   },
 };
 
+// Runs in a process of its own, so the suite's event loop (busy with other cases' checks) cannot
+// make it miss the moment between the backup's write and its integrity_check.
+const CORRUPTOR = `
+const fs = require('node:fs'), path = require('node:path');
+const [dir, pattern] = process.argv.slice(1);
+const attempt = new RegExp(pattern), garbage = Buffer.alloc(4096, 0xab), seen = new Set();
+setInterval(() => {
+  try {
+    for (const run of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      for (const name of fs.readdirSync(path.join(dir, run))) {
+        if (!name.startsWith('source.sqlite.attempt-') || !attempt.test(name)) continue;
+        let fd;
+        try { fd = fs.openSync(path.join(dir, run, name), 'r+'); } catch { continue; }
+        try {
+          const size = fs.fstatSync(fd).size;
+          if (size >= 3 * 4096) {
+            fs.writeSync(fd, garbage, 0, 4096, 4096);
+            fs.writeSync(fd, garbage, 0, 4096, size - 4096);
+            if (!seen.has(name)) { seen.add(name); process.stdout.write(name + '\\n'); }
+          }
+        } finally { fs.closeSync(fd); }
+      }
+    }
+  } catch {}
+}, 2);
+// Never outlives the suite: gone with its parent, and after 10 minutes in any case.
+setInterval(() => { try { process.kill(process.ppid, 0); } catch { process.exit(0); } }, 1000);
+setTimeout(() => process.exit(0), 600000);
+`;
+
 /**
  * Corrupts every partial source backup of matching attempts while it exists: garbage over page 2
- * (and the last page), rewritten every few ms, so what integrity_check reads is corrupt whatever
- * the SQLite backup wrote in between. Returns a stop function and the count of files corrupted.
+ * and the last page, rewritten every 2 ms, so what integrity_check reads is corrupt whatever the
+ * SQLite backup wrote in between. Returns a stop function and the names of the files corrupted.
  */
 function corruptPartials(backupDir: string, attempt: RegExp): { stop(): void; corrupted: Set<string> } {
   const corrupted = new Set<string>();
-  const garbage = Buffer.alloc(4096, 0xab);
-  let running = true;
-  const loop = () => {
-    if (!running) return;
-    try {
-      for (const run of existsSync(backupDir) ? readdirSync(backupDir) : []) {
-        for (const name of readdirSync(join(backupDir, run))) {
-          if (!name.startsWith('source.sqlite.attempt-') || !attempt.test(name)) continue;
-          const path = join(backupDir, run, name);
-          let fd: number;
-          try {
-            fd = openSync(path, 'r+');
-          } catch {
-            continue;
-          }
-          try {
-            const size = fstatSync(fd).size;
-            if (size >= 3 * 4096) {
-              writeSync(fd, garbage, 0, 4096, 4096);
-              writeSync(fd, garbage, 0, 4096, size - 4096);
-              corrupted.add(name);
-            }
-          } finally {
-            closeSync(fd);
-          }
-        }
-      }
-    } catch {
-      /* the directory changed under us: next round */
-    }
-    setTimeout(loop, 2);
-  };
-  loop();
-  return { stop: () => (running = false), corrupted };
+  const child = spawn(process.execPath, ['-e', CORRUPTOR, backupDir, attempt.source], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child.stdout.on('data', (d: Buffer) =>
+    d
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .forEach((n) => corrupted.add(n)),
+  );
+  return { stop: () => child.kill('SIGKILL'), corrupted };
 }
 
 /** Persistent: every attempt's backup is corrupt, so the run must stop in the backup phase. */
