@@ -140,6 +140,24 @@ const temporalRestart: FaultCase = {
   },
 };
 
+/** The worker's path to Temporal goes silent for 10 s (polls, heartbeats and completions held). */
+const temporalBlackhole: FaultCase = {
+  name: 'temporal-blackhole',
+  shared: true,
+  ci: false,
+  notes: 1200,
+  timeoutMs: 240_000,
+  async inject(ctx) {
+    const h = await ctx.start();
+    await ctx.waitForChunks(strikeAt(ctx));
+    ctx.faultStarted();
+    ctx.stack.temporalProxy.set({ mode: 'blackhole' });
+    await ctx.sleep(10_000);
+    ctx.stack.temporalProxy.set({ mode: 'pass' });
+    return [h];
+  },
+};
+
 const blackhole: FaultCase = {
   name: 'pg-blackhole',
   shared: true,
@@ -358,6 +376,7 @@ export const CASES: FaultCase[] = [
   pgRestartTransfer,
   pgRestartRollback,
   temporalRestart,
+  temporalBlackhole,
   blackhole,
   connectionReset,
   latency,
