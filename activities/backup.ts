@@ -38,6 +38,12 @@ export interface BackupRecord {
   fingerprint?: Fingerprint;
 }
 
+/**
+ * A direct client's connection breaking between queries (server restarted) emits 'error'; without a
+ * listener that event kills the worker. The query in flight rejects anyway and the attempt fails.
+ */
+const ignoreClientError = (err: Error): void => console.error(`[migrator] backup connection error: ${err.message}`);
+
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -241,6 +247,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       let partial: string | null = null;
       try {
         const client = new pg.Client({ connectionString: dsn, application_name: appName });
+        client.on('error', ignoreClientError);
         await client.connect();
         let before: Fingerprint;
         try {
@@ -275,6 +282,7 @@ export function createBackupActivities(deps: ActivityDeps) {
         const tocEntries = list.stdout.split('\n').filter((l) => l && !l.startsWith(';')).length;
 
         const admin = new pg.Client({ connectionString: dsn, application_name: appName });
+        admin.on('error', ignoreClientError);
         await admin.connect();
         try {
           // Earlier attempts' scratch databases (and the sessions of their orphaned pg_restore) go.
@@ -285,6 +293,7 @@ export function createBackupActivities(deps: ActivityDeps) {
             what: `restoring the target backup into scratch database ${scratch}`,
           });
           const restoredClient = new pg.Client({ connectionString: withDatabase(dsn, scratch), application_name: appName });
+          restoredClient.on('error', ignoreClientError);
           await restoredClient.connect();
           let after: Fingerprint;
           try {

@@ -123,7 +123,13 @@ export function createDeps(
       // One connection per concurrent activity: a smaller pool makes activities queue for a
       // connection inside their own timeouts; a larger one only holds server slots idle.
       pool = new pg.Pool({ ...migrationConnectionConfig(resolveSecretRef(ref, what), options.session), max: concurrency + POOL_HEADROOM });
-      pool.on('error', () => undefined); // an idle client's broken connection is replaced on next use
+      // A broken connection must never crash the worker: pg-pool drops its own 'error' listener while
+      // a client is checked out, so an 'error' between two queries of an activity (server restarted,
+      // backend terminated) was an unhandled event. The query in flight still rejects; the pool
+      // replaces the connection. Logged without the DSN (err.message only).
+      const logError = (err: Error) => console.error(`[migrator] target connection error (replaced on next use): ${err.message}`);
+      pool.on('error', logError);
+      pool.on('connect', (client) => client.on('error', logError));
       pools.set(ref, pool);
     }
     return pool;

@@ -138,3 +138,18 @@ export function withDatabase(url: string, database: string): string {
   u.pathname = `/${database}`;
   return u.toString();
 }
+
+/**
+ * Restarts the cluster on `dataDir` on the same port (the fault suite's "PostgreSQL restarted"):
+ * stop in `mode` ('immediate' = a crash: no checkpoint, every backend gone at once), stay down for
+ * `downMs`, then start again (crash recovery runs when the stop was immediate).
+ */
+export async function restartLocalCluster(
+  dataDir: string,
+  port: number,
+  options: { mode?: 'fast' | 'immediate'; downMs?: number; durable?: boolean } = {},
+): Promise<LocalPostgres> {
+  stopLocalCluster(dataDir, options.mode ?? 'immediate');
+  if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
+  return startLocalPostgres({ dataDir, port, durable: options.durable });
+}

@@ -75,8 +75,8 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
   const workflowCancelled = isCancellation(failure) && run.abort.reason === null;
   if (workflowCancelled) run.abort = { reason: 'workflow cancelled', cause: 'cancel' };
   const reason = run.abort.reason ?? innermost(failure);
-  if (cfg.dryRun || saga.size === 0 || run.before === null) {
-    // Nothing was changed in the target: nothing to roll back.
+  if (cfg.dryRun || saga.size === 0 || run.before === null || run.leaseRefused) {
+    // Nothing was changed in the target (or nothing of this run's: another run holds the lease): nothing to roll back.
     upsertSearchAttributes([{ key: MigrationStatus, value: 'failed' }]);
     if (workflowCancelled || run.abort.reason === null) throw failure;
     throw ApplicationFailure.create({ type: 'Aborted', nonRetryable: true, message: `${reason} (before any change to the target)` });

@@ -32,6 +32,8 @@ export interface RunState {
   loggingReady: boolean;
   /** The tables this run's ensureSchema created (null: not reported, the undo falls back to the preflight fingerprint). */
   createdTables: string[] | null;
+  /** Another run of this user held the lease: this run changed nothing of its own, so nothing is rolled back. */
+  leaseRefused: boolean;
 }
 
 export function newRunState(cfg: MigrationConfig, ids: { workflowId: string; runId: string }, asOfSeconds: number): RunState {
@@ -84,6 +86,7 @@ export function newRunState(cfg: MigrationConfig, ids: { workflowId: string; run
     totalSourceRows: 0,
     loggingReady: false,
     createdTables: null,
+    leaseRefused: false,
   };
 }
 

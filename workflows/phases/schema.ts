@@ -1,6 +1,7 @@
 // schema: the app's tables (IF NOT EXISTS), the control and bridge tables, the run lease with its
 // fencing token, the backups recorded, and the health guard started on a measured baseline.
 import { patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { MAPPINGS, TABLE_ORDER } from '../../lib/mapping';
 import type { HealthReading } from '../../activities';
 import { startHealthGuard } from '../health-guard';
@@ -43,7 +44,16 @@ export const schemaPhase: Phase = {
     const schema = await acts.bookkeeping.ensureSchema({ target: cfg.target, runId });
     if (own) run.createdTables = schema.created;
     run.loggingReady = true;
-    await acts.bookkeeping.acquireLease({ target: cfg.target, runId, userId: cfg.userId });
+    try {
+      await acts.bookkeeping.acquireLease({ target: cfg.target, runId, userId: cfg.userId });
+    } catch (err) {
+      // Another run of this user holds the lease. This run wrote nothing of its own (the tables
+      // ensureSchema made IF NOT EXISTS are the holder's as much as ours), so it must not compensate:
+      // its dropCreatedTables would drop the holder's still-empty tables and its fingerprint proof
+      // would compare rows the holder is writing (found by the fault suite's concurrent-runs case).
+      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'LeaseLost') run.leaseRefused = true;
+      throw err;
+    }
     await acts.bookkeeping.recordBackups({ target: cfg.target, runId, userId: cfg.userId, backups: run.backups });
     const baselineMs = await acts.bookkeeping.measureBaseline({ target: cfg.target, userId: cfg.userId, health: cfg.health });
     await ctx.log('health', 'info', `baseline latency ${baselineMs.toFixed(1)} ms`);
