@@ -105,7 +105,7 @@ describe('chunk size bound', () => {
   });
 
   it('the chunk byte budget from input is bounded and names the field', () => {
-    const base = { source: '/x.sqlite', userId: ctx.userId, target: 'env:PG', keyring: 'env:KEYS' };
+    const base = { source: '/x.sqlite', userId: ctx.userId, target: 'pg', keyring: 'keys' };
     expect(parseMigrationInput(base).chunkBytes).toBe(DEFAULT_CHUNK_BYTES);
     expect(parseMigrationInput({ ...base, chunkBytes: MIN_CHUNK_BYTES }).chunkBytes).toBe(MIN_CHUNK_BYTES);
     for (const bad of [MIN_CHUNK_BYTES - 1, MAX_CHUNK_BYTES + 1, 1.5, '16MiB']) {
