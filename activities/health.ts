@@ -1,5 +1,5 @@
 // The health guard's readings: the built-in probe timing the app's benchmark queries against the
-// target (the plan's §7.2), pluggable error-rate sources (a SQL query against the app's metrics,
+// target, pluggable error-rate sources (a SQL query against the app's metrics,
 // a Prometheus endpoint), and integrity (INVALID indexes). The workflow decides; this measures.
 // Sources and webhooks are names resolved in the worker config (activities/capabilities.ts): their
 // SQL and URLs never travel in workflow input, and errors name them, never print their URL.

@@ -1,4 +1,4 @@
-// The manual runbook (the plan's §6.2) for when automation cannot finish: show runs and backups,
+// The manual runbook for when automation cannot finish: show runs and backups,
 // cancel the orchestrator's backends, restore the target from a verified backup (in place or into
 // a new database), verify a restoration, and clean a run's artifacts. Every command that changes
 // something refuses a database that is not the one named by --expect-database.
@@ -101,7 +101,7 @@ function runbookTarget(target: string): { name: string; dsn: string; config: Wor
 const targetDsn = (t: string) => runbookTarget(t).dsn;
 
 export function registerRunbook(program: Command): void {
-  const runbook = program.command('runbook').description('manual recovery when automation cannot finish (the plan\'s §6.2)');
+  const runbook = program.command('runbook').description('manual recovery when automation cannot finish (least destructive first: runs, cancel-backends, clean, backups, restore, verify)');
   registerRunbookCommands(runbook);
   // The two an operator reaches for first are also top-level: `migrator backups`, `migrator restore`.
   registerBackups(program);
