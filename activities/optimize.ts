@@ -4,6 +4,7 @@ import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import { sqlFile } from '../infra/sql-files';
 import type pg from 'pg';
 import type { ActivityDeps } from './deps';
+import { inTransaction } from './transaction';
 
 async function present(client: pg.PoolClient, table: string): Promise<boolean> {
   return (await client.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [table])).rows[0]!.present;
@@ -25,9 +26,7 @@ export function createOptimizeActivities(deps: ActivityDeps) {
      */
     async archiveBridge(input: { target: string; userId: string; runId?: string }): Promise<Record<string, number>> {
       const moved: Record<string, number> = {};
-      const client = await deps.pool(input.target).connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(deps.pool(input.target), async (client) => {
         for (const table of TABLE_ORDER) {
           const m = MAPPINGS[table];
           const vars = { bridge: m.bridgeTable, table: m.targetTable, key: m.targetKeyColumn };
@@ -36,13 +35,7 @@ export function createOptimizeActivities(deps: ActivityDeps) {
           const result = await client.query(sqlFile('queries/archive_bridge.sql', vars), [input.userId]);
           moved[m.bridgeTable] = result.rowCount ?? 0;
         }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
       return moved;
     },
   };

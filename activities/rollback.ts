@@ -10,6 +10,7 @@ import { sqlFile } from '../infra/sql-files';
 import type { TargetFingerprint } from '../lib/fingerprint';
 import { fingerprintDatabase } from './backup';
 import type { ActivityDeps } from './deps';
+import { inTransaction } from './transaction';
 import { describeDependents, foreignDependents, runCreatedIds } from './dependents';
 import { acquireBuilderLock, hasIndexUsers, indexNamesOf, otherIndexUsers, ourIndexNames, releaseBuilderLock } from './indexes';
 import { DEFAULT_LOCK_TIMEOUT_MS, SCHEMA_USER_GRACE_MS } from '../lib/defaults';
@@ -74,18 +75,10 @@ export function createRollbackActivities(deps: ActivityDeps) {
       for (const source of REVERSE) {
         const m = MAPPINGS[source];
         if (!created.has(m.targetTable)) continue;
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
+        removed[m.targetTable] = await inTransaction(pool, async (client) => {
           await refuseDependents(client, m, input, created, { lock: true });
-          removed[m.targetTable] = await removeTableRows(client, m, input);
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        } finally {
-          client.release();
-        }
+          return removeTableRows(client, m, input);
+        });
       }
       // Rolled back (or cleaned): the rows it took over from earlier runs are theirs again.
       if (tracked) await pool.query(sqlFile('queries/drop_supersessions.sql'), [input.userId, input.runId]);
