@@ -16,14 +16,24 @@ function sandboxRule(files, up) {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [...nodeBuiltins, 'pg', 'better-sqlite3', '@temporalio/worker', '@temporalio/client', '@temporalio/activity'].map(
-            (name) => ({ name, message: 'workflows/ is deterministic sandbox code: no I/O modules.' }),
-          ),
+          paths: [
+            ...nodeBuiltins,
+            'pg',
+            'better-sqlite3',
+            '@temporalio/worker',
+            '@temporalio/client',
+            '@temporalio/activity',
+          ].map((name) => ({ name, message: 'workflows/ is deterministic sandbox code: no I/O modules.' })),
           patterns: [
-            { regex: `^(${root})activities(/|$)`, allowTypeImports: true, message: 'Only type-only imports of activities are allowed in workflows/.' },
+            {
+              regex: `^(${root})activities(/|$)`,
+              allowTypeImports: true,
+              message: 'Only type-only imports of activities are allowed in workflows/.',
+            },
             {
               regex: `^(?!@temporalio/(workflow|common)$|\\./|${up.includes('|') ? `${up.split('|')[0]}|` : ''}(${root})lib(/|$)|(${root})activities(/|$))`,
-              message: 'workflows/ may import only @temporalio/workflow (and its pure @temporalio/common), lib/ (pure code) and type-only activities.',
+              message:
+                'workflows/ may import only @temporalio/workflow (and its pure @temporalio/common), lib/ (pure code) and type-only activities.',
             },
           ],
         },

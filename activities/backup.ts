@@ -9,7 +9,18 @@
 // cancelled (children killed, queries cancelled). Directories are 0700 and files 0600 whatever the
 // umask: a backup holds every user's data.
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  createReadStream,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -131,7 +142,10 @@ export interface IntegrityResult {
 }
 
 /** PRAGMA integrity_check (and user_version) of a SQLite file, off the event loop, heartbeating, cancellable. */
-export async function sqliteIntegrityCheck(path: string, what = 'integrity_check of the source backup'): Promise<IntegrityResult> {
+export async function sqliteIntegrityCheck(
+  path: string,
+  what = 'integrity_check of the source backup',
+): Promise<IntegrityResult> {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
   // The child needs no secrets of the worker: PATH only.
   const env = { PATH: process.env.PATH ?? '' };
@@ -140,9 +154,17 @@ export async function sqliteIntegrityCheck(path: string, what = 'integrity_check
 }
 
 /** Runs `work` on `client`, cancelling its backend's query if `signal` aborts (then throwing the abort reason). */
-async function cancellableOn<T>(client: pg.ClientBase, pool: pg.Pool, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+async function cancellableOn<T>(
+  client: pg.ClientBase,
+  pool: pg.Pool,
+  signal: AbortSignal,
+  work: () => Promise<T>,
+): Promise<T> {
   const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-  const dispose = onAbort(signal, () => void pool.query(sqlFile('queries/cancel_backend.sql'), [pid]).catch(() => undefined));
+  const dispose = onAbort(
+    signal,
+    () => void pool.query(sqlFile('queries/cancel_backend.sql'), [pid]).catch(() => undefined),
+  );
   try {
     return await work();
   } catch (err) {
@@ -155,7 +177,9 @@ async function cancellableOn<T>(client: pg.ClientBase, pool: pg.Pool, signal: Ab
 
 /** Drops this run's scratch databases of attempts up to `attempt` (a later attempt's is never touched). */
 async function dropScratch(admin: pg.Client, tag: string, attempt: number): Promise<void> {
-  const names = (await admin.query<{ name: string }>(sqlFile('queries/scratch_databases.sql'), [`migrator\\_scratch\\_${tag}%`])).rows.map((r) => r.name);
+  const names = (
+    await admin.query<{ name: string }>(sqlFile('queries/scratch_databases.sql'), [`migrator\\_scratch\\_${tag}%`])
+  ).rows.map((r) => r.name);
   for (const name of names) {
     const m = /_a(\d+)$/.exec(name);
     if (m && Number(m[1]) > attempt) continue;
@@ -170,7 +194,9 @@ export async function fingerprintDatabase(
   include: RegExp | null = null,
   scope?: { perUser: Set<string>; userId: string },
 ): Promise<Fingerprint> {
-  const tables = (await client.query<{ name: string }>(sqlFile('queries/list_user_tables.sql'))).rows.map((r) => r.name);
+  const tables = (await client.query<{ name: string }>(sqlFile('queries/list_user_tables.sql'))).rows.map(
+    (r) => r.name,
+  );
   const out: Fingerprint = {};
   for (const name of tables) {
     if (include && !include.test(name)) continue;
@@ -213,7 +239,10 @@ export function createBackupActivities(deps: ActivityDeps) {
       }
       try {
         const check = await sqliteIntegrityCheck(partial);
-        if (!check.ok) throw new BackupError(`source backup ${partial} failed integrity_check (${check.problems} problem(s), first: ${check.first})`);
+        if (!check.ok)
+          throw new BackupError(
+            `source backup ${partial} failed integrity_check (${check.problems} problem(s), first: ${check.first})`,
+          );
         const sha256 = await whileHeartbeating({ step: 'source sha256' }, sha256File(partial));
         commitPartial(partial, location);
         return {
@@ -266,7 +295,10 @@ export function createBackupActivities(deps: ActivityDeps) {
             signal: sibling.signal,
             captureStdout: false,
           });
-          const fingerprinting = whileHeartbeating({ step: 'target fingerprint' }, cancellableOn(client, pool, stop, () => fingerprintDatabase(client)));
+          const fingerprinting = whileHeartbeating(
+            { step: 'target fingerprint' },
+            cancellableOn(client, pool, stop, () => fingerprintDatabase(client)),
+          );
           try {
             [, before] = await Promise.all([dumping, fingerprinting]);
           } catch (err) {
@@ -278,7 +310,10 @@ export function createBackupActivities(deps: ActivityDeps) {
         } finally {
           await client.end().catch(() => undefined);
         }
-        const list = await runChild(pgRestore, ['--list', partial], { env: libpqEnv(dsn), what: 'target backup verification (pg_restore --list)' });
+        const list = await runChild(pgRestore, ['--list', partial], {
+          env: libpqEnv(dsn),
+          what: 'target backup verification (pg_restore --list)',
+        });
         const tocEntries = list.stdout.split('\n').filter((l) => l && !l.startsWith(';')).length;
 
         const admin = new pg.Client({ connectionString: dsn, application_name: appName });
@@ -292,19 +327,26 @@ export function createBackupActivities(deps: ActivityDeps) {
             env: libpqEnv(dsn, scratch, `${appName}-pg_restore`),
             what: `restoring the target backup into scratch database ${scratch}`,
           });
-          const restoredClient = new pg.Client({ connectionString: withDatabase(dsn, scratch), application_name: appName });
+          const restoredClient = new pg.Client({
+            connectionString: withDatabase(dsn, scratch),
+            application_name: appName,
+          });
           restoredClient.on('error', ignoreClientError);
           await restoredClient.connect();
           let after: Fingerprint;
           try {
-            after = await whileHeartbeating({ step: 'scratch fingerprint' }, cancellableOn(restoredClient, pool, cancelled, () => fingerprintDatabase(restoredClient)));
+            after = await whileHeartbeating(
+              { step: 'scratch fingerprint' },
+              cancellableOn(restoredClient, pool, cancelled, () => fingerprintDatabase(restoredClient)),
+            );
           } finally {
             await restoredClient.end().catch(() => undefined);
           }
           const mismatched = Object.keys({ ...before, ...after }).filter(
             (t) => before[t]?.rows !== after[t]?.rows || before[t]?.checksum !== after[t]?.checksum,
           );
-          if (mismatched.length) throw new BackupError(`target backup did not verify: scratch restore differs in ${mismatched.join(', ')}`);
+          if (mismatched.length)
+            throw new BackupError(`target backup did not verify: scratch restore differs in ${mismatched.join(', ')}`);
         } finally {
           await admin.query(sqlFile('queries/terminate_database_sessions.sql'), [scratch]).catch(() => undefined);
           await admin.query(sqlFile('queries/drop_scratch_database.sql', { database: scratch })).catch(() => undefined);
@@ -322,7 +364,14 @@ export function createBackupActivities(deps: ActivityDeps) {
           bytes: statSync(location).size,
           sha256,
           verified: true,
-          verification: { tocEntries, tables: Object.keys(before).length, rows: totalRows, pgDump, database: parseDsn(dsn).database ?? '', attempt },
+          verification: {
+            tocEntries,
+            tables: Object.keys(before).length,
+            rows: totalRows,
+            pgDump,
+            database: parseDsn(dsn).database ?? '',
+            attempt,
+          },
           fingerprint: before,
         };
       } finally {

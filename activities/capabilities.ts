@@ -5,7 +5,13 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { InvalidInputError, NotPermittedError, SecretReferenceError } from '../lib/errors';
-import { CAPABILITY_NAME, parseWorkerConfig, type HealthSourceConfig, type TargetConfig, type WorkerConfig } from '../lib/worker-config';
+import {
+  CAPABILITY_NAME,
+  parseWorkerConfig,
+  type HealthSourceConfig,
+  type TargetConfig,
+  type WorkerConfig,
+} from '../lib/worker-config';
 
 /** `migrator worker --config <file>` / MIGRATOR_WORKER_CONFIG: reads and validates the worker config. */
 export function loadWorkerConfig(path: string): WorkerConfig {
@@ -13,7 +19,10 @@ export function loadWorkerConfig(path: string): WorkerConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InvalidInputError('workerConfig', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new InvalidInputError(
+      'workerConfig',
+      `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   let raw: unknown;
   try {
@@ -35,7 +44,9 @@ export function resolveSecretRef(ref: string, what: string): string {
     try {
       return readFileSync(ref.slice(5), 'utf8').trim();
     } catch (err) {
-      throw new SecretReferenceError(`${what}: cannot read its file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new SecretReferenceError(
+        `${what}: cannot read its file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
   }
   throw new SecretReferenceError(`${what}: expected an env:NAME or file:PATH reference`);
@@ -43,7 +54,9 @@ export function resolveSecretRef(ref: string, what: string): string {
 
 /** Shown instead of a refused value that looks like a DSN, URL, path or reference (it may hold a secret). */
 function shown(name: string): string {
-  return CAPABILITY_NAME.test(name) ? `"${name}"` : 'a value that is not a name (a DSN, URL, path or env:/file: reference? those are never accepted in workflow input)';
+  return CAPABILITY_NAME.test(name)
+    ? `"${name}"`
+    : 'a value that is not a name (a DSN, URL, path or env:/file: reference? those are never accepted in workflow input)';
 }
 
 function declared(record: Record<string, unknown>): string {
@@ -69,7 +82,10 @@ export interface Capabilities {
 export function capabilitiesOf(config: WorkerConfig): Capabilities {
   const lookup = <T>(record: Record<string, T>, name: string, field: string, what: string): T => {
     if (typeof name === 'string' && Object.hasOwn(record, name)) return record[name]!;
-    throw new NotPermittedError(field, `${shown(String(name))} is not a ${what} this worker's config declares (declared: ${declared(record)})`);
+    throw new NotPermittedError(
+      field,
+      `${shown(String(name))} is not a ${what} this worker's config declares (declared: ${declared(record)})`,
+    );
   };
   return {
     config,
@@ -78,7 +94,8 @@ export function capabilitiesOf(config: WorkerConfig): Capabilities {
     healthSource: (name, field = 'health.sources') => lookup(config.healthSources, name, field, 'health source'),
     webhookUrl: (name, field = 'health.webhook') => lookup(config.webhooks, name, field, 'webhook'),
     sourcePath(path, field = 'source') {
-      if (!isAbsolute(path)) throw new NotPermittedError(field, 'must be an absolute path inside one of the worker\'s source directories');
+      if (!isAbsolute(path))
+        throw new NotPermittedError(field, "must be an absolute path inside one of the worker's source directories");
       // Refused as written, before any resolution: a `..` segment is an escape attempt even when it lands inside.
       if (path.split(/[\\/]+/).includes('..')) throw new NotPermittedError(field, `${path} contains a ".." segment`);
       const dirs = config.sourceDirs.map((d) => {
@@ -90,7 +107,10 @@ export function capabilitiesOf(config: WorkerConfig): Capabilities {
       });
       const lexical = resolve(path);
       if (!dirs.some((d) => inside(d, lexical) || config.sourceDirs.some((c) => inside(resolve(c), lexical)))) {
-        throw new NotPermittedError(field, `${path} is outside the worker's source directories (${config.sourceDirs.join(', ') || 'none configured'})`);
+        throw new NotPermittedError(
+          field,
+          `${path} is outside the worker's source directories (${config.sourceDirs.join(', ') || 'none configured'})`,
+        );
       }
       let real: string;
       try {
@@ -99,7 +119,10 @@ export function capabilitiesOf(config: WorkerConfig): Capabilities {
         return lexical; // does not exist: the source check reports NOT_FOUND with the path as given
       }
       if (!dirs.some((d) => inside(d, real))) {
-        throw new NotPermittedError(field, `${path} resolves (through a symbolic link) outside the worker's source directories`);
+        throw new NotPermittedError(
+          field,
+          `${path} resolves (through a symbolic link) outside the worker's source directories`,
+        );
       }
       return real;
     },

@@ -43,7 +43,10 @@ export function runChild(file: string, args: string[], options: RunChildOptions)
   return whileHeartbeating({ step: options.what }, () => {
     if (abort.aborted) return Promise.reject(abort.reason as Error);
     return new Promise<ChildResult>((resolve, reject) => {
-      const child = spawn(file, args, { env: options.env, stdio: ['ignore', options.captureStdout === false ? 'ignore' : 'pipe', 'pipe'] });
+      const child = spawn(file, args, {
+        env: options.env,
+        stdio: ['ignore', options.captureStdout === false ? 'ignore' : 'pipe', 'pipe'],
+      });
       const out: Buffer[] = [];
       let err = '';
       child.stdout?.on('data', (d: Buffer) => out.push(d));

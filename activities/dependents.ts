@@ -14,19 +14,33 @@ export interface Dependents {
   onDelete: string;
 }
 
-const ACTIONS: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+const ACTIONS: Record<string, string> = {
+  a: 'NO ACTION',
+  r: 'RESTRICT',
+  c: 'CASCADE',
+  n: 'SET NULL',
+  d: 'SET DEFAULT',
+};
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** The run-created keys of one table (hot bridge rows and archived ones). */
-export async function runCreatedIds(db: pg.Pool | pg.PoolClient, m: TableMapping, input: { userId: string; runId: string }): Promise<string[]> {
+export async function runCreatedIds(
+  db: pg.Pool | pg.PoolClient,
+  m: TableMapping,
+  input: { userId: string; runId: string },
+): Promise<string[]> {
   const ids: string[] = [];
   for (const [file, table] of [
     ['queries/run_created_ids.sql', `public.${m.bridgeTable}`],
     ['queries/archived_run_created_ids.sql', `migration_archive.${m.bridgeTable}`],
   ] as const) {
-    const present = (await db.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [table])).rows[0]!.present;
+    const present = (await db.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [table])).rows[0]!
+      .present;
     if (!present) continue;
-    const { rows } = await db.query<{ id: string }>(sqlFile(file, { bridge: m.bridgeTable }), [input.userId, input.runId]);
+    const { rows } = await db.query<{ id: string }>(sqlFile(file, { bridge: m.bridgeTable }), [
+      input.userId,
+      input.runId,
+    ]);
     ids.push(...rows.map((r) => r.id));
   }
   return ids;
@@ -37,9 +51,19 @@ export async function runCreatedIds(db: pg.Pool | pg.PoolClient, m: TableMapping
  * the run did not create. `created` holds the run's own keys per mapped target table (its tasks
  * under its notes, its folder links) which go with it.
  */
-export async function foreignDependents(db: pg.Pool | pg.PoolClient, m: TableMapping, ids: string[], created: Map<string, { key: string; ids: string[] }>): Promise<Dependents[]> {
+export async function foreignDependents(
+  db: pg.Pool | pg.PoolClient,
+  m: TableMapping,
+  ids: string[],
+  created: Map<string, { key: string; ids: string[] }>,
+): Promise<Dependents[]> {
   if (ids.length === 0) return [];
-  const fks = (await db.query<{ schema: string; table: string; columns: string[]; on_delete: string }>(sqlFile('queries/referencing_foreign_keys.sql'), [m.targetTable])).rows;
+  const fks = (
+    await db.query<{ schema: string; table: string; columns: string[]; on_delete: string }>(
+      sqlFile('queries/referencing_foreign_keys.sql'),
+      [m.targetTable],
+    )
+  ).rows;
   const found: Dependents[] = [];
   for (const fk of fks) {
     const referencing = `${quote(fk.schema)}.${quote(fk.table)}`;
@@ -53,8 +77,14 @@ export async function foreignDependents(db: pg.Pool | pg.PoolClient, m: TableMap
     const column = quote(fk.columns[0]!);
     const own = fk.schema === 'public' ? created.get(fk.table) : undefined;
     const n = own
-      ? (await db.query<{ n: number }>(sqlFile('queries/count_dependents_except.sql', { referencing, column, key: quote(own.key) }), [ids, own.ids])).rows[0]!.n
-      : (await db.query<{ n: number }>(sqlFile('queries/count_dependents.sql', { referencing, column }), [ids])).rows[0]!.n;
+      ? (
+          await db.query<{ n: number }>(
+            sqlFile('queries/count_dependents_except.sql', { referencing, column, key: quote(own.key) }),
+            [ids, own.ids],
+          )
+        ).rows[0]!.n
+      : (await db.query<{ n: number }>(sqlFile('queries/count_dependents.sql', { referencing, column }), [ids]))
+          .rows[0]!.n;
     if (n > 0) found.push({ where, rows: n, onDelete });
   }
   return found;
@@ -62,6 +92,9 @@ export async function foreignDependents(db: pg.Pool | pg.PoolClient, m: TableMap
 
 export function describeDependents(table: string, found: Dependents[]): string {
   return found
-    .map((d) => `${d.rows < 0 ? 'a multi-column foreign key' : `${d.rows} row(s)`} in ${d.where} (ON DELETE ${d.onDelete}) reference ${table} rows this run created`)
+    .map(
+      (d) =>
+        `${d.rows < 0 ? 'a multi-column foreign key' : `${d.rows} row(s)`} in ${d.where} (ON DELETE ${d.onDelete}) reference ${table} rows this run created`,
+    )
     .join('; ');
 }

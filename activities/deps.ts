@@ -75,13 +75,19 @@ const GUCS: Record<keyof SessionSettings, string> = {
  * (docs/conventions.md §6): explicit `settings` > libpq's PGOPTIONS (appended after ours: the server
  * applies the last -c of a name) > defaults. Client-side keepalives are on as well.
  */
-export function migrationConnectionConfig(dsn: string, settings: Partial<SessionSettings> = {}, env: NodeJS.ProcessEnv = process.env): pg.ClientConfig {
+export function migrationConnectionConfig(
+  dsn: string,
+  settings: Partial<SessionSettings> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): pg.ClientConfig {
   checkSessionSettings(settings);
   const opt = (values: Partial<SessionSettings>) =>
     Object.entries(values)
       .filter((e): e is [keyof SessionSettings, number] => e[1] !== undefined)
       .map(([key, value]) => `-c ${GUCS[key]}=${value}`);
-  const options = [...opt(DEFAULT_SESSION_SETTINGS), ...(env.PGOPTIONS ? [env.PGOPTIONS] : []), ...opt(settings)].join(' ');
+  const options = [...opt(DEFAULT_SESSION_SETTINGS), ...(env.PGOPTIONS ? [env.PGOPTIONS] : []), ...opt(settings)].join(
+    ' ',
+  );
   return {
     connectionString: dsn,
     options,
@@ -93,8 +99,10 @@ export function migrationConnectionConfig(dsn: string, settings: Partial<Session
 
 function checkSessionSettings(settings: Partial<SessionSettings>): void {
   for (const [key, value] of Object.entries(settings)) {
-    if (!(key in GUCS)) throw new InvalidInputError(`session.${key}`, `unknown session setting (known: ${Object.keys(GUCS).join(', ')})`);
-    if (!Number.isInteger(value) || (value as number) < 0) throw new InvalidInputError(`session.${key}`, `expected a non-negative integer, got ${String(value)}`);
+    if (!(key in GUCS))
+      throw new InvalidInputError(`session.${key}`, `unknown session setting (known: ${Object.keys(GUCS).join(', ')})`);
+    if (!Number.isInteger(value) || (value as number) < 0)
+      throw new InvalidInputError(`session.${key}`, `expected a non-negative integer, got ${String(value)}`);
   }
 }
 
@@ -111,7 +119,10 @@ export function createDeps(
 ): ActivityDeps {
   const concurrency = options.activityConcurrency ?? DEFAULT_ACTIVITY_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new InvalidInputError('activityConcurrency', `expected a positive integer (the worker's concurrent activity executions), got ${String(options.activityConcurrency)}`);
+    throw new InvalidInputError(
+      'activityConcurrency',
+      `expected a positive integer (the worker's concurrent activity executions), got ${String(options.activityConcurrency)}`,
+    );
   }
   checkSessionSettings(options.session ?? {});
   const capabilities = capabilitiesOf(options.config ?? NO_CAPABILITIES);
@@ -122,12 +133,16 @@ export function createDeps(
     if (!pool) {
       // One connection per concurrent activity: a smaller pool makes activities queue for a
       // connection inside their own timeouts; a larger one only holds server slots idle.
-      pool = new pg.Pool({ ...migrationConnectionConfig(resolveSecretRef(ref, what), options.session), max: concurrency + POOL_HEADROOM });
+      pool = new pg.Pool({
+        ...migrationConnectionConfig(resolveSecretRef(ref, what), options.session),
+        max: concurrency + POOL_HEADROOM,
+      });
       // A broken connection must never crash the worker: pg-pool drops its own 'error' listener while
       // a client is checked out, so an 'error' between two queries of an activity (server restarted,
       // backend terminated) was an unhandled event. The query in flight still rejects; the pool
       // replaces the connection. Logged without the DSN (err.message only).
-      const logError = (err: Error) => console.error(`[migrator] target connection error (replaced on next use): ${err.message}`);
+      const logError = (err: Error) =>
+        console.error(`[migrator] target connection error (replaced on next use): ${err.message}`);
       pool.on('error', logError);
       pool.on('connect', (client) => client.on('error', logError));
       pools.set(ref, pool);

@@ -60,7 +60,8 @@ async function probeOnce(pool: pg.Pool, runKey: string, extra: string[] = []): P
   try {
     await client.query('BEGIN READ ONLY');
     const statements = [...sqlFolder('health').flatMap((file) => sqlStatements(file)), ...extra];
-    for (const statement of statements) total += await timed(client, statement, statement.includes('$1') ? [PROBE_USER_ID] : []);
+    for (const statement of statements)
+      total += await timed(client, statement, statement.includes('$1') ? [PROBE_USER_ID] : []);
     await client.query('ROLLBACK');
     total += await writeProbe(client, runKey).catch(async (err: { code?: string }) => {
       // 42P01: a target whose control schema predates the probe table (a run resumed on a newer worker).
@@ -89,7 +90,9 @@ function statementsOf(file: string, name: string): string[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`health source "${name}": cannot read its SQL file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new Error(
+      `health source "${name}": cannot read its SQL file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   return text
     .split(/;\s*(?:\n|$)/)
@@ -102,14 +105,19 @@ export async function fetchConfigured(url: string, name: string, init: RequestIn
   const u = new URL(url);
   const headers = new Headers(init.headers);
   if (u.username || u.password) {
-    headers.set('authorization', `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`);
+    headers.set(
+      'authorization',
+      `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`,
+    );
     u.username = '';
     u.password = '';
   }
   try {
     return await fetch(u, { ...init, headers, signal: AbortSignal.timeout(10_000) });
   } catch (err) {
-    throw new Error(`${name}: request failed (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name})`);
+    throw new Error(
+      `${name}: request failed (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name})`,
+    );
   }
 }
 
@@ -145,12 +153,19 @@ export function createHealthActivities(deps: ActivityDeps) {
       const h = input.health;
       const triggers: string[] = [];
       let latencyMs: number | null = null;
-      const sources = h.sources.map((name, i) => ({ name, source: deps.capabilities.healthSource(name, `health.sources.${i}`) }));
+      const sources = h.sources.map((name, i) => ({
+        name,
+        source: deps.capabilities.healthSource(name, `health.sources.${i}`),
+      }));
       if (h.probe.enabled) {
-        const extra = sources.flatMap(({ name, source }) => (source.kind === 'benchmark' ? statementsOf(source.file, name) : []));
+        const extra = sources.flatMap(({ name, source }) =>
+          source.kind === 'benchmark' ? statementsOf(source.file, name) : [],
+        );
         latencyMs = await probeOnce(deps.pool(input.target), input.userId, extra);
         if (latencyMs > input.baselineMs * h.latencyFactor && latencyMs - input.baselineMs > h.minLatencyDeltaMs) {
-          triggers.push(`latency ${latencyMs.toFixed(1)} ms > ${h.latencyFactor}x baseline ${input.baselineMs.toFixed(1)} ms`);
+          triggers.push(
+            `latency ${latencyMs.toFixed(1)} ms > ${h.latencyFactor}x baseline ${input.baselineMs.toFixed(1)} ms`,
+          );
         }
       }
       let errors = 0;
@@ -179,18 +194,36 @@ export function createHealthActivities(deps: ActivityDeps) {
       }
       const errorRate = requests > 0 ? errors / requests : null;
       if (errorRate !== null && requests >= h.minSamples && errorRate > h.errorRateThreshold) {
-        triggers.push(`error rate ${(errorRate * 100).toFixed(2)} % over ${requests} requests > ${(h.errorRateThreshold * 100).toFixed(2)} %`);
+        triggers.push(
+          `error rate ${(errorRate * 100).toFixed(2)} % over ${requests} requests > ${(h.errorRateThreshold * 100).toFixed(2)} %`,
+        );
       }
-      const invalidIndexes = (await deps.pool(input.target).query<{ name: string }>(sqlFile('queries/invalid_indexes.sql'))).rows.map((r) => r.name);
+      const invalidIndexes = (
+        await deps.pool(input.target).query<{ name: string }>(sqlFile('queries/invalid_indexes.sql'))
+      ).rows.map((r) => r.name);
       const foreign = invalidIndexes.filter((n) => !OUR_INDEXES.has(n));
       if (foreign.length) triggers.push(`INVALID index(es) in the target: ${foreign.join(', ')}`);
-      return { latencyMs, baselineMs: input.baselineMs, errors, requests, errorRate, invalidIndexes, counters, trigger: triggers.length ? triggers.join('; ') : null };
+      return {
+        latencyMs,
+        baselineMs: input.baselineMs,
+        errors,
+        requests,
+        errorRate,
+        invalidIndexes,
+        counters,
+        trigger: triggers.length ? triggers.join('; ') : null,
+      };
     },
 
     /** Rollback notifications: a log line always, a JSON POST when a webhook is configured. */
-    async notify(input: { webhook?: string; event: 'rollback-started' | 'rollback-succeeded' | 'rollback-failed'; details: Record<string, unknown> }): Promise<void> {
+    async notify(input: {
+      webhook?: string;
+      event: 'rollback-started' | 'rollback-succeeded' | 'rollback-failed';
+      details: Record<string, unknown>;
+    }): Promise<void> {
       console.error(`[migrator] ${input.event} ${JSON.stringify(input.details)}`);
-      if (input.event !== 'rollback-started') recordRollback(String(input.details.cause), input.event === 'rollback-succeeded');
+      if (input.event !== 'rollback-started')
+        recordRollback(String(input.details.cause), input.event === 'rollback-succeeded');
       if (!input.webhook) return;
       const url = deps.capabilities.webhookUrl(input.webhook, 'health.webhook');
       const res = await fetchConfigured(url, `webhook "${input.webhook}"`, {

@@ -38,7 +38,11 @@ export function throwIfCancelled(): void {
  * Runs `work`, heartbeating `details` every `intervalMs` until it settles. `details` must hold no
  * secrets or user content: heartbeat details are stored in Temporal.
  */
-export async function whileHeartbeating<T>(details: unknown, work: Promise<T> | (() => Promise<T>), intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS): Promise<T> {
+export async function whileHeartbeating<T>(
+  details: unknown,
+  work: Promise<T> | (() => Promise<T>),
+  intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS,
+): Promise<T> {
   beat(details);
   const ticker = setInterval(() => beat(details), intervalMs);
   try {

@@ -40,7 +40,8 @@ export async function acquireBuilderLock(client: pg.PoolClient): Promise<void> {
   const signal = cancellationSignal();
   for (let waitedMs = 0; ; waitedMs += INDEX_LOCK_POLL_MS) {
     if (signal.aborted) throw signal.reason;
-    const { locked } = (await client.query<{ locked: boolean }>(sqlFile('queries/index_builder_try_lock.sql'))).rows[0]!;
+    const { locked } = (await client.query<{ locked: boolean }>(sqlFile('queries/index_builder_try_lock.sql')))
+      .rows[0]!;
     if (locked) return;
     beat({ waitingForIndexBuilderLockMs: waitedMs });
     await new Promise((r) => setTimeout(r, INDEX_LOCK_POLL_MS));
@@ -53,12 +54,15 @@ export async function releaseBuilderLock(client: pg.PoolClient): Promise<void> {
 
 /** Whether this version's control table of index users exists (not on a target set up by an older version). */
 export async function hasIndexUsers(client: pg.PoolClient): Promise<boolean> {
-  return (await client.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), ['migration.index_users'])).rows[0]!.present;
+  return (await client.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), ['migration.index_users']))
+    .rows[0]!.present;
 }
 
 /** The other runs still registered as users of an index (empty = the caller is the last). */
 export async function otherIndexUsers(client: pg.PoolClient, name: string, runId: string | null): Promise<string[]> {
-  return (await client.query<{ run_id: string }>(sqlFile('queries/index_other_users.sql'), [name, runId ?? ''])).rows.map((r) => r.run_id);
+  return (
+    await client.query<{ run_id: string }>(sqlFile('queries/index_other_users.sql'), [name, runId ?? ''])
+  ).rows.map((r) => r.run_id);
 }
 
 function indexName(statement: string): string {
@@ -156,7 +160,8 @@ export function createIndexActivities(deps: ActivityDeps) {
         await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
         const names = indexNamesOf(input.set);
         const counted = await hasIndexUsers(client);
-        if (counted && input.runId) await client.query(sqlFile('queries/unregister_index_users.sql'), [input.runId, names]);
+        if (counted && input.runId)
+          await client.query(sqlFile('queries/unregister_index_users.sql'), [input.runId, names]);
         for (const name of names) {
           heartbeat({ index: name });
           if (counted && (await otherIndexUsers(client, name, input.runId ?? null)).length > 0) continue;

@@ -10,18 +10,29 @@ import { beat } from './heartbeat';
 type Holder = LeaseReleaseTimeout['holders'][number];
 
 async function leaseHolders(client: pg.ClientBase, runId: string): Promise<Holder[]> {
-  const { rows } = await client.query<{ pid: number; application_name: string; client_addr: string | null; state: string | null; xact_start: string | null; exact: boolean }>(
-    sqlFile('queries/lease_blockers.sql'),
-    [runId],
-  );
+  const { rows } = await client.query<{
+    pid: number;
+    application_name: string;
+    client_addr: string | null;
+    state: string | null;
+    xact_start: string | null;
+    exact: boolean;
+  }>(sqlFile('queries/lease_blockers.sql'), [runId]);
   const exact = rows.filter((r) => r.exact);
-  return (exact.length ? exact : rows).map((r) => ({ pid: r.pid, applicationName: r.application_name, clientAddr: r.client_addr, state: r.state, xactStart: r.xact_start }));
+  return (exact.length ? exact : rows).map((r) => ({
+    pid: r.pid,
+    applicationName: r.application_name,
+    clientAddr: r.client_addr,
+    state: r.state,
+    xactStart: r.xact_start,
+  }));
 }
 
 /** Inside a chunk transaction: throws unless this run still holds its lease. */
 export async function assertLeaseHeld(client: pg.ClientBase, runId: string): Promise<void> {
   const { rows } = await client.query<{ state: string }>(sqlFile('queries/check_lease.sql'), [runId]);
-  if (rows[0]?.state !== 'held') throw new LeaseError(`run ${runId} does not hold its lease (rolled back or never acquired): refusing to write`);
+  if (rows[0]?.state !== 'held')
+    throw new LeaseError(`run ${runId} does not hold its lease (rolled back or never acquired): refusing to write`);
 }
 
 export function createLeaseActivities(deps: ActivityDeps) {
@@ -33,9 +44,12 @@ export function createLeaseActivities(deps: ActivityDeps) {
       } catch (err) {
         if ((err as { code?: string }).code !== '23505') throw err;
       }
-      const holder = (await pool.query<{ run_id: string }>(sqlFile('queries/lease_holder.sql'), [input.userId])).rows[0]?.run_id;
+      const holder = (await pool.query<{ run_id: string }>(sqlFile('queries/lease_holder.sql'), [input.userId])).rows[0]
+        ?.run_id;
       if (holder !== input.runId) {
-        throw new LeaseError(`user ${input.userId} is being migrated into this target by run ${holder ?? '(none: this run\'s lease was released)'}; one run per user at a time`);
+        throw new LeaseError(
+          `user ${input.userId} is being migrated into this target by run ${holder ?? "(none: this run's lease was released)"}; one run per user at a time`,
+        );
       }
     },
 
@@ -60,7 +74,8 @@ export function createLeaseActivities(deps: ActivityDeps) {
             if ((err as { code?: string }).code !== '55P03') throw err; // lock_not_available
             holders = await leaseHolders(client, input.runId);
             beat({ releasing: input.runId, attempt, holders: holders.map((h) => h.pid) });
-            if (attempt < LEASE_RELEASE_ATTEMPTS) await new Promise((r) => setTimeout(r, Math.min(250 * attempt, 2000)));
+            if (attempt < LEASE_RELEASE_ATTEMPTS)
+              await new Promise((r) => setTimeout(r, Math.min(250 * attempt, 2000)));
           }
         }
         throw new LeaseReleaseTimeout(input.runId, holders, Date.now() - started);

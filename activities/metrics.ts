@@ -11,15 +11,29 @@ function meter() {
   }
 }
 
-export function recordChunk(table: string, r: { migrated: number; quarantined: number; repaired: number }, latencyMs: number): void {
+export function recordChunk(
+  table: string,
+  r: { migrated: number; quarantined: number; repaired: number },
+  latencyMs: number,
+): void {
   const m = meter();
   if (!m) return;
   m.createCounter('migrator_rows_migrated', 'rows', 'source rows migrated into the target').add(r.migrated, { table });
-  m.createCounter('migrator_rows_quarantined', 'rows', 'source rows quarantined with a reason code').add(r.quarantined, { table });
-  m.createCounter('migrator_rows_repaired', 'rows', 'rows migrated with a repaired reference').add(r.repaired, { table });
-  m.createHistogram('migrator_chunk_latency', 'int', 'ms', 'one chunk: read, transform, validate, commit').record(Math.round(latencyMs), { table });
+  m.createCounter('migrator_rows_quarantined', 'rows', 'source rows quarantined with a reason code').add(
+    r.quarantined,
+    { table },
+  );
+  m.createCounter('migrator_rows_repaired', 'rows', 'rows migrated with a repaired reference').add(r.repaired, {
+    table,
+  });
+  m.createHistogram('migrator_chunk_latency', 'int', 'ms', 'one chunk: read, transform, validate, commit').record(
+    Math.round(latencyMs),
+    { table },
+  );
 }
 
 export function recordRollback(cause: string, ok: boolean): void {
-  meter()?.createCounter('migrator_rollbacks', 'runs', 'rollbacks, by cause and outcome').add(1, { cause, outcome: ok ? 'restored' : 'failed' });
+  meter()
+    ?.createCounter('migrator_rollbacks', 'runs', 'rollbacks, by cause and outcome')
+    .add(1, { cause, outcome: ok ? 'restored' : 'failed' });
 }

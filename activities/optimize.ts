@@ -31,7 +31,8 @@ export function createOptimizeActivities(deps: ActivityDeps) {
           const m = MAPPINGS[table];
           const vars = { bridge: m.bridgeTable, table: m.targetTable, key: m.targetKeyColumn };
           // (Before this version's control tables exist — a run started before the upgrade — there is nothing to record into.)
-          if (input.runId && (await present(client, 'migration.run_supersessions'))) await client.query(sqlFile('queries/record_supersessions.sql', vars), [input.userId, input.runId]);
+          if (input.runId && (await present(client, 'migration.run_supersessions')))
+            await client.query(sqlFile('queries/record_supersessions.sql', vars), [input.userId, input.runId]);
           const result = await client.query(sqlFile('queries/archive_bridge.sql', vars), [input.userId]);
           moved[m.bridgeTable] = result.rowCount ?? 0;
         }
@@ -42,11 +43,16 @@ export function createOptimizeActivities(deps: ActivityDeps) {
 }
 
 /** Runbook clean (not an activity): archives one run's bridge rows of this user, never another run's. */
-export async function archiveRunBridge(deps: ActivityDeps, input: { target: string; userId: string; runId: string }): Promise<Record<string, number>> {
+export async function archiveRunBridge(
+  deps: ActivityDeps,
+  input: { target: string; userId: string; runId: string },
+): Promise<Record<string, number>> {
   const moved: Record<string, number> = {};
   for (const table of TABLE_ORDER) {
     const bridge = MAPPINGS[table].bridgeTable;
-    const result = await deps.pool(input.target).query(sqlFile('queries/archive_run_bridge.sql', { bridge }), [input.userId, input.runId]);
+    const result = await deps
+      .pool(input.target)
+      .query(sqlFile('queries/archive_run_bridge.sql', { bridge }), [input.userId, input.runId]);
     moved[bridge] = result.rowCount ?? 0;
   }
   return moved;

@@ -45,7 +45,10 @@ export function createPreflightActivities(deps: ActivityDeps) {
       withSource(sourcePath, () => undefined);
       const integrity = await sqliteIntegrityCheck(sourcePath, 'integrity_check of the source');
       if (!integrity.ok) {
-        throw new SourceError('INTEGRITY', `source ${input.source} failed PRAGMA integrity_check (${integrity.problems} problem(s)); restore it from a backup first`);
+        throw new SourceError(
+          'INTEGRITY',
+          `source ${input.source} failed PRAGMA integrity_check (${integrity.problems} problem(s)); restore it from a backup first`,
+        );
       }
       const source = withSource(sourcePath, (db) => {
         const userVersion = db.pragma('user_version', { simple: true }) as number;
@@ -55,13 +58,20 @@ export function createPreflightActivities(deps: ActivityDeps) {
             `source ${input.source} has schema version (PRAGMA user_version) ${userVersion}; this mapping is for Drift schema v${SOURCE_USER_VERSION}: upgrade the file with the app first`,
           );
         }
-        const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+        const tables = (
+          db
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .all() as { name: string }[]
+        ).map((r) => r.name);
         const sourceRows: Record<string, number> = {};
         const uncoveredColumns: string[] = [];
         for (const table of TABLE_ORDER) {
-          if (!tables.includes(table)) throw new SourceError('MISSING_TABLE', `source ${input.source} has no table ${table}`);
+          if (!tables.includes(table))
+            throw new SourceError('MISSING_TABLE', `source ${input.source} has no table ${table}`);
           sourceRows[table] = (db.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n;
-          const columns = (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map((c) => c.name);
+          const columns = (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map(
+            (c) => c.name,
+          );
           const covered = new Set(MAPPINGS[table].coveredColumns);
           uncoveredColumns.push(...columns.filter((c) => !covered.has(c)).map((c) => `${table}.${c}`));
         }
@@ -77,17 +87,28 @@ export function createPreflightActivities(deps: ActivityDeps) {
       });
       const { rows } = await deps
         .pool(input.target)
-        .query<{ db: string; version: string; num: string }>("SELECT current_database() AS db, version() AS version, current_setting('server_version_num') AS num");
+        .query<{ db: string; version: string; num: string }>(
+          "SELECT current_database() AS db, version() AS version, current_setting('server_version_num') AS num",
+        );
       const row = rows[0]!;
       for (const [expected, by] of [
         [target.database, 'the worker config'],
         [input.expectDatabase, 'the run'],
       ] as const) {
         if (expected && row.db !== expected) {
-          throw new TargetIdentityError(`target ${input.target} is database "${row.db}", but ${by} expects "${expected}": refusing to touch it`);
+          throw new TargetIdentityError(
+            `target ${input.target} is database "${row.db}", but ${by} expects "${expected}": refusing to touch it`,
+          );
         }
       }
-      return { ...source, target: { database: row.db, serverVersion: row.version.split(' on ')[0]!, serverMajor: Math.floor(Number(row.num) / 10000) } };
+      return {
+        ...source,
+        target: {
+          database: row.db,
+          serverVersion: row.version.split(' on ')[0]!,
+          serverMajor: Math.floor(Number(row.num) / 10000),
+        },
+      };
     },
   };
 }

@@ -24,13 +24,19 @@ export interface Prepared {
 }
 
 /** Where required references are looked up: the target (a real run) or the source (dry run). */
-export type RefLookup = (table: 'notes' | 'folders', refs: { sourceId: string; targetId: string }[]) => Promise<Set<string>>;
+export type RefLookup = (
+  table: 'notes' | 'folders',
+  refs: { sourceId: string; targetId: string }[],
+) => Promise<Set<string>>;
 
 export function targetRefLookup(client: pg.ClientBase, userId: string): RefLookup {
   return async (table, refs) => {
     if (refs.length === 0) return new Set();
     const ids = refs.map((r) => r.targetId);
-    const { rows } = await client.query<{ id: string; user_id: string }>(sqlFile('queries/select_owned_ids.sql', { table, key: 'id' }), [ids]);
+    const { rows } = await client.query<{ id: string; user_id: string }>(
+      sqlFile('queries/select_owned_ids.sql', { table, key: 'id' }),
+      [ids],
+    );
     return new Set(rows.filter((r) => r.user_id === userId).map((r) => r.id));
   };
 }
@@ -73,14 +79,22 @@ export function readChunkRows(
   maxRowBytes = MAX_ROW_BYTES,
 ): { rows: Record<string, unknown>[]; oversized: Rejected[] } {
   const sized = sizeRows(db, mapping);
-  const big = db.prepare(sqlFile('queries/source_oversized_rows.sql', { sized })).all({ lo, hi, max: maxRowBytes }) as { k: string; bytes: number }[];
+  const big = db.prepare(sqlFile('queries/source_oversized_rows.sql', { sized })).all({ lo, hi, max: maxRowBytes }) as {
+    k: string;
+    bytes: number;
+  }[];
   const key = mapping.keyColumn;
   const rows = db
     .prepare(
       `SELECT ${mapping.selectList} FROM ${mapping.sourceTable} WHERE ${key} > coalesce(@lo, -9e999) AND ${key} <= @hi AND ${key} NOT IN (SELECT value FROM json_each(@skip)) ORDER BY ${key}`,
     )
     .all({ lo, hi, skip: JSON.stringify(big.map((b) => b.k)) }) as Record<string, unknown>[];
-  const oversized = big.map((b) => ({ sourceId: String(b.k), targetId: null, reason: QuarantineReason.ROW_TOO_LARGE, detail: `bytes=${b.bytes}` }));
+  const oversized = big.map((b) => ({
+    sourceId: String(b.k),
+    targetId: null,
+    reason: QuarantineReason.ROW_TOO_LARGE,
+    detail: `bytes=${b.bytes}`,
+  }));
   return { rows, oversized };
 }
 
@@ -88,7 +102,9 @@ export function readChunkRows(
  * missing: it is quarantined (ROW_TOO_LARGE), so it neither resolves a reference nor is read. */
 export function selectByKeys(db: Database.Database, mapping: TableMapping, keys: string[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
-  const statement = db.prepare(`SELECT ${mapping.selectList} FROM ${mapping.sourceTable} WHERE ${mapping.keyColumn} = ?`);
+  const statement = db.prepare(
+    `SELECT ${mapping.selectList} FROM ${mapping.sourceTable} WHERE ${mapping.keyColumn} = ?`,
+  );
   const size = db.prepare(sqlFile('queries/source_row_bytes.sql', { sized: sizeRows(db, mapping) }));
   for (const key of keys) {
     const bytes = (size.get({ key }) as { bytes: number } | undefined)?.bytes;
@@ -107,7 +123,12 @@ function transformAll(mapping: TableMapping, rows: Record<string, unknown>[], ct
       ok.push(mapping.transform(row, ctx));
     } catch (err) {
       if (!(err instanceof RowRejection)) throw err;
-      rejected.push({ sourceId: String(row[mapping.keyColumn]), targetId: null, reason: err.reason, detail: `column=${err.column}` });
+      rejected.push({
+        sourceId: String(row[mapping.keyColumn]),
+        targetId: null,
+        reason: err.reason,
+        detail: `column=${err.column}`,
+      });
     }
   }
   return { ok, rejected };
@@ -124,7 +145,13 @@ async function checkRefs(rows: TransformedRow<Record<string, unknown>>[], lookup
   const rejected: Rejected[] = [];
   for (const r of rows) {
     const missing = r.requiredRefs.find((ref) => !found[ref.table].has(ref.targetId));
-    if (missing) rejected.push({ sourceId: r.sourceId, targetId: r.targetId, reason: QuarantineReason.MISSING_REFERENCE, detail: `column=${missing.column}` });
+    if (missing)
+      rejected.push({
+        sourceId: r.sourceId,
+        targetId: r.targetId,
+        reason: QuarantineReason.MISSING_REFERENCE,
+        detail: `column=${missing.column}`,
+      });
     else ok.push(r);
   }
   return { ok, rejected };

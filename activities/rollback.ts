@@ -12,7 +12,14 @@ import { fingerprintDatabase } from './backup';
 import type { ActivityDeps } from './deps';
 import { inTransaction } from './transaction';
 import { describeDependents, foreignDependents, runCreatedIds } from './dependents';
-import { acquireBuilderLock, hasIndexUsers, indexNamesOf, otherIndexUsers, ourIndexNames, releaseBuilderLock } from './indexes';
+import {
+  acquireBuilderLock,
+  hasIndexUsers,
+  indexNamesOf,
+  otherIndexUsers,
+  ourIndexNames,
+  releaseBuilderLock,
+} from './indexes';
 import { DEFAULT_LOCK_TIMEOUT_MS, SCHEMA_USER_GRACE_MS } from '../lib/defaults';
 
 const REMOVE_BATCH = 5000;
@@ -22,7 +29,9 @@ const REMOVE_BATCH = 5000;
  * this user's rows. Other users' rows and tables the run never writes (sessions, job queues, audit
  * logs) change all the time on a live database and are not the run's business.
  */
-const RUN_SCOPE = new RegExp(`^public\\.(${TABLE_ORDER.flatMap((t) => [MAPPINGS[t].targetTable, MAPPINGS[t].bridgeTable]).join('|')})$`);
+const RUN_SCOPE = new RegExp(
+  `^public\\.(${TABLE_ORDER.flatMap((t) => [MAPPINGS[t].targetTable, MAPPINGS[t].bridgeTable]).join('|')})$`,
+);
 
 /** Reverse foreign-key order: children before parents. */
 const REVERSE = [...TABLE_ORDER].reverse();
@@ -34,15 +43,26 @@ export function createRollbackActivities(deps: ActivityDeps) {
       const client = await deps.pool(input.target).connect();
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        const perUser = new Set((await client.query<{ name: string }>(sqlFile('queries/tables_with_user_id.sql'))).rows.map((r) => r.name));
+        const perUser = new Set(
+          (await client.query<{ name: string }>(sqlFile('queries/tables_with_user_id.sql'))).rows.map((r) => r.name),
+        );
         const tables = await fingerprintDatabase(client, RUN_SCOPE, { perUser, userId: input.userId });
         const ours = new Set(ourIndexNames());
-        const { rows } = await client.query<{ name: string; def: string; valid: boolean }>(sqlFile('queries/list_indexes.sql'));
+        const { rows } = await client.query<{ name: string; def: string; valid: boolean }>(
+          sqlFile('queries/list_indexes.sql'),
+        );
         // One of ours another run is building right now is INVALID until it finishes: its work in
         // progress, not a leftover of this run (the index-builder lock keeps leftovers apart).
-        const building = new Set((await client.query<{ name: string }>(sqlFile('queries/indexes_being_built.sql'))).rows.map((r) => r.name));
+        const building = new Set(
+          (await client.query<{ name: string }>(sqlFile('queries/indexes_being_built.sql'))).rows.map((r) => r.name),
+        );
         await client.query('COMMIT');
-        return { tables, indexes: rows.filter((r) => !(ours.has(r.name) && building.has(r.name))).map((r) => ({ ...r, ours: ours.has(r.name) })) };
+        return {
+          tables,
+          indexes: rows
+            .filter((r) => !(ours.has(r.name) && building.has(r.name)))
+            .map((r) => ({ ...r, ours: ours.has(r.name) })),
+        };
       } finally {
         client.release();
       }
@@ -59,7 +79,12 @@ export function createRollbackActivities(deps: ActivityDeps) {
       const pool = deps.pool(input.target);
       const tracked = await exists(pool, 'migration.run_supersessions');
       if (tracked) {
-        const later = (await pool.query<{ superseded_by: string }>(sqlFile('queries/run_superseded_by.sql'), [input.userId, input.runId])).rows.map((r) => r.superseded_by);
+        const later = (
+          await pool.query<{ superseded_by: string }>(sqlFile('queries/run_superseded_by.sql'), [
+            input.userId,
+            input.runId,
+          ])
+        ).rows.map((r) => r.superseded_by);
         if (later.length > 0) throw new RunSupersededError(input.runId, later);
       }
       // The run's own keys per table; then a check of every table (nothing deleted if any is
@@ -68,7 +93,8 @@ export function createRollbackActivities(deps: ActivityDeps) {
       const created = new Map<string, { key: string; ids: string[] }>();
       for (const source of REVERSE) {
         const m = MAPPINGS[source];
-        if (await exists(pool, `public.${m.targetTable}`)) created.set(m.targetTable, { key: m.targetKeyColumn, ids: await runCreatedIds(pool, m, input) });
+        if (await exists(pool, `public.${m.targetTable}`))
+          created.set(m.targetTable, { key: m.targetKeyColumn, ids: await runCreatedIds(pool, m, input) });
       }
       for (const source of REVERSE) await refuseDependents(pool, MAPPINGS[source], input, created);
       const removed: Record<string, number> = {};
@@ -95,14 +121,21 @@ export function createRollbackActivities(deps: ActivityDeps) {
       const dropped: string[] = [];
       try {
         await acquireBuilderLock(client);
-        const created = (await client.query<{ index_name: string }>(sqlFile('queries/run_created_indexes.sql'), [input.runId]).catch(() => ({ rows: [] }))).rows.map(
-          (r) => r.index_name,
-        );
+        const created = (
+          await client
+            .query<{ index_name: string }>(sqlFile('queries/run_created_indexes.sql'), [input.runId])
+            .catch(() => ({ rows: [] }))
+        ).rows.map((r) => r.index_name);
         const ours = ourIndexNames();
         const counted = await hasIndexUsers(client);
         // Temporary indexes serve runs only: the last run to leave drops them, whoever built them.
         const used = counted
-          ? (await client.query<{ index_name: string }>(sqlFile('queries/unregister_index_users.sql'), [input.runId, ours])).rows.map((r) => r.index_name)
+          ? (
+              await client.query<{ index_name: string }>(sqlFile('queries/unregister_index_users.sql'), [
+                input.runId,
+                ours,
+              ])
+            ).rows.map((r) => r.index_name)
           : [];
         const temporary = new Set(indexNamesOf('temporary'));
         const listed = (await client.query<{ name: string; valid: boolean }>(sqlFile('queries/list_indexes.sql'))).rows;
@@ -111,7 +144,8 @@ export function createRollbackActivities(deps: ActivityDeps) {
         for (const name of candidates) {
           heartbeat({ index: name });
           if (!invalid.has(name) && counted && (await otherIndexUsers(client, name, input.runId)).length > 0) {
-            if (created.includes(name)) await client.query(sqlFile('queries/hand_over_created_index.sql'), [name, input.runId]);
+            if (created.includes(name))
+              await client.query(sqlFile('queries/hand_over_created_index.sql'), [name, input.runId]);
             continue;
           }
           await client.query(`DROP INDEX CONCURRENTLY IF EXISTS public.${name}`);
@@ -130,12 +164,19 @@ export function createRollbackActivities(deps: ActivityDeps) {
      * uses it), empty, and no other run holding a lease (it may be about to write into it). Without
      * `runId` every held lease counts. What is kept is listed with why.
      */
-    async dropCreatedTables(input: { target: string; tables: string[]; runId?: string }): Promise<{ dropped: string[]; kept: string[] }> {
+    async dropCreatedTables(input: {
+      target: string;
+      tables: string[];
+      runId?: string;
+    }): Promise<{ dropped: string[]; kept: string[] }> {
       const pool = deps.pool(input.target);
       const dropped: string[] = [];
       const kept: string[] = [];
       // Bridge tables first, then target tables children-first (foreign keys).
-      const order = [...REVERSE.map((t) => `public.${MAPPINGS[t].bridgeTable}`), ...REVERSE.map((t) => `public.${MAPPINGS[t].targetTable}`)];
+      const order = [
+        ...REVERSE.map((t) => `public.${MAPPINGS[t].bridgeTable}`),
+        ...REVERSE.map((t) => `public.${MAPPINGS[t].targetTable}`),
+      ];
       for (const table of order.filter((t) => input.tables.includes(t))) {
         heartbeat({ table });
         const client = await pool.connect();
@@ -189,14 +230,20 @@ export function createRollbackActivities(deps: ActivityDeps) {
           continue;
         }
         const file = live ? 'queries/run_artifacts.sql' : 'queries/run_artifacts_archived.sql';
-        const { rows } = await pool.query<{ object: string; n: number }>(sqlFile(file, { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn }), [
-          input.userId,
-          input.runId,
-        ]);
+        const { rows } = await pool.query<{ object: string; n: number }>(
+          sqlFile(file, { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn }),
+          [input.userId, input.runId],
+        );
         if (rows[0]!.n > 0) out.push(`${rows[0]!.n} rows in ${m.targetTable} written by run ${input.runId}`);
       }
-      const created = (await pool.query<{ index_name: string }>(sqlFile('queries/run_created_indexes.sql'), [input.runId]).catch(() => ({ rows: [] }))).rows;
-      const present = new Set((await pool.query<{ name: string }>(sqlFile('queries/list_indexes.sql'))).rows.map((r) => r.name));
+      const created = (
+        await pool
+          .query<{ index_name: string }>(sqlFile('queries/run_created_indexes.sql'), [input.runId])
+          .catch(() => ({ rows: [] }))
+      ).rows;
+      const present = new Set(
+        (await pool.query<{ name: string }>(sqlFile('queries/list_indexes.sql'))).rows.map((r) => r.name),
+      );
       // An index this run built that other runs still use is theirs now (dropped by its last user), not a leftover.
       const client = await pool.connect();
       try {
@@ -224,7 +271,8 @@ async function refuseDependents(
 ): Promise<void> {
   const ids = created.get(m.targetTable)?.ids ?? [];
   if (ids.length === 0) return;
-  if (opts.lock) await db.query(sqlFile('queries/lock_rows.sql', { table: m.targetTable, key: m.targetKeyColumn }), [ids]);
+  if (opts.lock)
+    await db.query(sqlFile('queries/lock_rows.sql', { table: m.targetTable, key: m.targetKeyColumn }), [ids]);
   const found = await foreignDependents(db, m, ids, created);
   if (found.length > 0) {
     throw new RollbackBlockedError(
@@ -236,7 +284,11 @@ async function refuseDependents(
 }
 
 /** This run's rows of one table, in batches, inside the caller's transaction (hot bridge, then archived). */
-async function removeTableRows(client: pg.PoolClient, m: TableMapping, input: { runId: string; userId: string }): Promise<number> {
+async function removeTableRows(
+  client: pg.PoolClient,
+  m: TableMapping,
+  input: { runId: string; userId: string },
+): Promise<number> {
   const vars = { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn };
   let n = 0;
   for (const file of ['queries/remove_run_rows.sql', 'queries/remove_archived_run_rows.sql']) {
@@ -265,13 +317,21 @@ async function keepReason(client: pg.PoolClient, table: string, runId: string | 
     await client.query('ROLLBACK TO SAVEPOINT lock_table');
     return 'in use by another session';
   }
-  if ((await client.query<{ any: boolean }>(sqlFile('queries/table_has_rows.sql', { table }))).rows[0]!.any) return 'has rows';
+  if ((await client.query<{ any: boolean }>(sqlFile('queries/table_has_rows.sql', { table }))).rows[0]!.any)
+    return 'has rows';
   if (await exists(client, 'migration.schema_users')) {
-    const users = (await client.query<{ run_id: string }>(sqlFile('queries/other_schema_users.sql'), [runId, SCHEMA_USER_GRACE_MS / 1000])).rows.map((r) => r.run_id);
+    const users = (
+      await client.query<{ run_id: string }>(sqlFile('queries/other_schema_users.sql'), [
+        runId,
+        SCHEMA_USER_GRACE_MS / 1000,
+      ])
+    ).rows.map((r) => r.run_id);
     if (users.length > 0) return `run ${users.join(', ')} uses the schema`;
   }
   if (await exists(client, 'migration.run_leases')) {
-    const live = (await client.query<{ run_id: string }>(sqlFile('queries/other_held_leases.sql'), [runId])).rows.map((r) => r.run_id);
+    const live = (await client.query<{ run_id: string }>(sqlFile('queries/other_held_leases.sql'), [runId])).rows.map(
+      (r) => r.run_id,
+    );
     if (live.length > 0) return `run ${live.join(', ')} holds a lease`;
   }
   return null;
@@ -281,7 +341,14 @@ async function exists(pool: pg.Pool | pg.PoolClient, table: string): Promise<boo
   return (await pool.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [table])).rows[0]!.present;
 }
 
-async function bridgeLeft(pool: pg.Pool | pg.PoolClient, bridge: string, input: { runId: string; userId: string }): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>(sqlFile('queries/bridge_run_rows.sql', { bridge }), [input.userId, input.runId]);
+async function bridgeLeft(
+  pool: pg.Pool | pg.PoolClient,
+  bridge: string,
+  input: { runId: string; userId: string },
+): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(sqlFile('queries/bridge_run_rows.sql', { bridge }), [
+    input.userId,
+    input.runId,
+  ]);
   return Number(rows[0]!.n);
 }

@@ -12,15 +12,26 @@ export function createRolloutActivities(deps: ActivityDeps) {
     },
 
     /** One page of the users file: ids and source paths only. */
-    async usersFilePage(input: { usersFile: string; sha256: string; offset: number; limit: number }): Promise<RolloutUser[]> {
+    async usersFilePage(input: {
+      usersFile: string;
+      sha256: string;
+      offset: number;
+      limit: number;
+    }): Promise<RolloutUser[]> {
       return usersFilePage(input.usersFile, input.sha256, input.offset, input.limit);
     },
 
     async migratedUsers(input: { target: string; userIds: string[] }): Promise<string[]> {
       const pool = deps.pool(input.target);
-      const exists = (await pool.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), ['migration.migration_log'])).rows[0]!.present;
+      const exists = (
+        await pool.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), ['migration.migration_log'])
+      ).rows[0]!.present;
       if (!exists) return [];
-      return (await pool.query<{ user_id: string }>(sqlFile('queries/migrated_users.sql'), [input.userIds.map((u) => u.toLowerCase())])).rows.map((r) => r.user_id);
+      return (
+        await pool.query<{ user_id: string }>(sqlFile('queries/migrated_users.sql'), [
+          input.userIds.map((u) => u.toLowerCase()),
+        ])
+      ).rows.map((r) => r.user_id);
     },
   };
 }

@@ -30,8 +30,12 @@ export function createSchemaActivities(deps: ActivityDeps) {
         // One session-level advisory lock: runs for several users may create the schema at once.
         await client.query("SELECT pg_advisory_lock(hashtextextended('migrator:schema', 0))");
         try {
-          const present = async (t: string) => (await client.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [t])).rows[0]!.present;
-          const watched = TABLE_ORDER.flatMap((t) => [`public.${MAPPINGS[t].targetTable}`, `public.${MAPPINGS[t].bridgeTable}`]);
+          const present = async (t: string) =>
+            (await client.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [t])).rows[0]!.present;
+          const watched = TABLE_ORDER.flatMap((t) => [
+            `public.${MAPPINGS[t].targetTable}`,
+            `public.${MAPPINGS[t].bridgeTable}`,
+          ]);
           const before = new Map<string, boolean>();
           for (const t of watched) before.set(t, await present(t));
           for (const file of files) await client.query(sqlFile(file));
@@ -48,17 +52,40 @@ export function createSchemaActivities(deps: ActivityDeps) {
       return { files, created };
     },
 
-    async recordBackups(input: { target: string; runId: string; userId: string; backups: BackupRecord[] }): Promise<void> {
+    async recordBackups(input: {
+      target: string;
+      runId: string;
+      userId: string;
+      backups: BackupRecord[];
+    }): Promise<void> {
       for (const b of input.backups) {
         const verification = b.fingerprint ? { ...b.verification, fingerprint: b.fingerprint } : b.verification;
         await deps
           .pool(input.target)
-          .query(sqlFile('queries/insert_backup.sql'), [b.backupId, input.runId, input.userId, b.kind, b.location, b.bytes, b.sha256, b.verified, JSON.stringify(verification)]);
+          .query(sqlFile('queries/insert_backup.sql'), [
+            b.backupId,
+            input.runId,
+            input.userId,
+            b.kind,
+            b.location,
+            b.bytes,
+            b.sha256,
+            b.verified,
+            JSON.stringify(verification),
+          ]);
       }
     },
 
     async logEvent(input: LogEventInput): Promise<void> {
-      await deps.pool(input.target).query(sqlFile('queries/log_event.sql'), [input.runId, input.userId, input.phase, input.status, input.message ?? '']);
+      await deps
+        .pool(input.target)
+        .query(sqlFile('queries/log_event.sql'), [
+          input.runId,
+          input.userId,
+          input.phase,
+          input.status,
+          input.message ?? '',
+        ]);
     },
   };
 }

@@ -5,7 +5,8 @@ import { SecretReferenceError } from '../lib/errors';
 
 function envValue(name: string, what: string): string {
   const value = process.env[name];
-  if (!value) throw new SecretReferenceError(`${what} reference env:${name}: the worker's environment has no variable ${name}`);
+  if (!value)
+    throw new SecretReferenceError(`${what} reference env:${name}: the worker's environment has no variable ${name}`);
   return value;
 }
 
@@ -27,7 +28,9 @@ export function resolveUserKey(ref: string, userId: string, label = `keyring ${r
     try {
       json = readFileSync(ref.slice(5), 'utf8');
     } catch (err) {
-      throw new SecretReferenceError(`${label}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new SecretReferenceError(
+        `${label}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
   } else throw new SecretReferenceError(`keyring reference ${ref}: expected file:PATH or env:NAME`);
   let keyring: Record<string, unknown>;
@@ -39,6 +42,7 @@ export function resolveUserKey(ref: string, userId: string, label = `keyring ${r
   const entry = keyring[userId] ?? keyring[userId.toLowerCase()];
   if (typeof entry !== 'string') throw new SecretReferenceError(`${label}: no key for user ${userId}`);
   const key = Buffer.from(entry, 'base64');
-  if (key.length !== 32) throw new SecretReferenceError(`${label}: the key for user ${userId} is ${key.length} bytes, expected 32`);
+  if (key.length !== 32)
+    throw new SecretReferenceError(`${label}: the key for user ${userId} is ${key.length} bytes, expected 32`);
   return new Uint8Array(key);
 }

@@ -14,12 +14,17 @@ export function checkSourceFile(path: string): void {
   let size: number;
   try {
     const st = statSync(path);
-    if (!st.isFile()) throw new SourceError('NOT_A_FILE', `source ${path} is not a regular file (a directory or device?): give the path of the SQLite file`);
+    if (!st.isFile())
+      throw new SourceError(
+        'NOT_A_FILE',
+        `source ${path} is not a regular file (a directory or device?): give the path of the SQLite file`,
+      );
     size = st.size;
   } catch (err) {
     if (err instanceof SourceError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new SourceError('NOT_FOUND', `source ${path} does not exist (as seen by the worker)`);
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new SourceError('NOT_FOUND', `source ${path} does not exist (as seen by the worker)`);
     throw new SourceError('UNREADABLE', `source ${path} cannot be read by the worker (${code ?? String(err)})`);
   }
   if (size === 0) throw new SourceError('EMPTY', `source ${path} is empty (0 bytes), not a SQLite database`);
@@ -33,10 +38,16 @@ export function checkSourceFile(path: string): void {
       closeSync(fd);
     }
   } catch (err) {
-    throw new SourceError('UNREADABLE', `source ${path} cannot be read by the worker (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new SourceError(
+      'UNREADABLE',
+      `source ${path} cannot be read by the worker (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
   if (read < SQLITE_HEADER.length || !head.equals(SQLITE_HEADER)) {
-    throw new SourceError('NOT_SQLITE', `source ${path} is not a SQLite database: its first 16 bytes are not the header "SQLite format 3\\0" (${size} bytes)`);
+    throw new SourceError(
+      'NOT_SQLITE',
+      `source ${path} is not a SQLite database: its first 16 bytes are not the header "SQLite format 3\\0" (${size} bytes)`,
+    );
   }
 }
 
@@ -49,7 +60,11 @@ export function openSource(path: string): Database.Database {
   } catch (err) {
     db.close();
     const code = (err as { code?: string }).code;
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new SourceError('INTEGRITY', `source ${path} has a SQLite header but is corrupt (${code}): restore it from a backup`);
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+      throw new SourceError(
+        'INTEGRITY',
+        `source ${path} has a SQLite header but is corrupt (${code}): restore it from a backup`,
+      );
     throw err;
   }
   db.defaultSafeIntegers(false);

@@ -13,7 +13,15 @@ import type { Sealer, TableMapping } from '../lib/mapping/types';
 import { TargetRejection, QuarantineReason } from '../lib/reasons';
 import { sqlFile } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
-import { prepareRows, readChunkRows, sizeRows, sourceRefLookup, targetRefLookup, type Prepared, type Rejected } from './prepare-rows';
+import {
+  prepareRows,
+  readChunkRows,
+  sizeRows,
+  sourceRefLookup,
+  targetRefLookup,
+  type Prepared,
+  type Rejected,
+} from './prepare-rows';
 import { assertLeaseHeld } from './lease';
 import { recordChunk } from './metrics';
 import { withSource, withSourceAsync } from './source';
@@ -70,10 +78,20 @@ function columns(rows: OkRow[], mapping: TableMapping, sealer: Sealer): unknown[
   return Array.from({ length: width }, (_, i) => encoded.map((e) => e[i]));
 }
 
-async function insertTargetRows(client: pg.ClientBase, mapping: TableMapping, rows: OkRow[], sealer: Sealer, userId: string): Promise<Set<string>> {
+async function insertTargetRows(
+  client: pg.ClientBase,
+  mapping: TableMapping,
+  rows: OkRow[],
+  sealer: Sealer,
+  userId: string,
+): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const [ids, ...rest] = columns(rows, mapping, sealer);
-  const { rows: inserted } = await client.query<{ id: string }>(sqlFile(`queries/insert_${mapping.targetTable}.sql`), [ids, userId, ...rest]);
+  const { rows: inserted } = await client.query<{ id: string }>(sqlFile(`queries/insert_${mapping.targetTable}.sql`), [
+    ids,
+    userId,
+    ...rest,
+  ]);
   return new Set(inserted.map((r) => r.id));
 }
 
@@ -82,7 +100,13 @@ async function insertTargetRows(client: pg.ClientBase, mapping: TableMapping, ro
  * did not foresee), retries row by row under savepoints so only that row is quarantined and a
  * poison row never makes the chunk retry forever.
  */
-async function insertIsolating(client: pg.ClientBase, mapping: TableMapping, rows: OkRow[], sealer: Sealer, userId: string) {
+async function insertIsolating(
+  client: pg.ClientBase,
+  mapping: TableMapping,
+  rows: OkRow[],
+  sealer: Sealer,
+  userId: string,
+) {
   await client.query('SAVEPOINT chunk_rows');
   try {
     return { inserted: await insertTargetRows(client, mapping, rows, sealer, userId), refused: [] as Rejected[] };
@@ -101,7 +125,12 @@ async function insertIsolating(client: pg.ClientBase, mapping: TableMapping, row
       const code = (err as { code?: string }).code ?? '';
       if (!/^2[23]/.test(code)) throw err;
       await client.query('ROLLBACK TO SAVEPOINT one_row');
-      refused.push({ sourceId: row.sourceId, targetId: row.targetId, reason: TargetRejection.TARGET_REJECTED, detail: `sqlstate=${code}` });
+      refused.push({
+        sourceId: row.sourceId,
+        targetId: row.targetId,
+        reason: TargetRejection.TARGET_REJECTED,
+        detail: `sqlstate=${code}`,
+      });
     }
   }
   return { inserted, refused };
@@ -150,7 +179,9 @@ export function createTransferActivities(deps: ActivityDeps) {
       const read = rows.length + oversized.length;
       heartbeat({ table: input.table, phase: 'read', rows: read });
       if (input.dryRun) {
-        const prepared = await withSourceAsync(deps.capabilities.sourcePath(input.source, 'source'), (db) => prepareRows(db, mapping, rows, ctx, sourceRefLookup(db, ctx)));
+        const prepared = await withSourceAsync(deps.capabilities.sourcePath(input.source, 'source'), (db) =>
+          prepareRows(db, mapping, rows, ctx, sourceRefLookup(db, ctx)),
+        );
         return summarize(read, prepared.ok, [...oversized, ...prepared.rejected], 0, false);
       }
       const sealer = deps.sealer(input.keyring, input.userId);
@@ -175,7 +206,9 @@ export function createTransferActivities(deps: ActivityDeps) {
             replayed: true,
           };
         }
-        const prepared = await withSourceAsync(deps.capabilities.sourcePath(input.source, 'source'), (db) => prepareRows(db, mapping, rows, ctx, targetRefLookup(client, input.userId)));
+        const prepared = await withSourceAsync(deps.capabilities.sourcePath(input.source, 'source'), (db) =>
+          prepareRows(db, mapping, rows, ctx, targetRefLookup(client, input.userId)),
+        );
         heartbeat({ table: input.table, phase: 'write', rows: read });
         const { inserted, refused } = await insertIsolating(client, mapping, prepared.ok, sealer, input.userId);
         const rejected = [...oversized, ...prepared.rejected, ...refused];
@@ -190,7 +223,12 @@ export function createTransferActivities(deps: ActivityDeps) {
           );
           const foreign = new Set(owners.rows.filter((o) => o.user_id !== input.userId).map((o) => o.id));
           for (const r of ok.filter((row) => foreign.has(row.targetId))) {
-            rejected.push({ sourceId: r.sourceId, targetId: r.targetId, reason: QuarantineReason.ID_CONFLICT, detail: 'column=id' });
+            rejected.push({
+              sourceId: r.sourceId,
+              targetId: r.targetId,
+              reason: QuarantineReason.ID_CONFLICT,
+              detail: 'column=id',
+            });
           }
           ok = ok.filter((r) => !foreign.has(r.targetId));
         }
@@ -221,7 +259,15 @@ export function createTransferActivities(deps: ActivityDeps) {
         ]);
         await client.query('COMMIT');
         recordChunk(input.table, result, Date.now() - started);
-        log.info('chunk committed', { runId: input.runId, table: input.table, lo: input.lo, hi: input.hi, read: result.read, migrated: result.migrated, quarantined: result.quarantined });
+        log.info('chunk committed', {
+          runId: input.runId,
+          table: input.table,
+          lo: input.lo,
+          hi: input.hi,
+          read: result.read,
+          migrated: result.migrated,
+          quarantined: result.quarantined,
+        });
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -233,7 +279,9 @@ export function createTransferActivities(deps: ActivityDeps) {
 
     /** The deferred self-reference: link every task to its parent once all task chunks committed. */
     async linkTaskParents(input: { target: string; userId: string; runId: string }): Promise<{ linked: number }> {
-      const result = await deps.pool(input.target).query(sqlFile('queries/link_task_parents.sql'), [input.userId, input.runId]);
+      const result = await deps
+        .pool(input.target)
+        .query(sqlFile('queries/link_task_parents.sql'), [input.userId, input.runId]);
       return { linked: result.rowCount ?? 0 };
     },
   };
@@ -277,7 +325,14 @@ async function writeBridge(
       created: inserted.has(r.targetId),
       parent: r.pendingParent,
     })),
-    ...rejected.map((r) => ({ local: r.sourceId, remote: r.targetId, status: 'quarantined', code: r.reason, created: false, parent: null })),
+    ...rejected.map((r) => ({
+      local: r.sourceId,
+      remote: r.targetId,
+      status: 'quarantined',
+      code: r.reason,
+      created: false,
+      parent: null,
+    })),
   ];
   if (entries.length === 0) return;
   await client.query(sqlFile('queries/insert_bridge.sql', { bridge: mapping.bridgeTable }), [

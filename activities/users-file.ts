@@ -14,7 +14,10 @@ function load(path: string): { text: string; sha256: string } {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InvalidInputError('usersFile', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new InvalidInputError(
+      'usersFile',
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return { text, sha256: createHash('sha256').update(text).digest('hex') };
 }
@@ -36,7 +39,11 @@ export function describeUsersFile(path: string): { users: number; sha256: string
       throw new InvalidInputError('usersFile', `${path} line ${i + 1}: not JSON`);
     }
     const r = Line.safeParse(parsed);
-    if (!r.success) throw new InvalidInputError('usersFile', `${path} line ${i + 1}: ${r.error.issues[0]!.path.join('.') || 'line'} ${r.error.issues[0]!.message}`);
+    if (!r.success)
+      throw new InvalidInputError(
+        'usersFile',
+        `${path} line ${i + 1}: ${r.error.issues[0]!.path.join('.') || 'line'} ${r.error.issues[0]!.message}`,
+      );
     const id = r.data.userId.toLowerCase();
     if (seen.has(id)) throw new InvalidInputError('usersFile', `${path} line ${i + 1}: user ${id} listed twice`);
     seen.add(id);
@@ -48,7 +55,11 @@ export function describeUsersFile(path: string): { users: number; sha256: string
 /** Users [offset, offset + limit) of the file, refusing a file that changed since it was described. */
 export function usersFilePage(path: string, sha256: string, offset: number, limit: number): RolloutUser[] {
   const current = load(path);
-  if (current.sha256 !== sha256) throw new InvalidInputError('usersFile', `${path} changed since the rollout started (sha256 ${sha256.slice(0, 12)}…, now ${current.sha256.slice(0, 12)}…): restore it or start a new rollout`);
+  if (current.sha256 !== sha256)
+    throw new InvalidInputError(
+      'usersFile',
+      `${path} changed since the rollout started (sha256 ${sha256.slice(0, 12)}…, now ${current.sha256.slice(0, 12)}…): restore it or start a new rollout`,
+    );
   return lines(current.text)
     .slice(offset, offset + limit)
     .map((l) => Line.parse(JSON.parse(l)));

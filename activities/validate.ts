@@ -34,7 +34,6 @@ export interface TableValidation {
   sampled: number;
 }
 
-
 export function createValidateActivities(deps: ActivityDeps) {
   return {
     async validateTable(input: ValidateTableInput): Promise<TableValidation> {
@@ -44,7 +43,9 @@ export function createValidateActivities(deps: ActivityDeps) {
       const failures: string[] = [];
       const { sourceRows, migrated, quarantined, checksum } = input.expected;
       if (sourceRows !== migrated + quarantined) {
-        failures.push(`${input.table}: source has ${sourceRows} rows but ${migrated} migrated + ${quarantined} quarantined`);
+        failures.push(
+          `${input.table}: source has ${sourceRows} rows but ${migrated} migrated + ${quarantined} quarantined`,
+        );
       }
 
       // Whole-table checksum over the target, decrypting every encrypted column.
@@ -53,7 +54,10 @@ export function createValidateActivities(deps: ActivityDeps) {
       let after: string | null = null;
       let undecryptable = 0;
       for (;;) {
-        const { rows }: { rows: Record<string, unknown>[] } = await pool.query(sqlFile('queries/select_target_page.sql', vars), [input.userId, after, PAGE_ROWS]);
+        const { rows }: { rows: Record<string, unknown>[] } = await pool.query(
+          sqlFile('queries/select_target_page.sql', vars),
+          [input.userId, after, PAGE_ROWS],
+        );
         for (const row of rows as Record<string, unknown>[]) {
           try {
             acc.add(canonicalJson(mapping.decode(row, sealer)));
@@ -65,9 +69,12 @@ export function createValidateActivities(deps: ActivityDeps) {
         if (rows.length < PAGE_ROWS) break;
         after = String((rows[rows.length - 1] as Record<string, unknown>)[vars.key]);
       }
-      if (undecryptable) failures.push(`${input.table}: ${undecryptable} target rows do not decrypt with the user's key`);
-      if (acc.count !== migrated) failures.push(`${input.table}: target holds ${acc.count} migrated rows, transfer reported ${migrated}`);
-      if (acc.hex() !== checksum) failures.push(`${input.table}: target checksum ${acc.hex()} != source checksum ${checksum}`);
+      if (undecryptable)
+        failures.push(`${input.table}: ${undecryptable} target rows do not decrypt with the user's key`);
+      if (acc.count !== migrated)
+        failures.push(`${input.table}: target holds ${acc.count} migrated rows, transfer reported ${migrated}`);
+      if (acc.hex() !== checksum)
+        failures.push(`${input.table}: target checksum ${acc.hex()} != source checksum ${checksum}`);
 
       // Random sample, compared field by field.
       let sampled = 0;
@@ -78,12 +85,27 @@ export function createValidateActivities(deps: ActivityDeps) {
             const sample = db
               .prepare(`SELECT ${mapping.selectList} FROM ${mapping.sourceTable} ORDER BY random() LIMIT ?`)
               .all(input.sampleSize) as Record<string, unknown>[];
-            const prepared = await prepareRows(db, mapping, sample, { userId: input.userId, asOfSeconds: input.asOfSeconds }, targetRefLookup(client, input.userId));
+            const prepared = await prepareRows(
+              db,
+              mapping,
+              sample,
+              { userId: input.userId, asOfSeconds: input.asOfSeconds },
+              targetRefLookup(client, input.userId),
+            );
             // Rows the target itself refused at write time are quarantined too, not missing.
             const refused = new Set(
-              (await client.query<{ local_id: string }>(sqlFile('queries/bridge_quarantined.sql', vars), [input.userId, prepared.ok.map((r) => r.sourceId)])).rows.map((r) => r.local_id),
+              (
+                await client.query<{ local_id: string }>(sqlFile('queries/bridge_quarantined.sql', vars), [
+                  input.userId,
+                  prepared.ok.map((r) => r.sourceId),
+                ])
+              ).rows.map((r) => r.local_id),
             );
-            prepared.rejected.push(...prepared.ok.filter((r) => refused.has(r.sourceId)).map((r) => ({ sourceId: r.sourceId, targetId: r.targetId, reason: 'REFUSED_AT_WRITE', detail: '' })));
+            prepared.rejected.push(
+              ...prepared.ok
+                .filter((r) => refused.has(r.sourceId))
+                .map((r) => ({ sourceId: r.sourceId, targetId: r.targetId, reason: 'REFUSED_AT_WRITE', detail: '' })),
+            );
             prepared.ok = prepared.ok.filter((r) => !refused.has(r.sourceId));
             const ids = prepared.ok.map((r) => r.targetId);
             const { rows } = await client.query(sqlFile('queries/select_target_rows.sql', vars), [ids, input.userId]);
@@ -114,25 +136,41 @@ export function createValidateActivities(deps: ActivityDeps) {
                 if (!equal) failures.push(`${input.table}: sampled row ${expected.sourceId} differs in ${field}`);
               }
             }
-            const { rows: q } = await client.query<{ source_id: string }>(
-              sqlFile('queries/select_quarantined.sql'),
-              [input.userId, input.table, prepared.rejected.map((r) => r.sourceId)],
-            );
+            const { rows: q } = await client.query<{ source_id: string }>(sqlFile('queries/select_quarantined.sql'), [
+              input.userId,
+              input.table,
+              prepared.rejected.map((r) => r.sourceId),
+            ]);
             const inQuarantine = new Set(q.map((r) => r.source_id));
             for (const r of prepared.rejected) {
               sampled++;
-              if (!inQuarantine.has(r.sourceId)) failures.push(`${input.table}: sampled row ${r.sourceId} (${r.reason}) is neither migrated nor quarantined`);
+              if (!inQuarantine.has(r.sourceId))
+                failures.push(
+                  `${input.table}: sampled row ${r.sourceId} (${r.reason}) is neither migrated nor quarantined`,
+                );
             }
           });
         } finally {
           client.release();
         }
       }
-      return { table: input.table, ok: failures.length === 0, failures: failures.slice(0, 50), targetRows: acc.count, targetChecksum: acc.hex(), sampled };
+      return {
+        table: input.table,
+        ok: failures.length === 0,
+        failures: failures.slice(0, 50),
+        targetRows: acc.count,
+        targetChecksum: acc.hex(),
+        sampled,
+      };
     },
 
-    async validateReferences(input: { target: string; userId: string }): Promise<{ ok: boolean; dangling: Record<string, number> }> {
-      const { rows } = await deps.pool(input.target).query<{ ref: string; n: number }>(sqlFile('queries/dangling_refs.sql'), [input.userId]);
+    async validateReferences(input: {
+      target: string;
+      userId: string;
+    }): Promise<{ ok: boolean; dangling: Record<string, number> }> {
+      const { rows } = await deps
+        .pool(input.target)
+        .query<{ ref: string; n: number }>(sqlFile('queries/dangling_refs.sql'), [input.userId]);
       const dangling = Object.fromEntries(rows.map((r) => [r.ref, Number(r.n)]));
       return { ok: rows.every((r) => Number(r.n) === 0), dangling };
     },

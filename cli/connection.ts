@@ -24,17 +24,28 @@ export function temporalSettings(explicit: { address?: string; namespace?: strin
 }
 
 export async function connectClient(settings: TemporalSettings): Promise<{ client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({ ...settings.options, address: settings.address }).catch((err: Error) => {
-    throw new Error(`cannot reach Temporal at ${settings.address} (${err.message}); set TEMPORAL_ADDRESS or start a server (npx migrator dev starts one)`);
-  });
+  const connection = await Connection.connect({ ...settings.options, address: settings.address }).catch(
+    (err: Error) => {
+      throw new Error(
+        `cannot reach Temporal at ${settings.address} (${err.message}); set TEMPORAL_ADDRESS or start a server (npx migrator dev starts one)`,
+      );
+    },
+  );
   const codec = codecFromEnv();
-  const dataConverter = codec ? { payloadCodecs: [codec], failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }) } : undefined;
-  return { client: new Client({ connection, namespace: settings.namespace, dataConverter }), close: () => connection.close() };
+  const dataConverter = codec
+    ? { payloadCodecs: [codec], failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }) }
+    : undefined;
+  return {
+    client: new Client({ connection, namespace: settings.namespace, dataConverter }),
+    close: () => connection.close(),
+  };
 }
 
 export async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {
   return NativeConnection.connect({ ...settings.options, address: settings.address }).catch((err: Error) => {
-    throw new Error(`cannot reach Temporal at ${settings.address} (${err.message}); set TEMPORAL_ADDRESS or start a server (npx migrator dev starts one)`);
+    throw new Error(
+      `cannot reach Temporal at ${settings.address} (${err.message}); set TEMPORAL_ADDRESS or start a server (npx migrator dev starts one)`,
+    );
   });
 }
 

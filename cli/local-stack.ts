@@ -107,7 +107,11 @@ export function ownTemporalServer(dbFile = TEMPORAL_DB): { pid: number; address:
     const port = flag('--port');
     const uiPort = flag('--ui-port');
     if (!port) continue;
-    return { pid: Number(pid), address: `${flag('--ip') ?? '127.0.0.1'}:${port}`, uiUrl: uiPort ? `http://127.0.0.1:${uiPort}` : null };
+    return {
+      pid: Number(pid),
+      address: `${flag('--ip') ?? '127.0.0.1'}:${port}`,
+      uiUrl: uiPort ? `http://127.0.0.1:${uiPort}` : null,
+    };
   }
   return null;
 }
@@ -131,7 +135,9 @@ async function ensurePostgres(state: StackState, notes: string[]): Promise<strin
     if (await within(15_000, () => pgResponds(urlOn(leftover.port)))) {
       state.postgres = { port: leftover.port, dataDir };
       writeState(state);
-      notes.push(`PostgreSQL: reused local cluster ${dataDir} on port ${leftover.port} (left running by an earlier run, pid ${leftover.pid})`);
+      notes.push(
+        `PostgreSQL: reused local cluster ${dataDir} on port ${leftover.port} (left running by an earlier run, pid ${leftover.pid})`,
+      );
       return urlOn(leftover.port);
     }
     stopLocalCluster(dataDir, 'immediate'); // running but not answering: restart it
@@ -155,7 +161,9 @@ async function ensureTemporal(state: StackState, notes: string[]): Promise<{ add
     if (await within(30_000, () => temporalResponds(leftover.address))) {
       state.temporal = leftover;
       writeState(state);
-      notes.push(`Temporal: reused dev server ${leftover.address} (left running by an earlier run, pid ${leftover.pid})`);
+      notes.push(
+        `Temporal: reused dev server ${leftover.address} (left running by an earlier run, pid ${leftover.pid})`,
+      );
       return leftover;
     }
     await killAndWait(leftover.pid);
@@ -171,7 +179,9 @@ async function ensureTemporal(state: StackState, notes: string[]): Promise<{ add
   state.temporal = { pid: server.process?.pid ?? -1, address: server.address, uiUrl: server.uiUrl };
   writeState(state);
   const version = server.cli.source === 'SDK download' ? '' : ` — ${temporalCliVersion(server.cli.path)}`;
-  notes.push(`Temporal: started dev server ${server.address}, Web UI ${server.uiUrl}, CLI from ${server.cli.source}: ${server.cli.path}${version}`);
+  notes.push(
+    `Temporal: started dev server ${server.address}, Web UI ${server.uiUrl}, CLI from ${server.cli.source}: ${server.cli.path}${version}`,
+  );
   return state.temporal;
 }
 
@@ -191,7 +201,9 @@ export async function stopLocalStack(): Promise<string[]> {
   const state = readState();
   const done: string[] = [];
   // Found by its command line first: a recorded pid may since belong to another process.
-  const temporal = ownTemporalServer() ?? (!existsSync('/proc') && state.temporal && alive(state.temporal.pid) ? state.temporal : null);
+  const temporal =
+    ownTemporalServer() ??
+    (!existsSync('/proc') && state.temporal && alive(state.temporal.pid) ? state.temporal : null);
   if (temporal) {
     await killAndWait(temporal.pid);
     done.push(`stopped Temporal dev server (pid ${temporal.pid})`);

@@ -30,8 +30,10 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   const code = (err as { code?: string; exitCode?: number }).code;
-  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exitCode = 0;
-  else if (code?.startsWith('commander.')) process.exitCode = 2; // usage error: commander already printed it
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
+    process.exitCode = 0;
+  else if (code?.startsWith('commander.'))
+    process.exitCode = 2; // usage error: commander already printed it
   else {
     console.error(`migrator: ${(err as Error).message}`);
     process.exitCode = 1;

@@ -74,7 +74,9 @@ export class ProgressDisplay {
     } else if (
       (changed && p.phase === 'transfer') ||
       // a periodic summary, once the phase has run long enough to say something
-      (now - this.lastLiveAt >= this.summaryEveryMs && now - this.phaseSince >= MIN_SUMMARY_PHASE_MS && live !== this.lastLive)
+      (now - this.lastLiveAt >= this.summaryEveryMs &&
+        now - this.phaseSince >= MIN_SUMMARY_PHASE_MS &&
+        live !== this.lastLive)
     ) {
       this.out.write(`${live}\n`);
       this.lastLive = live;

@@ -69,17 +69,28 @@ export async function waitWithProgress(
 
 /** A human-readable report of a result: counts, checksums, durations, backups. */
 export function formatReport(r: MigrationResult): string {
-  const lines = [`migration ${r.workflowId} (run ${r.runId}) ${r.status}${r.validation.ok ? ', validation passed' : ''}`];
+  const lines = [
+    `migration ${r.workflowId} (run ${r.runId}) ${r.status}${r.validation.ok ? ', validation passed' : ''}`,
+  ];
   lines.push('  table          source  migrated  inserted  quarantined  repaired  checksum          target checksum');
   for (const [table, t] of Object.entries(r.tables)) {
     lines.push(
       `  ${table.padEnd(13)} ${String(t.sourceRows).padStart(7)} ${String(t.migrated).padStart(9)} ${String(t.inserted).padStart(9)} ${String(t.quarantined).padStart(12)} ${String(t.repaired).padStart(9)}  ${t.checksum}  ${t.targetChecksum ?? '-'}`,
     );
   }
-  lines.push(`  phases: ${Object.entries(r.phaseDurationsMs).map(([p, ms]) => `${p} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
-  for (const b of r.backups) lines.push(`  backup ${b.backupId} (${b.kind}, ${b.bytes} bytes, sha256 ${b.sha256.slice(0, 16)}…, verified ${b.verified})`);
+  lines.push(
+    `  phases: ${Object.entries(r.phaseDurationsMs)
+      .map(([p, ms]) => `${p} ${(ms / 1000).toFixed(1)} s`)
+      .join(', ')}`,
+  );
+  for (const b of r.backups)
+    lines.push(
+      `  backup ${b.backupId} (${b.kind}, ${b.bytes} bytes, sha256 ${b.sha256.slice(0, 16)}…, verified ${b.verified})`,
+    );
   if (r.uncovered.tables.length || r.uncovered.columns.length) {
-    lines.push(`  not migrated (not in the mapping): tables ${r.uncovered.tables.join(', ') || '-'}; columns ${r.uncovered.columns.join(', ') || '-'}`);
+    lines.push(
+      `  not migrated (not in the mapping): tables ${r.uncovered.tables.join(', ') || '-'}; columns ${r.uncovered.columns.join(', ') || '-'}`,
+    );
   }
   if (r.indexes.created.length) lines.push(`  indexes created: ${r.indexes.created.join(', ')}`);
   return lines.join('\n');

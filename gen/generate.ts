@@ -6,24 +6,60 @@ import { Rng } from './prng';
 import { createSourceDatabase } from './source-schema';
 import { END_TS, START_TS, insertExtras, type NoteRef } from './extras';
 import {
-  FOLDER_CHILDREN, FOLDER_COLORS, FOLDER_ICONS, FOLDER_ROOTS, LABELS, emailNote, markdownBody, otherMetadata,
-  sentence, taskContent, title as makeTitle,
+  FOLDER_CHILDREN,
+  FOLDER_COLORS,
+  FOLDER_ICONS,
+  FOLDER_ROOTS,
+  LABELS,
+  emailNote,
+  markdownBody,
+  otherMetadata,
+  sentence,
+  taskContent,
+  title as makeTitle,
 } from './text';
 
-export interface GenerateOptions { path: string; seed: number; notes: number; canary?: string }
+export interface GenerateOptions {
+  path: string;
+  seed: number;
+  notes: number;
+  canary?: string;
+}
 export interface GenerateSummary {
-  path: string; seed: number; notes: number; tasks: number; folders: number; noteFolders: number;
-  deletedNotes: number; deletedTasks: number; emailNotes: number; nonUuidIds: number; nestedTasks: number;
+  path: string;
+  seed: number;
+  notes: number;
+  tasks: number;
+  folders: number;
+  noteFolders: number;
+  deletedNotes: number;
+  deletedTasks: number;
+  emailNotes: number;
+  nonUuidIds: number;
+  nestedTasks: number;
 }
 
 const DAY = 86400;
 const SYSTEM_NOTES = [
-  ['system_daily_standup', 'Daily Standup', '# Daily Standup\n\n## Yesterday\n- \n\n## Today\n- [ ] \n\n## Blockers\n- '],
-  ['system_meeting_notes', 'Meeting Notes', '# Meeting Notes\n\n| Attendee | Role |\n| --- | --- |\n|  |  |\n\n## Action items\n- [ ] '],
+  [
+    'system_daily_standup',
+    'Daily Standup',
+    '# Daily Standup\n\n## Yesterday\n- \n\n## Today\n- [ ] \n\n## Blockers\n- ',
+  ],
+  [
+    'system_meeting_notes',
+    'Meeting Notes',
+    '# Meeting Notes\n\n| Attendee | Role |\n| --- | --- |\n|  |  |\n\n## Action items\n- [ ] ',
+  ],
   ['system_weekly_review', 'Weekly Review', '# Weekly Review\n\n## Wins ✅\n- \n\n## Next week 🚀\n- [ ] '],
 ] as const;
 
-interface Folder { id: string; depth: number; path: string; created: number }
+interface Folder {
+  id: string;
+  depth: number;
+  path: string;
+  created: number;
+}
 
 export function contentHash(content: string): string {
   return bytesToHex(sha256(utf8ToBytes(content)));
@@ -31,7 +67,8 @@ export function contentHash(content: string): string {
 
 export function generateDataset(opts: GenerateOptions): GenerateSummary {
   const { path, seed, canary } = opts;
-  if (!Number.isInteger(opts.notes) || opts.notes < 0) throw new Error(`notes must be a non-negative integer, got ${opts.notes}`);
+  if (!Number.isInteger(opts.notes) || opts.notes < 0)
+    throw new Error(`notes must be a non-negative integer, got ${opts.notes}`);
   if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
   if (existsSync(path)) throw new Error(`refusing to generate: ${path} already exists`);
   const rng = new Rng(seed);
@@ -39,8 +76,17 @@ export function generateDataset(opts: GenerateOptions): GenerateSummary {
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
   const sum: GenerateSummary = {
-    path, seed, notes: 0, tasks: 0, folders: 0, noteFolders: 0, deletedNotes: 0, deletedTasks: 0,
-    emailNotes: 0, nonUuidIds: 0, nestedTasks: 0,
+    path,
+    seed,
+    notes: 0,
+    tasks: 0,
+    folders: 0,
+    noteFolders: 0,
+    deletedNotes: 0,
+    deletedTasks: 0,
+    emailNotes: 0,
+    nonUuidIds: 0,
+    nestedTasks: 0,
   };
   const withCanary = (s: string, sep: string): string => (canary === undefined ? s : `${s}${sep}${canary}`);
   const ownerId = rng.uuid();
@@ -70,10 +116,23 @@ export function generateDataset(opts: GenerateOptions): GenerateSummary {
     paths.add(p);
     base = p.slice(p.lastIndexOf('/') + 1);
     const depth = parent ? parent.depth + 1 : 1;
-    const created = parent ? rng.int(parent.created, Math.min(END_TS, parent.created + 180 * DAY)) : rng.int(START_TS, START_TS + 400 * DAY);
+    const created = parent
+      ? rng.int(parent.created, Math.min(END_TS, parent.created + 180 * DAY))
+      : rng.int(START_TS, START_TS + 400 * DAY);
     const updated = rng.int(created, Math.min(END_TS, created + 365 * DAY));
-    insFolder.run(id, base, parent ? parent.id : null, p, rng.int(0, 20), rng.chance(0.5) ? rng.pick(FOLDER_COLORS) : null,
-      rng.chance(0.5) ? rng.pick(FOLDER_ICONS) : null, rng.chance(0.3) ? sentence(rng, 3, 8) : '', created, updated, deleted ? 1 : 0);
+    insFolder.run(
+      id,
+      base,
+      parent ? parent.id : null,
+      p,
+      rng.int(0, 20),
+      rng.chance(0.5) ? rng.pick(FOLDER_COLORS) : null,
+      rng.chance(0.5) ? rng.pick(FOLDER_ICONS) : null,
+      rng.chance(0.3) ? sentence(rng, 3, 8) : '',
+      created,
+      updated,
+      deleted ? 1 : 0,
+    );
     const f: Folder = { id, depth, path: p, created };
     folders.push(f);
     if (depth < 4) parentable.push(f);
@@ -101,11 +160,25 @@ export function generateDataset(opts: GenerateOptions): GenerateSummary {
       const deleted = rng.chance(0.05);
       if (deleted) sum.deletedTasks++;
       insTask.run(
-        id, noteId, content, status, rng.weighted([20, 45, 25, 10]),
-        rng.chance(0.5) ? null : Math.min(END_TS, created + rng.int(0, 60 * DAY)), completedAt,
-        completedAt !== null && rng.chance(0.7) ? ownerId : null, j, contentHash(content), null, labels,
-        rng.chance(0.15) ? sentence(rng, 3, 10) : null, rng.chance(0.3) ? rng.int(5, 240) : null,
-        completedAt !== null && rng.chance(0.5) ? rng.int(5, 300) : null, parent, created, updated, deleted ? 1 : 0,
+        id,
+        noteId,
+        content,
+        status,
+        rng.weighted([20, 45, 25, 10]),
+        rng.chance(0.5) ? null : Math.min(END_TS, created + rng.int(0, 60 * DAY)),
+        completedAt,
+        completedAt !== null && rng.chance(0.7) ? ownerId : null,
+        j,
+        contentHash(content),
+        null,
+        labels,
+        rng.chance(0.15) ? sentence(rng, 3, 10) : null,
+        rng.chance(0.3) ? rng.int(5, 240) : null,
+        completedAt !== null && rng.chance(0.5) ? rng.int(5, 300) : null,
+        parent,
+        created,
+        updated,
+        deleted ? 1 : 0,
       );
       taskIds.push(id);
       sum.tasks++;
@@ -156,7 +229,16 @@ export function generateDataset(opts: GenerateOptions): GenerateSummary {
       if (recentTitles.length < 50) recentTitles.push(title);
       else recentTitles[rng.int(0, 49)] = title;
       if (noteRefs.length < 200) noteRefs.push({ id, title, ts });
-      insNote.run(id, withCanary(title, ' '), withCanary(body, '\n\n'), ts, deleted ? 1 : 0, metadata, rng.chance(0.05) ? 1 : 0, noteType);
+      insNote.run(
+        id,
+        withCanary(title, ' '),
+        withCanary(body, '\n\n'),
+        ts,
+        deleted ? 1 : 0,
+        metadata,
+        rng.chance(0.05) ? 1 : 0,
+        noteType,
+      );
       sum.notes++;
       if (rng.chance(0.7)) {
         insNoteFolder.run(id, rng.pick(folders).id, Math.min(END_TS, ts + rng.int(0, 30 * DAY)));
@@ -166,7 +248,7 @@ export function generateDataset(opts: GenerateOptions): GenerateSummary {
     }
 
     insertExtras(db, rng, noteRefs);
-    db.exec("INSERT INTO fts_notes (id, title, body) SELECT id, title, body FROM local_notes WHERE deleted = 0");
+    db.exec('INSERT INTO fts_notes (id, title, body) SELECT id, title, body FROM local_notes WHERE deleted = 0');
   })();
 
   db.pragma('journal_mode = DELETE');

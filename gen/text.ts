@@ -3,30 +3,163 @@
 import type { Rng } from './prng';
 
 const EMOJI = ['📝', '🚀', '✅', '💡', '📌', '🎯'] as const;
-const ASCII = ['Meeting', 'Notes', 'Plan', 'Ideas', 'Roadmap', 'Budget', 'Review', 'Draft', 'Sprint',
-  'Research', 'Recipe', 'Travel', 'Reading list', 'Backlog', 'Retro', 'Design', 'Release', 'Q3 goals'] as const;
-const TURKISH = ['Toplantı notları', 'İş planı', 'Çalışma', 'Şubat özeti', 'Öğle arası', 'Işık', 'Gündem', 'Müşteri görüşmesi'] as const;
+const ASCII = [
+  'Meeting',
+  'Notes',
+  'Plan',
+  'Ideas',
+  'Roadmap',
+  'Budget',
+  'Review',
+  'Draft',
+  'Sprint',
+  'Research',
+  'Recipe',
+  'Travel',
+  'Reading list',
+  'Backlog',
+  'Retro',
+  'Design',
+  'Release',
+  'Q3 goals',
+] as const;
+const TURKISH = [
+  'Toplantı notları',
+  'İş planı',
+  'Çalışma',
+  'Şubat özeti',
+  'Öğle arası',
+  'Işık',
+  'Gündem',
+  'Müşteri görüşmesi',
+] as const;
 const GERMAN = ['Übersicht', 'Größe', 'Straße', 'Prüfung', 'Äpfel kaufen', 'Besprechung', 'Fußnote'] as const;
 const CJK = ['会议记录', '日本語', 'プロジェクト', '项目计划', '読書メモ', '周报'] as const;
 const ARABIC = ['مرحبا', 'ملاحظات', 'اجتماع', 'خطة العمل'] as const;
 const POOLS = [ASCII, ASCII, ASCII, TURKISH, GERMAN, CJK, ARABIC] as const;
 
-const WORDS = ['the', 'project', 'deadline', 'review', 'client', 'draft', 'budget', 'team', 'update', 'follow',
-  'up', 'with', 'on', 'before', 'after', 'release', 'notes', 'design', 'api', 'migration', 'server', 'call',
-  'schedule', 'idea', 'todo', 'check', 'weekly', 'and', 'for', 'a', 'toplantı', 'güncelleme', 'Prüfung',
-  'über', 'größer', '会议', '計画', 'مرحبا', 'café', 'naïve', 'résumé'] as const;
-const VERBS = ['Call', 'Email', 'Write', 'Review', 'Fix', 'Buy', 'Plan', 'Send', 'Prepare', 'Book', 'Update', 'Ara', 'Prüfen'] as const;
-const OBJECTS = ['report', 'invoice', 'slides', 'tickets', 'dentist', 'groceries', 'flight', 'release notes',
-  'PR #42', 'budget sheet', 'Müller GmbH', 'İstanbul ofisi', '会议纪要', 'backup'] as const;
-export const FOLDER_ROOTS = ['Work', 'Personal', 'Archive', 'Projects', 'Ideas', 'Reading', 'Travel', 'Finance', 'Kişisel', 'Büro'] as const;
-export const FOLDER_CHILDREN = ['Projects', 'Meetings', '2023', '2024', '2025', 'Clients', 'Drafts', 'Recipes',
-  'Books', 'Q1', 'Q2', 'Research', 'Toplantılar', 'Übungen', '日本', 'Team', 'Ops', 'Health'] as const;
+const WORDS = [
+  'the',
+  'project',
+  'deadline',
+  'review',
+  'client',
+  'draft',
+  'budget',
+  'team',
+  'update',
+  'follow',
+  'up',
+  'with',
+  'on',
+  'before',
+  'after',
+  'release',
+  'notes',
+  'design',
+  'api',
+  'migration',
+  'server',
+  'call',
+  'schedule',
+  'idea',
+  'todo',
+  'check',
+  'weekly',
+  'and',
+  'for',
+  'a',
+  'toplantı',
+  'güncelleme',
+  'Prüfung',
+  'über',
+  'größer',
+  '会议',
+  '計画',
+  'مرحبا',
+  'café',
+  'naïve',
+  'résumé',
+] as const;
+const VERBS = [
+  'Call',
+  'Email',
+  'Write',
+  'Review',
+  'Fix',
+  'Buy',
+  'Plan',
+  'Send',
+  'Prepare',
+  'Book',
+  'Update',
+  'Ara',
+  'Prüfen',
+] as const;
+const OBJECTS = [
+  'report',
+  'invoice',
+  'slides',
+  'tickets',
+  'dentist',
+  'groceries',
+  'flight',
+  'release notes',
+  'PR #42',
+  'budget sheet',
+  'Müller GmbH',
+  'İstanbul ofisi',
+  '会议纪要',
+  'backup',
+] as const;
+export const FOLDER_ROOTS = [
+  'Work',
+  'Personal',
+  'Archive',
+  'Projects',
+  'Ideas',
+  'Reading',
+  'Travel',
+  'Finance',
+  'Kişisel',
+  'Büro',
+] as const;
+export const FOLDER_CHILDREN = [
+  'Projects',
+  'Meetings',
+  '2023',
+  '2024',
+  '2025',
+  'Clients',
+  'Drafts',
+  'Recipes',
+  'Books',
+  'Q1',
+  'Q2',
+  'Research',
+  'Toplantılar',
+  'Übungen',
+  '日本',
+  'Team',
+  'Ops',
+  'Health',
+] as const;
 export const FOLDER_COLORS = ['#FF5722', '#4CAF50', '#2196F3', '#9C27B0', '#FFC107', '#607D8B'] as const;
 export const FOLDER_ICONS = ['folder', 'work', 'home', 'star', 'archive', 'book'] as const;
 export const LABELS = ['work', 'home', 'urgent', 'waiting', 'errand', 'iş', 'größe', '重要', 'later'] as const;
-const MIMES = [['report.pdf', 'application/pdf'], ['photo.jpg', 'image/jpeg'], ['notes.txt', 'text/plain'],
-  ['sheet.xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']] as const;
-const PEOPLE = ['alice@example.com', 'bob@example.org', 'ayşe.yılmaz@example.com.tr', 'jürgen@example.de', 'noreply@service.example'] as const;
+const MIMES = [
+  ['report.pdf', 'application/pdf'],
+  ['photo.jpg', 'image/jpeg'],
+  ['notes.txt', 'text/plain'],
+  ['sheet.xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+] as const;
+const PEOPLE = [
+  'alice@example.com',
+  'bob@example.org',
+  'ayşe.yılmaz@example.com.tr',
+  'jürgen@example.de',
+  'noreply@service.example',
+] as const;
 
 export function title(rng: Rng, n: number): string {
   const parts: string[] = [];
@@ -72,7 +205,10 @@ function block(rng: Rng, linkTitles: readonly string[]): string {
     }
     case 4: {
       const rows = ['| Item | Owner | Status |', '| --- | --- | --- |'];
-      for (let i = rng.int(1, 4); i > 0; i--) rows.push(`| ${rng.pick(OBJECTS)} | ${rng.pick(PEOPLE).split('@')[0]} | ${rng.pick(['open', 'done', '✅', 'bekliyor'])} |`);
+      for (let i = rng.int(1, 4); i > 0; i--)
+        rows.push(
+          `| ${rng.pick(OBJECTS)} | ${rng.pick(PEOPLE).split('@')[0]} | ${rng.pick(['open', 'done', '✅', 'bekliyor'])} |`,
+        );
       return rows.join('\n');
     }
     case 5:
@@ -98,7 +234,11 @@ export function markdownBody(rng: Rng, linkTitles: readonly string[]): string {
   return out.join('\n\n');
 }
 
-export interface EmailNote { title: string; body: string; metadata: string }
+export interface EmailNote {
+  title: string;
+  body: string;
+  metadata: string;
+}
 
 export function emailNote(rng: Rng, ts: number, n: number): EmailNote {
   const from = rng.pick(PEOPLE);
@@ -113,8 +253,13 @@ export function emailNote(rng: Rng, ts: number, n: number): EmailNote {
     attachments.push({ name, size: rng.int(200, 5_000_000), mime });
   }
   const metadata = JSON.stringify({
-    source: 'email', from, to, subject, received_at: new Date(ts * 1000).toISOString(),
-    html: `<p>${text.join('</p><p>')}</p>`, attachments,
+    source: 'email',
+    from,
+    to,
+    subject,
+    received_at: new Date(ts * 1000).toISOString(),
+    html: `<p>${text.join('</p><p>')}</p>`,
+    attachments,
   });
   return { title: `✉️ ${subject}`, body, metadata };
 }
@@ -124,10 +269,18 @@ export function otherMetadata(rng: Rng, ts: number): string {
     case 0:
       return JSON.stringify({ source: 'web', url: `https://example.com/article/${rng.int(1, 99999)}`, clipped_at: ts });
     case 1:
-      return JSON.stringify({ source: 'voice', duration_seconds: rng.int(5, 600), language: rng.pick(['en', 'tr', 'de', 'ja']) });
+      return JSON.stringify({
+        source: 'voice',
+        duration_seconds: rng.int(5, 600),
+        language: rng.pick(['en', 'tr', 'de', 'ja']),
+      });
     case 2:
       return JSON.stringify({ attachments: [{ name: 'scan.png', size: rng.int(1000, 900000), mime: 'image/png' }] });
     default:
-      return JSON.stringify({ source: 'share', app: rng.pick(['Safari', 'Chrome', 'Files']), tags: [rng.pick(LABELS)] });
+      return JSON.stringify({
+        source: 'share',
+        app: rng.pick(['Safari', 'Chrome', 'Files']),
+        tags: [rng.pick(LABELS)],
+      });
   }
 }

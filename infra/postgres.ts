@@ -54,7 +54,9 @@ function runAsOwner(cmd: string, args: string[]): void {
   const [file, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
   const result = spawnSync(file, argv, { encoding: 'utf8' });
   if (result.status !== 0) {
-    throw new PostgresUnavailableError(`${cmd} ${args[0] ?? ''} failed (exit ${result.status}): ${(result.stderr || result.stdout || String(result.error)).trim()}`);
+    throw new PostgresUnavailableError(
+      `${cmd} ${args[0] ?? ''} failed (exit ${result.status}): ${(result.stderr || result.stdout || String(result.error)).trim()}`,
+    );
   }
 }
 
@@ -62,7 +64,9 @@ function runAsOwner(cmd: string, args: string[]): void {
  * Starts (or, when `dataDir` already holds a cluster, restarts) a local cluster listening on
  * 127.0.0.1 only, with trust auth for the `postgres` user.
  */
-export async function startLocalPostgres(options: { dataDir?: string; port?: number; durable?: boolean } = {}): Promise<LocalPostgres> {
+export async function startLocalPostgres(
+  options: { dataDir?: string; port?: number; durable?: boolean } = {},
+): Promise<LocalPostgres> {
   const bin = pgBinDir();
   if (!bin) {
     throw new PostgresUnavailableError(
@@ -70,7 +74,9 @@ export async function startLocalPostgres(options: { dataDir?: string; port?: num
     );
   }
   if (isRoot() && spawnSync('id', ['-u', 'postgres']).status !== 0) {
-    throw new PostgresUnavailableError('running as root but there is no `postgres` system user to own the cluster (Debian\'s postgresql package creates it)');
+    throw new PostgresUnavailableError(
+      "running as root but there is no `postgres` system user to own the cluster (Debian's postgresql package creates it)",
+    );
   }
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'migrator-pg-'));
   mkdirSync(dataDir, { recursive: true });
@@ -80,12 +86,34 @@ export async function startLocalPostgres(options: { dataDir?: string; port?: num
     chownSync(dataDir, uid, gid);
   }
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    runAsOwner(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale', '--no-instructions']);
+    runAsOwner(join(bin, 'initdb'), [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--no-locale',
+      '--no-instructions',
+    ]);
   }
   const port = options.port ?? (await freePort());
   const settings = [`-p ${port}`, '-c listen_addresses=127.0.0.1', `-k ${dataDir}`, '-c max_connections=200'];
   if (!options.durable) settings.push('-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off');
-  runAsOwner(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', join(dataDir, 'server.log'), '-o', settings.join(' '), '-w', '-t', '60', 'start']);
+  runAsOwner(join(bin, 'pg_ctl'), [
+    '-D',
+    dataDir,
+    '-l',
+    join(dataDir, 'server.log'),
+    '-o',
+    settings.join(' '),
+    '-w',
+    '-t',
+    '60',
+    'start',
+  ]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,

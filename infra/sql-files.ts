@@ -16,7 +16,8 @@ export function sqlFile(relative: string, vars: Record<string, string> = {}): st
   return text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = vars[name];
     if (value === undefined) throw new Error(`sql/${relative}: no value for {{${name}}}`);
-    if (!IDENT.test(value)) throw new Error(`sql/${relative}: {{${name}}} = ${JSON.stringify(value)} is not an identifier`);
+    if (!IDENT.test(value))
+      throw new Error(`sql/${relative}: {{${name}}} = ${JSON.stringify(value)} is not an identifier`);
     return value;
   });
 }

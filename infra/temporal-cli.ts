@@ -85,7 +85,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   await waitFor(
     `the Temporal dev server on ${address}`,
     async () => {
-      if (exited) throw new TemporalUnavailableError(`temporal server start-dev ${exited} (see ${options.logFile ?? 'its output'})`);
+      if (exited)
+        throw new TemporalUnavailableError(
+          `temporal server start-dev ${exited} (see ${options.logFile ?? 'its output'})`,
+        );
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
         await connection.workflowService.getSystemInfo({});

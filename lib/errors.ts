@@ -26,7 +26,15 @@ export class SourceError extends MigrationError {
   readonly type = 'SourceInvalid';
   readonly nonRetryable = true;
   constructor(
-    readonly code: 'NOT_FOUND' | 'INTEGRITY' | 'SCHEMA_VERSION' | 'MISSING_TABLE' | 'NOT_A_FILE' | 'UNREADABLE' | 'EMPTY' | 'NOT_SQLITE',
+    readonly code:
+      | 'NOT_FOUND'
+      | 'INTEGRITY'
+      | 'SCHEMA_VERSION'
+      | 'MISSING_TABLE'
+      | 'NOT_A_FILE'
+      | 'UNREADABLE'
+      | 'EMPTY'
+      | 'NOT_SQLITE',
     message: string,
   ) {
     super(message);
@@ -145,13 +153,26 @@ export class LeaseReleaseTimeout extends MigrationError {
   readonly nonRetryable = true;
   constructor(
     readonly runId: string,
-    readonly holders: { pid: number; applicationName: string; clientAddr: string | null; state: string | null; xactStart: string | null }[],
+    readonly holders: {
+      pid: number;
+      applicationName: string;
+      clientAddr: string | null;
+      state: string | null;
+      xactStart: string | null;
+    }[],
     waitedMs: number,
   ) {
     const who = holders.length
-      ? holders.map((h) => `pid ${h.pid} (application_name ${JSON.stringify(h.applicationName)}, client ${h.clientAddr ?? 'local'}, ${h.state ?? 'unknown state'}, transaction since ${h.xactStart ?? '?'})`).join('; ')
+      ? holders
+          .map(
+            (h) =>
+              `pid ${h.pid} (application_name ${JSON.stringify(h.applicationName)}, client ${h.clientAddr ?? 'local'}, ${h.state ?? 'unknown state'}, transaction since ${h.xactStart ?? '?'})`,
+          )
+          .join('; ')
       : 'a backend that ended before it could be named';
-    super(`the lease of run ${runId} could not be released within ${Math.round(waitedMs / 1000)} s: its row is locked by ${who}; end it with SELECT pg_terminate_backend(<pid>) once it is known to be stale`);
+    super(
+      `the lease of run ${runId} could not be released within ${Math.round(waitedMs / 1000)} s: its row is locked by ${who}; end it with SELECT pg_terminate_backend(<pid>) once it is known to be stale`,
+    );
   }
 }
 
@@ -166,7 +187,9 @@ export class ChildProcessError extends MigrationError {
     readonly stderrTail: string,
     what: string,
   ) {
-    super(`${what}: ${tool} ${signal ? `was killed by ${signal}` : `exited with code ${exitCode}`}${stderrTail ? `: ${stderrTail}` : ''}`);
+    super(
+      `${what}: ${tool} ${signal ? `was killed by ${signal}` : `exited with code ${exitCode}`}${stderrTail ? `: ${stderrTail}` : ''}`,
+    );
   }
 }
 

@@ -37,7 +37,12 @@ export function toApplicationFailure(err: unknown): unknown {
   if (err instanceof MigrationError) {
     // An input refusal carries the field it names, so clients need not parse the message.
     const field = (err as { field?: unknown }).field;
-    return ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: err.nonRetryable, ...(typeof field === 'string' ? { details: [{ field }] } : {}) });
+    return ApplicationFailure.create({
+      type: err.type,
+      message: err.message,
+      nonRetryable: err.nonRetryable,
+      ...(typeof field === 'string' ? { details: [{ field }] } : {}),
+    });
   }
   return err;
 }

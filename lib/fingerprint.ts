@@ -23,7 +23,8 @@ export function diffFingerprints(before: TargetFingerprint, after: TargetFingerp
     if (!a && b && b.rows === 0) continue;
     if (!a) diffs.push(`table ${t} exists now but did not before`);
     else if (!b) diffs.push(`table ${t} existed before but is gone`);
-    else if (a.rows !== b.rows || a.checksum !== b.checksum) diffs.push(`table ${t}: ${a.rows} rows/${a.checksum} before, ${b.rows} rows/${b.checksum} after`);
+    else if (a.rows !== b.rows || a.checksum !== b.checksum)
+      diffs.push(`table ${t}: ${a.rows} rows/${a.checksum} before, ${b.rows} rows/${b.checksum} after`);
   }
   // None of the app's indexes may be gone (the app may add its own meanwhile: not the run's business);
   // ours may be kept by other users' runs, but never INVALID.

@@ -50,7 +50,10 @@ const healthFields = {
   /** Requests an interval must have before the error-rate trigger may fire. */
   minSamples: z.number().int().min(1).default(DEFAULT_MIN_SAMPLES),
   /** The built-in probe timing the app's benchmark queries against the target (plus `benchmark` sources). */
-  probe: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+  probe: z
+    .object({ enabled: z.boolean().default(true) })
+    .strict()
+    .default({ enabled: true }),
   /** Names of health sources in the worker config (`healthSources`: sql, prometheus, benchmark). */
   sources: z.array(Name).default([]),
   /** Name of a webhook in the worker config, notified on rollback start, success and failure (always logged too). */
@@ -66,18 +69,28 @@ export const HealthSchema = z.object(healthFields).strict();
 const LegacyHealthSchema = z
   .object({
     ...healthFields,
-    probe: z.object({ enabled: z.boolean().default(true), extraSql: z.string().optional() }).strict().default({ enabled: true }),
+    probe: z
+      .object({ enabled: z.boolean().default(true), extraSql: z.string().optional() })
+      .strict()
+      .default({ enabled: true }),
     sources: z.array(z.unknown()).default([]),
     webhookUrl: z.string().optional(),
   })
   .strict()
-  .transform(({ probe, webhookUrl: _dropped, ...h }): HealthConfig => ({ ...h, probe: { enabled: probe.enabled }, sources: [] }));
+  .transform(({ probe, webhookUrl: _dropped, ...h }): HealthConfig => ({
+    ...h,
+    probe: { enabled: probe.enabled },
+    sources: [],
+  }));
 
 /** Fields removed from workflow input, with what replaces them (an InvalidInput error says so). */
 const REMOVED: Record<string, string> = {
-  'health.probe.extraSql': 'SQL is not accepted in workflow input: declare a `benchmark` health source in the worker config and name it in health.sources',
-  'health.webhookUrl': 'URLs are not accepted in workflow input: declare a webhook in the worker config and name it in health.webhook',
-  'health.sources': 'must be names of health sources declared in the worker config; SQL and URLs are not accepted in workflow input',
+  'health.probe.extraSql':
+    'SQL is not accepted in workflow input: declare a `benchmark` health source in the worker config and name it in health.sources',
+  'health.webhookUrl':
+    'URLs are not accepted in workflow input: declare a webhook in the worker config and name it in health.webhook',
+  'health.sources':
+    'must be names of health sources declared in the worker config; SQL and URLs are not accepted in workflow input',
 };
 
 /** Rows per chunk: the one range every caller checks (input, the setChunkSize Update, the CLI). */
@@ -145,7 +158,10 @@ function inputError(error: z.ZodError): InvalidInputError {
  */
 export function parseMigrationInput(raw: unknown, options: { legacy?: boolean } = {}): MigrationConfig {
   if (raw && typeof raw === 'object' && 'faults' in raw) {
-    throw new InvalidInputError('faults', 'fault injection is not accepted in workflow input; faults are planned on a worker started in test mode (docs/security.md)');
+    throw new InvalidInputError(
+      'faults',
+      'fault injection is not accepted in workflow input; faults are planned on a worker started in test mode (docs/security.md)',
+    );
   }
   const result = (options.legacy ? LegacyMigrationInputSchema : MigrationInputSchema).safeParse(raw);
   if (result.success) return result.data;
@@ -166,7 +182,10 @@ const RolloutObject = z
     users: z
       .array(z.object({ userId: uuid, source: z.string().min(1) }).strict())
       .min(1)
-      .max(ROLLOUT_INLINE_USERS_MAX, `at most ${ROLLOUT_INLINE_USERS_MAX} users inline: list them in a JSON Lines file ({"userId","source"} per line) the worker reads, and pass its path as usersFile`)
+      .max(
+        ROLLOUT_INLINE_USERS_MAX,
+        `at most ${ROLLOUT_INLINE_USERS_MAX} users inline: list them in a JSON Lines file ({"userId","source"} per line) the worker reads, and pass its path as usersFile`,
+      )
       .optional(),
     /** A JSON Lines file of {"userId","source"}, read by the worker page by page (any number of users). */
     usersFile: z.string().min(1).optional(),
@@ -190,13 +209,17 @@ const RolloutObject = z
     resume: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
-const oneUserList = (r: { users?: unknown; usersFile?: unknown }) => (r.users === undefined) !== (r.usersFile === undefined);
+const oneUserList = (r: { users?: unknown; usersFile?: unknown }) =>
+  (r.users === undefined) !== (r.usersFile === undefined);
 const ONE_USER_LIST = { message: 'give either users (inline) or usersFile, not both', path: ['users'] };
 export const RolloutInputSchema = RolloutObject.refine(oneUserList, ONE_USER_LIST);
 export type RolloutInput = z.input<typeof RolloutInputSchema>;
 export type RolloutConfig = z.output<typeof RolloutInputSchema>;
 
-const LegacyRolloutInputSchema = RolloutObject.extend({ target: z.string().min(1), keyring: z.string().min(1) }).refine(oneUserList, ONE_USER_LIST);
+const LegacyRolloutInputSchema = RolloutObject.extend({ target: z.string().min(1), keyring: z.string().min(1) }).refine(
+  oneUserList,
+  ONE_USER_LIST,
+);
 
 /** `legacy`: replaying a rollout started before the trust boundary (env:/file: references). */
 export function parseRolloutInput(raw: unknown, options: { legacy?: boolean } = {}): RolloutConfig {

@@ -38,7 +38,15 @@ const PARAM_ENV: Record<string, string> = {
 };
 
 /** node-postgres parameters with no libpq twin that the pool reads but a libpq child must not be given. */
-const NODE_PG_ONLY = new Set(['ssl', 'uselibpqcompat', 'statement_timeout', 'idle_in_transaction_session_timeout', 'query_timeout', 'keepalives', 'keepalives_idle']);
+const NODE_PG_ONLY = new Set([
+  'ssl',
+  'uselibpqcompat',
+  'statement_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+  'keepalives',
+  'keepalives_idle',
+]);
 
 /** What a libpq child may inherit from the worker's environment: libpq's own variables (PG*), what
  * it reads files and locale by (HOME for ~/.pgpass and ~/.postgresql/, LANG/LC_*, TZ), Kerberos'.
@@ -107,11 +115,13 @@ export function parsePgUri(dsn: string, field = 'target'): Record<string, string
 export function pgChildEnv(dsn: string, options: PgChildEnvOptions = {}, field = 'target'): Record<string, string> {
   const settings = parsePgUri(dsn, field);
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(options.base ?? {})) if (value !== undefined && INHERITED.test(key)) env[key] = value;
+  for (const [key, value] of Object.entries(options.base ?? {}))
+    if (value !== undefined && INHERITED.test(key)) env[key] = value;
   for (const [key, value] of Object.entries(settings)) {
     const name = PARAM_ENV[key];
     if (name) env[name] = value;
-    else if (!NODE_PG_ONLY.has(key)) throw new InvalidInputError(field, `the DSN parameter "${key}" is not a libpq connection parameter`);
+    else if (!NODE_PG_ONLY.has(key))
+      throw new InvalidInputError(field, `the DSN parameter "${key}" is not a libpq connection parameter`);
   }
   // node-postgres spellings: sslmode=no-verify is "encrypt, verify nothing" (libpq's require);
   // ssl=true verifies the chain and host name against the system's CAs (libpq 16+: verify-full with
@@ -125,7 +135,10 @@ export function pgChildEnv(dsn: string, options: PgChildEnvOptions = {}, field =
     else throw new InvalidInputError(field, 'the DSN parameter "ssl" must be true or false');
   }
   if (env.PGSSLMODE !== undefined && !SSL_MODES.has(env.PGSSLMODE)) {
-    throw new InvalidInputError(field, `the DSN's sslmode "${env.PGSSLMODE}" is not one of ${[...SSL_MODES].join(', ')}`);
+    throw new InvalidInputError(
+      field,
+      `the DSN's sslmode "${env.PGSSLMODE}" is not one of ${[...SSL_MODES].join(', ')}`,
+    );
   }
   if (options.database !== undefined) env.PGDATABASE = options.database;
   if (options.applicationName !== undefined) env.PGAPPNAME = options.applicationName;

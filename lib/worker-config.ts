@@ -10,10 +10,15 @@ import { InvalidInputError } from './errors';
 export const CAPABILITY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const Name = z
   .string()
-  .regex(CAPABILITY_NAME, 'must be a name declared in the worker config (letters, digits, . _ -; at most 63 characters), never a DSN, URL, path or env:/file: reference');
+  .regex(
+    CAPABILITY_NAME,
+    'must be a name declared in the worker config (letters, digits, . _ -; at most 63 characters), never a DSN, URL, path or env:/file: reference',
+  );
 
 /** env:NAME (a variable of the worker's environment) or file:PATH (a file the worker reads). */
-const SecretRef = z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be env:NAME or file:/absolute/path');
+const SecretRef = z
+  .string()
+  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be env:NAME or file:/absolute/path');
 const AbsolutePath = z.string().regex(/^\//, 'must be an absolute path');
 const HttpUrl = z
   .string()

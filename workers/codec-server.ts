@@ -37,11 +37,15 @@ interface JsonPayload {
 }
 
 const fromJson = (p: JsonPayload): Payload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))]),
+  ),
   data: new Uint8Array(Buffer.from(p.data ?? '', 'base64')),
 });
 const toJson = (p: Payload): JsonPayload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
@@ -64,7 +68,10 @@ export function codecToken(options: { tokenFile?: string; env?: NodeJS.ProcessEn
     try {
       text = readFileSync(options.tokenFile, 'utf8');
     } catch (err) {
-      throw new InvalidInputError('--token-file', `cannot read ${options.tokenFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw new InvalidInputError(
+        '--token-file',
+        `cannot read ${options.tokenFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      );
     }
     const token = text.trim();
     if (!token) throw new InvalidInputError('--token-file', `${options.tokenFile} is empty`);
@@ -123,20 +130,28 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Ser
       return false;
     }
   };
-  const refuse = (res: ServerResponse, status: number, message: string) => void res.writeHead(status, { 'Content-Type': 'text/plain' }).end(message);
+  const refuse = (res: ServerResponse, status: number, message: string) =>
+    void res.writeHead(status, { 'Content-Type': 'text/plain' }).end(message);
 
   const server = createServer((req, res) => {
-    if (!hostAllowed(req)) return refuse(res, 403, `Host "${req.headers.host ?? ''}" is not a name this codec server is served under (add it with --allow-host)`);
+    if (!hostAllowed(req))
+      return refuse(
+        res,
+        403,
+        `Host "${req.headers.host ?? ''}" is not a name this codec server is served under (add it with --allow-host)`,
+      );
     res.setHeader('Access-Control-Allow-Origin', options.origin);
     res.setHeader('Access-Control-Allow-Credentials', 'true');
     res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Namespace, Authorization');
     res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
     if (req.method === 'OPTIONS') return void res.writeHead(204).end();
     const op = req.url?.replace(/\?.*$/, '').replace(/\/+$/, '').split('/').pop();
-    if (req.method !== 'POST' || (op !== 'encode' && op !== 'decode')) return refuse(res, 404, 'POST /encode or /decode');
+    if (req.method !== 'POST' || (op !== 'encode' && op !== 'decode'))
+      return refuse(res, 404, 'POST /encode or /decode');
     if (!authorized(req)) return refuse(res, 401, 'unauthorized');
     const namespace = req.headers['x-namespace'];
-    if (typeof namespace !== 'string' || !namespaces.has(namespace)) return refuse(res, 403, `X-Namespace "${String(namespace ?? '')}" is not served here`);
+    if (typeof namespace !== 'string' || !namespaces.has(namespace))
+      return refuse(res, 403, `X-Namespace "${String(namespace ?? '')}" is not served here`);
     const tooLarge = () => {
       res.setHeader('Connection', 'close');
       refuse(res, 413, `request body over ${limit} bytes`);

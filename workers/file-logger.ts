@@ -12,7 +12,8 @@ const SEVERITY: Record<LogLevel, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 
 export function parseLogLevel(field: string, value: string | undefined, fallback: LogLevel): LogLevel {
   if (value === undefined || value === '') return fallback;
   const level = value.toUpperCase();
-  if (!(level in SEVERITY)) throw new InvalidInputError(field, `must be one of ${Object.keys(SEVERITY).join(', ')} (got "${value}")`);
+  if (!(level in SEVERITY))
+    throw new InvalidInputError(field, `must be one of ${Object.keys(SEVERITY).join(', ')} (got "${value}")`);
   return level as LogLevel;
 }
 
@@ -65,7 +66,9 @@ export class FileLogger implements Logger {
     }
     if (severity >= this.consoleSeverity) {
       const where = meta?.activityType ?? meta?.workflowType;
-      this.toConsole(`[${level}] ${message}${typeof where === 'string' ? ` (${where})` : ''} — details in ${this.path}`);
+      this.toConsole(
+        `[${level}] ${message}${typeof where === 'string' ? ` (${where})` : ''} — details in ${this.path}`,
+      );
     }
   }
 

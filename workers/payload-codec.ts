@@ -31,7 +31,10 @@ export class EncryptionCodec implements PayloadCodec {
       const cipher = createCipheriv('aes-256-gcm', this.key, iv);
       const plain = temporal.api.common.v1.Payload.encode(p).finish();
       const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-      return { metadata: { [METADATA_ENCODING_KEY]: encoder.encode(ENCODING), [KEY_ID]: encoder.encode(this.keyId) }, data };
+      return {
+        metadata: { [METADATA_ENCODING_KEY]: encoder.encode(ENCODING), [KEY_ID]: encoder.encode(this.keyId) },
+        data,
+      };
     });
   }
 
@@ -44,7 +47,10 @@ export class EncryptionCodec implements PayloadCodec {
       const data = Buffer.from(p.data ?? new Uint8Array());
       const decipher = createDecipheriv('aes-256-gcm', this.key, data.subarray(0, IV_BYTES));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return temporal.api.common.v1.Payload.decode(plain) as Payload;
     });
   }
@@ -57,7 +63,10 @@ export function codecFromEnv(env: NodeJS.ProcessEnv = process.env): EncryptionCo
   let text: string | undefined;
   if (ref.startsWith('env:')) text = env[ref.slice(4)];
   else if (ref.startsWith('file:')) text = readFileSync(ref.slice(5), 'utf8');
-  else throw new Error('MIGRATOR_CODEC_KEY must be env:NAME or file:PATH (a reference to a base64 32-byte key), never the key itself');
+  else
+    throw new Error(
+      'MIGRATOR_CODEC_KEY must be env:NAME or file:PATH (a reference to a base64 32-byte key), never the key itself',
+    );
   if (!text) throw new Error(`MIGRATOR_CODEC_KEY=${ref}: no key there`);
   return new EncryptionCodec(Buffer.from(text.trim(), 'base64'));
 }

@@ -30,15 +30,26 @@ function quietRuntime(): void {
   quiet = true;
 }
 
-export async function replayHistories(entries: ReplayEntry[], workflowsPath = WORKFLOWS_PATH): Promise<ReplayOutcome[]> {
+export async function replayHistories(
+  entries: ReplayEntry[],
+  workflowsPath = WORKFLOWS_PATH,
+): Promise<ReplayOutcome[]> {
   quietRuntime();
   const out: ReplayOutcome[] = [];
-  const histories = entries.map((e) => ({ workflowId: e.workflowId, history: isProtoHistory(e.history) ? e.history : historyFromJSON(e.history) }));
+  const histories = entries.map((e) => ({
+    workflowId: e.workflowId,
+    history: isProtoHistory(e.history) ? e.history : historyFromJSON(e.history),
+  }));
   let i = 0;
   // Results come back in the order the histories were given (several runs share a workflow id).
   for await (const r of Worker.runReplayHistories({ workflowsPath, replayName: 'migrator-replay' }, histories)) {
     const e = entries[i++]!;
-    out.push({ label: e.label, workflowId: r.workflowId, ok: !r.error, ...(r.error ? { error: `${r.error.name}: ${r.error.message}` } : {}) });
+    out.push({
+      label: e.label,
+      workflowId: r.workflowId,
+      ok: !r.error,
+      ...(r.error ? { error: `${r.error.name}: ${r.error.message}` } : {}),
+    });
   }
   return out;
 }
@@ -51,17 +62,26 @@ function isProtoHistory(h: unknown): h is History {
 
 /** A history file: a recorded scenario `{ entries }`, `{ workflowId, history }`, or a bare history (`temporal workflow show -o json`). */
 export function readHistoryFile(path: string): ReplayEntry[] {
-  const json = JSON.parse(readFileSync(path, 'utf8')) as { workflowId?: string; history?: unknown; entries?: ReplayEntry[] };
+  const json = JSON.parse(readFileSync(path, 'utf8')) as {
+    workflowId?: string;
+    history?: unknown;
+    entries?: ReplayEntry[];
+  };
   if (json.entries) return json.entries.map((e) => ({ ...e, label: `${path}: ${e.label}` })); // a recorded scenario (test/replay/record.ts)
   if (json.history) return [{ workflowId: json.workflowId ?? path, history: json.history, label: path }];
   return [{ workflowId: path, history: json, label: path }];
 }
 
 /** Every run of a workflow id (continue-as-new chains included), and, on request, of its children. */
-export async function fetchHistories(client: Client, workflowId: string, withChildren: boolean): Promise<ReplayEntry[]> {
+export async function fetchHistories(
+  client: Client,
+  workflowId: string,
+  withChildren: boolean,
+): Promise<ReplayEntry[]> {
   const entries: ReplayEntry[] = [];
   const runs: string[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, "''")}'` })) runs.push(w.runId);
+  for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, "''")}'` }))
+    runs.push(w.runId);
   if (runs.length === 0) runs.push('');
   for (const runId of runs) {
     const history = await client.workflow.getHandle(workflowId, runId || undefined).fetchHistory();

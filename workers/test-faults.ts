@@ -21,7 +21,10 @@ export interface FaultPlan {
 }
 
 /** The activity whose completion ends each phase (workflows/phases/<phase>.ts calls it last). */
-const LAST_ACTIVITY: Record<Exclude<PhaseName, 'soak'>, { type: string; when?: (input: Record<string, unknown>) => boolean }> = {
+const LAST_ACTIVITY: Record<
+  Exclude<PhaseName, 'soak'>,
+  { type: string; when?: (input: Record<string, unknown>) => boolean }
+> = {
   preflight: { type: 'fingerprintTarget' },
   backup: { type: 'backupTarget' },
   schema: { type: 'measureBaseline' },
@@ -31,7 +34,8 @@ const LAST_ACTIVITY: Record<Exclude<PhaseName, 'soak'>, { type: string; when?: (
   'post-migration': { type: 'releaseLease' },
 };
 
-const injected = (message: string) => ApplicationFailure.create({ type: 'InjectedFault', nonRetryable: true, message: `${message} (test fault plan)` });
+const injected = (message: string) =>
+  ApplicationFailure.create({ type: 'InjectedFault', nonRetryable: true, message: `${message} (test fault plan)` });
 
 export class TestFaults {
   private readonly plans = new Map<string, FaultPlan>();
@@ -66,21 +70,28 @@ export class TestFaults {
           const plan = this.planFor(workflowId);
           if (!plan) return next(input);
           const arg = (input.args[0] ?? {}) as Record<string, unknown>;
-          if (plan.failCompensation === activityType) throw injected(`compensation ${activityType} made to fail on purpose`);
+          if (plan.failCompensation === activityType)
+            throw injected(`compensation ${activityType} made to fail on purpose`);
           if (activityType === 'removeRunRows' && plan.compensationDelayMs) {
             for (let waited = 0; waited < plan.compensationDelayMs; waited += 200) {
               ctx.heartbeat({ delaying: true });
               await new Promise((r) => setTimeout(r, 200));
             }
           }
-          if (activityType === 'transferChunk' && plan.failAfterChunks !== undefined && (!plan.failInTable || plan.failInTable === arg.table)) {
+          if (
+            activityType === 'transferChunk' &&
+            plan.failAfterChunks !== undefined &&
+            (!plan.failInTable || plan.failInTable === arg.table)
+          ) {
             const key = `${runKey}/${String(arg.table)}`;
             const done = this.chunks.get(key) ?? 0;
-            if (done >= plan.failAfterChunks) throw injected(`injected failure in ${String(arg.table)} after ${done} chunks`);
+            if (done >= plan.failAfterChunks)
+              throw injected(`injected failure in ${String(arg.table)} after ${done} chunks`);
             this.chunks.set(key, done + 1);
           }
           const result = await next(input);
-          const last = plan.failAfterPhase && plan.failAfterPhase !== 'soak' ? LAST_ACTIVITY[plan.failAfterPhase] : undefined;
+          const last =
+            plan.failAfterPhase && plan.failAfterPhase !== 'soak' ? LAST_ACTIVITY[plan.failAfterPhase] : undefined;
           if (last && last.type === activityType && (!last.when || last.when(arg)) && !this.fired.has(runKey)) {
             this.fired.add(runKey);
             throw injected(`injected failure after phase ${plan.failAfterPhase}`);

@@ -1,7 +1,7 @@
 // Builds the migration worker: workflows bundled from workflows/, activities from the factory
 // with dependencies owned by this process.
 import { fileURLToPath } from 'node:url';
-import type { NativeConnection} from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDeps, type ActivityDeps } from '../activities/deps';
@@ -24,7 +24,9 @@ export interface MigrationWorkerOptions {
   testFaults?: TestFaults;
 }
 
-export async function createMigrationWorker(options: MigrationWorkerOptions): Promise<{ worker: Worker; deps: ActivityDeps }> {
+export async function createMigrationWorker(
+  options: MigrationWorkerOptions,
+): Promise<{ worker: Worker; deps: ActivityDeps }> {
   const activityConcurrency = options.worker?.maxConcurrentActivityTaskExecutions ?? DEFAULT_ACTIVITY_CONCURRENCY;
   // Pools sized from the activity concurrency this worker runs with (callers passing deps size theirs).
   const deps = options.deps ?? createDeps({ activityConcurrency });

@@ -3,15 +3,28 @@ import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE_TYPES } from '../lib/errors';
 
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] };
+const retry = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES],
+};
 
 export function activitiesFor(heartbeatTimeoutMs: number) {
   /** Short bookkeeping: preflight, schema, lease, logs, reference checks, health readings. */
   const bookkeeping: ActivityOptions = { startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 5 } };
   /** Data work that takes long and heartbeats: backups, index builds, chunks, validation. */
-  const dataWork: ActivityOptions = { startToCloseTimeout: '2h', heartbeatTimeout: heartbeatTimeoutMs, retry: { ...retry, maximumAttempts: 10 } };
+  const dataWork: ActivityOptions = {
+    startToCloseTimeout: '2h',
+    heartbeatTimeout: heartbeatTimeoutMs,
+    retry: { ...retry, maximumAttempts: 10 },
+  };
   /** Compensations: retried, but bounded so a rollback that cannot finish ends as ROLLBACK_FAILED. */
-  const compensations: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: heartbeatTimeoutMs, retry: { ...retry, maximumAttempts: 6 } };
+  const compensations: ActivityOptions = {
+    startToCloseTimeout: '1h',
+    heartbeatTimeout: heartbeatTimeoutMs,
+    retry: { ...retry, maximumAttempts: 6 },
+  };
   return {
     bookkeeping: proxyActivities<Activities>(bookkeeping),
     dataWork: proxyActivities<Activities>(dataWork),

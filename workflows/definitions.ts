@@ -23,10 +23,20 @@ export interface TableReport extends TableTotals {
 }
 
 /** The migration's phases, in the order they run (workflows/phases/). */
-export const PHASE_NAMES = ['preflight', 'backup', 'schema', 'indexes', 'transfer', 'validation', 'post-migration', 'soak'] as const;
+export const PHASE_NAMES = [
+  'preflight',
+  'backup',
+  'schema',
+  'indexes',
+  'transfer',
+  'validation',
+  'post-migration',
+  'soak',
+] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
 /** Where a run is: before, in or after its phases. */
-export type RunPhase = 'starting' | PhaseName | 'completing' | 'completed' | 'dry-run' | 'rolling-back' | 'rolled-back' | 'rollback-failed';
+export type RunPhase =
+  'starting' | PhaseName | 'completing' | 'completed' | 'dry-run' | 'rolling-back' | 'rolled-back' | 'rollback-failed';
 
 export interface MigrationProgress {
   runId: string;
@@ -99,10 +109,20 @@ export const abortUpdate = defineUpdate<{ aborting: true; reason: string }, [rea
 /** Parent → transferTable child: pause state and chunk size. */
 export const transferControlSignal = defineSignal<[{ paused: boolean; chunkRows: number }]>('transferControl');
 /** Sent by transferTable children after each batch of chunks. */
-export const tableProgressSignal = defineSignal<[{ table: string; totals: TableTotals; sourceRows?: number }]>('tableProgress');
+export const tableProgressSignal =
+  defineSignal<[{ table: string; totals: TableTotals; sourceRows?: number }]>('tableProgress');
 
 export function emptyTotals(): TableTotals {
-  return { read: 0, migrated: 0, inserted: 0, quarantined: 0, repaired: 0, checksum: '0000000000000000', chunks: 0, replayedChunks: 0 };
+  return {
+    read: 0,
+    migrated: 0,
+    inserted: 0,
+    quarantined: 0,
+    repaired: 0,
+    checksum: '0000000000000000',
+    chunks: 0,
+    replayedChunks: 0,
+  };
 }
 
 // ---- staged rollout ----

@@ -62,7 +62,13 @@ export async function healthGuardWorkflow(input: HealthGuardInput): Promise<Heal
       await continueAsNew<typeof healthGuardWorkflow>({ ...input, previous, last, readings });
     }
     await sleep(input.health.intervalMs);
-    const reading = await bookkeeping.healthCheck({ target: input.target, userId: input.userId, baselineMs: input.baselineMs, health: input.health, previous });
+    const reading = await bookkeeping.healthCheck({
+      target: input.target,
+      userId: input.userId,
+      baselineMs: input.baselineMs,
+      health: input.health,
+      previous,
+    });
     previous = reading.counters;
     last = reading;
     readings++;
@@ -111,7 +117,13 @@ function inWorkflowGuard(options: Parameters<typeof startHealthGuard>[0]): Guard
     .run(async () => {
       for (;;) {
         await sleep(options.health.intervalMs);
-        const reading = await bookkeeping.healthCheck({ target: options.target, userId: options.userId, baselineMs: options.baselineMs, health: options.health, previous });
+        const reading = await bookkeeping.healthCheck({
+          target: options.target,
+          userId: options.userId,
+          baselineMs: options.baselineMs,
+          health: options.health,
+          previous,
+        });
         previous = reading.counters;
         options.onReading(reading);
         if (reading.trigger) {

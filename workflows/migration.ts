@@ -40,7 +40,11 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
   const cfg = parseInput(raw);
   const info = workflowInfo();
   // Workflow time: identical on every replay.
-  const run = newRunState(cfg, { workflowId: info.workflowId, runId: info.firstExecutionRunId }, Math.floor(Date.now() / 1000));
+  const run = newRunState(
+    cfg,
+    { workflowId: info.workflowId, runId: info.firstExecutionRunId },
+    Math.floor(Date.now() / 1000),
+  );
   const acts = activitiesFor(cfg.heartbeatTimeoutMs);
   const saga = new Saga();
   const forwardScope = new CancellationScope();
@@ -48,7 +52,15 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
     run,
     acts,
     log: async (phase, status, message = '') => {
-      if (run.loggingReady) await acts.bookkeeping.logEvent({ target: cfg.target, runId: run.runId, userId: cfg.userId, phase, status, message });
+      if (run.loggingReady)
+        await acts.bookkeeping.logEvent({
+          target: cfg.target,
+          runId: run.runId,
+          userId: cfg.userId,
+          phase,
+          status,
+          message,
+        });
     },
     stop: (reason, cause) => stopForward(run, forwardScope, reason, cause),
   };
@@ -79,11 +91,17 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
     // Nothing was changed in the target (or nothing of this run's: another run holds the lease): nothing to roll back.
     upsertSearchAttributes([{ key: MigrationStatus, value: 'failed' }]);
     if (workflowCancelled || run.abort.reason === null) throw failure;
-    throw ApplicationFailure.create({ type: 'Aborted', nonRetryable: true, message: `${reason} (before any change to the target)` });
+    throw ApplicationFailure.create({
+      type: 'Aborted',
+      nonRetryable: true,
+      message: `${reason} (before any change to the target)`,
+    });
   }
   const report = await CancellationScope.nonCancellable(() => rollBack(run, saga, acts, ctx.log, reason));
   if (report.failed.length || !report.fingerprintEqual) {
-    const problems = [...report.failed.map((f) => `${f.step}: ${f.error}`), ...report.differences].slice(0, 5).join('; ');
+    const problems = [...report.failed.map((f) => `${f.step}: ${f.error}`), ...report.differences]
+      .slice(0, 5)
+      .join('; ');
     throw ApplicationFailure.create({
       type: 'ROLLBACK_FAILED',
       nonRetryable: true,
@@ -122,7 +140,8 @@ async function complete({ run, log }: PhaseContext): Promise<MigrationResult> {
   const counts = TABLE_ORDER.map((t) => `${MAPPINGS[t].targetTable}=${result.tables[t]?.migrated ?? 0}`).join(' ');
   await log('run', 'closed', `completed; ${counts}; checksum ${total}`);
   run.progress.phase = cfg.dryRun ? 'dry-run' : 'completed';
-  if (cfg.dryRun) result.validation.ok = TABLE_ORDER.every((t) => result.tables[t]!.read === result.tables[t]!.sourceRows);
+  if (cfg.dryRun)
+    result.validation.ok = TABLE_ORDER.every((t) => result.tables[t]!.read === result.tables[t]!.sourceRows);
   upsertSearchAttributes([
     { key: MigrationPhase, value: run.progress.phase },
     { key: MigrationStatus, value: run.progress.phase },

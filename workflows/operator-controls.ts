@@ -3,7 +3,14 @@
 import { setHandler, type CancellationScope } from '@temporalio/workflow';
 import { ChunkRows } from '../lib/input';
 import { assertState } from './assert';
-import { abortUpdate, pauseUpdate, progressQuery, resumeUpdate, setChunkSizeUpdate, tableProgressSignal } from './definitions';
+import {
+  abortUpdate,
+  pauseUpdate,
+  progressQuery,
+  resumeUpdate,
+  setChunkSizeUpdate,
+  tableProgressSignal,
+} from './definitions';
 import { forwardControl } from './phases/transfer';
 import { isRunning, type RunState } from './run-state';
 
@@ -34,7 +41,10 @@ export function installOperatorControls(run: RunState, forwardScope: Cancellatio
       await forwardControl(run);
       return { paused: true as const, phase: progress.phase };
     },
-    { validator: () => assertState(isRunning(run) && !progress.paused, 'pause: the run is not running, or already paused') },
+    {
+      validator: () =>
+        assertState(isRunning(run) && !progress.paused, 'pause: the run is not running, or already paused'),
+    },
   );
   setHandler(
     resumeUpdate,
@@ -56,7 +66,10 @@ export function installOperatorControls(run: RunState, forwardScope: Cancellatio
     {
       validator: (rows) => {
         const range = `${ChunkRows.minValue} to ${ChunkRows.maxValue}`;
-        assertState(ChunkRows.safeParse(rows).success, `setChunkSize: chunk size must be an integer from ${range}, got ${rows}`);
+        assertState(
+          ChunkRows.safeParse(rows).success,
+          `setChunkSize: chunk size must be an integer from ${range}, got ${rows}`,
+        );
         assertState(isRunning(run), 'setChunkSize: the run is not running');
       },
     },
@@ -68,12 +81,20 @@ export function installOperatorControls(run: RunState, forwardScope: Cancellatio
       stopForward(run, forwardScope, why, 'abort');
       return { aborting: true as const, reason: why };
     },
-    { validator: (_reason: string | undefined) => assertState(isRunning(run), 'abort: the run is not running (completed, or already rolling back)') },
+    {
+      validator: (_reason: string | undefined) =>
+        assertState(isRunning(run), 'abort: the run is not running (completed, or already rolling back)'),
+    },
   );
 }
 
 /** Records why the run stops (the first reason wins) and cancels the forward path. */
-export function stopForward(run: RunState, forwardScope: CancellationScope, reason: string, cause: 'abort' | 'health'): void {
+export function stopForward(
+  run: RunState,
+  forwardScope: CancellationScope,
+  reason: string,
+  cause: 'abort' | 'health',
+): void {
   if (run.abort.reason !== null) return;
   run.abort = { reason, cause };
   run.progress.paused = false;

@@ -13,27 +13,48 @@ import { MigrationPhase, MigrationStatus } from './search-attributes';
 
 type Log = (phase: string, status: 'started' | 'completed' | 'failed', message?: string) => Promise<void>;
 
-export async function rollBack(run: RunState, saga: Saga, acts: ActivityStubs, log: Log, why: string): Promise<RollbackReport> {
+export async function rollBack(
+  run: RunState,
+  saga: Saga,
+  acts: ActivityStubs,
+  log: Log,
+  why: string,
+): Promise<RollbackReport> {
   const { cfg, runId } = run;
   const { compensations } = acts;
   setRunPhase(run, 'rolling-back');
   run.progress.paused = false;
-  const notifyDetails = { workflowId: run.workflowId, runId, userId: cfg.userId, target: cfg.target, reason: why, cause: run.abort.cause };
-  await compensations.notify({ webhook: cfg.health.webhook, event: 'rollback-started', details: notifyDetails }).catch(() => undefined);
+  const notifyDetails = {
+    workflowId: run.workflowId,
+    runId,
+    userId: cfg.userId,
+    target: cfg.target,
+    reason: why,
+    cause: run.abort.cause,
+  };
+  await compensations
+    .notify({ webhook: cfg.health.webhook, event: 'rollback-started', details: notifyDetails })
+    .catch(() => undefined);
   await log('rollback', 'started', why).catch(() => undefined);
   // Fence first: once the lease is released no late chunk of this run can commit.
   await compensations.releaseLease({ target: cfg.target, runId }).catch(() => undefined);
   const { compensated, failed } = await saga.unwind();
   let differences: string[];
   try {
-    differences = diffFingerprints(required(run.before, 'before'), await compensations.fingerprintTarget({ target: cfg.target, userId: cfg.userId }));
+    differences = diffFingerprints(
+      required(run.before, 'before'),
+      await compensations.fingerprintTarget({ target: cfg.target, userId: cfg.userId }),
+    );
   } catch (err) {
     failed.push({ step: 'fingerprintTarget', error: innermost(err) });
     differences = ['the target could not be fingerprinted after the rollback'];
   }
   // What this run recorded as its own and is still there (rows, indexes): must be nothing.
   // patched(): runs recorded before this check existed listed artifacts only after a failure.
-  const listArtifacts = () => compensations.runArtifacts({ target: cfg.target, runId, userId: cfg.userId }).catch((e: Error) => [`(could not list: ${innermost(e)})`]);
+  const listArtifacts = () =>
+    compensations
+      .runArtifacts({ target: cfg.target, runId, userId: cfg.userId })
+      .catch((e: Error) => [`(could not list: ${innermost(e)})`]);
   const alwaysList = patched('rollback-always-lists-artifacts');
   const remaining = alwaysList || failed.length > 0 || differences.length > 0 ? await listArtifacts() : [];
   const ok = failed.length === 0 && differences.length === 0 && remaining.length === 0;
@@ -48,10 +69,16 @@ export async function rollBack(run: RunState, saga: Saga, acts: ActivityStubs, l
     runbook: ok ? [] : runbook(run),
   };
   setRunPhase(run, ok ? 'rolled-back' : 'rollback-failed');
-  const summary = ok ? `target fingerprint equal to pre-run (${compensated.join(', ')})` : `${failed.map((f) => f.step).join(', ')} failed; ${differences.length} difference(s)`;
+  const summary = ok
+    ? `target fingerprint equal to pre-run (${compensated.join(', ')})`
+    : `${failed.map((f) => f.step).join(', ')} failed; ${differences.length} difference(s)`;
   await log('rollback', ok ? 'completed' : 'failed', summary).catch(() => undefined);
   await compensations
-    .notify({ webhook: cfg.health.webhook, event: ok ? 'rollback-succeeded' : 'rollback-failed', details: { ...notifyDetails, fingerprintEqual: report.fingerprintEqual, remaining } })
+    .notify({
+      webhook: cfg.health.webhook,
+      event: ok ? 'rollback-succeeded' : 'rollback-failed',
+      details: { ...notifyDetails, fingerprintEqual: report.fingerprintEqual, remaining },
+    })
     .catch(() => undefined);
   return report;
 }

@@ -8,11 +8,27 @@
 // worker reads page by page, and the workflow continues-as-new every ROLLOUT_CHILDREN_PER_RUN
 // children carrying its counts and position, so neither the input nor the history grows with the
 // rollout. Histories recorded before this (patch 'rollout-pages') replay the one-run loop.
-import { allHandlersFinished, condition, continueAsNew, executeChild, ParentClosePolicy, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  executeChild,
+  ParentClosePolicy,
+  patched,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { RolloutUser } from '../activities/users-file';
 import { ROLLOUT_CHILDREN_PER_RUN, ROLLOUT_FAILURES_KEPT, ROLLOUT_PAGE_USERS } from '../lib/defaults';
 import { innermostFailure, toApplicationFailure } from '../lib/failures';
-import { cohortRanges, migrationWorkflowId, parseRolloutInput, splitCohorts, type RolloutConfig, type RolloutInput } from '../lib/input';
+import {
+  cohortRanges,
+  migrationWorkflowId,
+  parseRolloutInput,
+  splitCohorts,
+  type RolloutConfig,
+  type RolloutInput,
+} from '../lib/input';
 import { activitiesFor } from './activity-options';
 import type { migrationWorkflow } from './migration';
 import { assertState } from './assert';
@@ -42,18 +58,32 @@ export async function stagedRollout(raw: RolloutInput): Promise<RolloutStatus> {
   if (!patched('rollout-pages')) return legacyRollout(cfg);
   const { bookkeeping } = activitiesFor(30_000);
   const resume = cfg.resume as Resume | undefined;
-  const usersFile = resume?.usersFile ?? (cfg.usersFile ? await bookkeeping.describeUsersFile({ usersFile: cfg.usersFile }) : null);
+  const usersFile =
+    resume?.usersFile ?? (cfg.usersFile ? await bookkeeping.describeUsersFile({ usersFile: cfg.usersFile }) : null);
   const total = usersFile ? usersFile.users : cfg.users!.length;
   const ranges = cohortRanges(total, cfg.cohorts);
   const last = Math.min(cfg.throughCohort ?? ranges.length - 1, ranges.length - 1);
   const state: RolloutStatus = resume?.state ?? {
     status: 'running',
     waitingForApproval: null,
-    cohorts: ranges.map(([start, end], index) => ({ index, fraction: cfg.cohorts[index]!, users: end - start, skipped: 0, migrated: 0, failed: 0, rolledBack: 0, rollbackFailed: 0, gate: 'pending', failures: [] })),
+    cohorts: ranges.map(([start, end], index) => ({
+      index,
+      fraction: cfg.cohorts[index]!,
+      users: end - start,
+      skipped: 0,
+      migrated: 0,
+      failed: 0,
+      rolledBack: 0,
+      rollbackFailed: 0,
+      gate: 'pending',
+      failures: [],
+    })),
   };
   const gate = installGate(state);
   const page = async (from: number, count: number): Promise<RolloutUser[]> =>
-    usersFile ? bookkeeping.usersFilePage({ usersFile: cfg.usersFile!, sha256: usersFile.sha256, offset: from, limit: count }) : cfg.users!.slice(from, from + count);
+    usersFile
+      ? bookkeeping.usersFilePage({ usersFile: cfg.usersFile!, sha256: usersFile.sha256, offset: from, limit: count })
+      : cfg.users!.slice(from, from + count);
 
   let startedThisRun = 0;
   for (let i = resume?.cohort ?? 0; i <= last; i++) {
@@ -87,7 +117,18 @@ async function legacyRollout(cfg: RolloutConfig): Promise<RolloutStatus> {
   const state: RolloutStatus = {
     status: 'running',
     waitingForApproval: null,
-    cohorts: groups.map((g, index) => ({ index, fraction: cfg.cohorts[index]!, users: g.length, skipped: 0, migrated: 0, failed: 0, rolledBack: 0, rollbackFailed: 0, gate: 'pending', failures: [] })),
+    cohorts: groups.map((g, index) => ({
+      index,
+      fraction: cfg.cohorts[index]!,
+      users: g.length,
+      skipped: 0,
+      migrated: 0,
+      failed: 0,
+      rolledBack: 0,
+      rollbackFailed: 0,
+      gate: 'pending',
+      failures: [],
+    })),
   };
   const gate = installGate(state);
   for (let i = 0; i <= last; i++) {
@@ -120,7 +161,15 @@ async function migrateUsers(cfg: RolloutConfig, cohort: CohortState, users: Roll
         workflowId: migrationWorkflowId({ target: cfg.target, userId: u.userId }),
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         memo: { source: u.source.split('/').pop() ?? u.source, target: cfg.target, cohort: cohort.index },
-        args: [{ ...cfg.migration, source: u.source, userId: u.userId, target: cfg.target, keyring: cfg.keyring } as Parameters<typeof migrationWorkflow>[0]],
+        args: [
+          {
+            ...cfg.migration,
+            source: u.source,
+            userId: u.userId,
+            target: cfg.target,
+            keyring: cfg.keyring,
+          } as Parameters<typeof migrationWorkflow>[0],
+        ],
       });
       cohort.migrated++;
     } catch (err) {

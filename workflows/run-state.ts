@@ -36,7 +36,11 @@ export interface RunState {
   leaseRefused: boolean;
 }
 
-export function newRunState(cfg: MigrationConfig, ids: { workflowId: string; runId: string }, asOfSeconds: number): RunState {
+export function newRunState(
+  cfg: MigrationConfig,
+  ids: { workflowId: string; runId: string },
+  asOfSeconds: number,
+): RunState {
   const progress: MigrationProgress = {
     runId: ids.runId,
     phase: 'starting',
@@ -98,6 +102,13 @@ export function required<T>(value: T | null, what: string): T {
 
 /** Still moving forward: not finished, not rolling back, no abort requested. */
 export function isRunning(run: RunState): boolean {
-  const terminal: readonly string[] = ['completing', 'completed', 'dry-run', 'rolling-back', 'rolled-back', 'rollback-failed'];
+  const terminal: readonly string[] = [
+    'completing',
+    'completed',
+    'dry-run',
+    'rolling-back',
+    'rolled-back',
+    'rollback-failed',
+  ];
   return run.abort.reason === null && !terminal.includes(run.progress.phase);
 }

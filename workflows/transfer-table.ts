@@ -46,7 +46,14 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
   for (;;) {
     await condition(() => !paused);
     const budget = Math.min(DEFAULT_PLAN_BATCH, input.chunksPerExecution - chunksThisExecution);
-    const plan = await bookkeeping.planChunks({ source: input.source, table: input.table, after, chunkRows, chunkBytes: input.chunkBytes, maxChunks: budget });
+    const plan = await bookkeeping.planChunks({
+      source: input.source,
+      table: input.table,
+      after,
+      chunkRows,
+      chunkBytes: input.chunkBytes,
+      maxChunks: budget,
+    });
     await boundedWindow(plan.chunks, input.parallelism, async (chunk) => {
       await condition(() => !paused);
       const r = await dataWork.transferChunk({
@@ -73,7 +80,11 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
     chunksThisExecution += plan.chunks.length;
     const last = plan.chunks[plan.chunks.length - 1];
     if (last) after = last.hi;
-    if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(tableProgressSignal, { table: input.table, totals: { ...totals } });
+    if (parent)
+      await getExternalWorkflowHandle(parent.workflowId).signal(tableProgressSignal, {
+        table: input.table,
+        totals: { ...totals },
+      });
     if (plan.done) return { ...totals, executions };
     if (chunksThisExecution >= input.chunksPerExecution || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof transferTable>({ ...input, chunkRows, paused, state: { after, totals, executions } });

@@ -1,13 +1,19 @@
 // Operating live runs: status, watch (progress bar), pause, resume, abort, set-chunk-size, list.
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { abortUpdate, pauseUpdate, progressQuery, resumeUpdate, setChunkSizeUpdate, type MigrationResult } from '../../workflows/definitions';
+import {
+  abortUpdate,
+  pauseUpdate,
+  progressQuery,
+  resumeUpdate,
+  setChunkSizeUpdate,
+  type MigrationResult,
+} from '../../workflows/definitions';
 import { positiveInt } from '../args';
 import { withTemporalClient } from '../connection';
 import { failureMessage } from '../failures';
 import { renderBar } from '../progress-bar';
 import { formatReport } from '../start-migration';
-
 
 const FAILED = new Set(['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
 
@@ -19,15 +25,29 @@ async function finish(client: Client, workflowId: string, json?: boolean): Promi
     process.exitCode = result.validation.ok || result.dryRun ? 0 : 1;
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
-    console.log(json ? JSON.stringify({ workflowId, failed: true, message: failureMessage(err) }) : `migration ${workflowId} failed: ${failureMessage(err)}`);
+    console.log(
+      json
+        ? JSON.stringify({ workflowId, failed: true, message: failureMessage(err) })
+        : `migration ${workflowId} failed: ${failureMessage(err)}`,
+    );
     process.exitCode = 1;
   }
 }
 
 type ControlUpdate = typeof pauseUpdate | typeof resumeUpdate | typeof abortUpdate | typeof setChunkSizeUpdate;
 
-function update(program: Command, name: string, update: ControlUpdate, description: string, withArg?: 'reason' | 'rows'): void {
-  const cmd = program.command(name).description(description).requiredOption('--workflow-id <id>', 'the migration run').option('--json', 'print the answer as JSON');
+function update(
+  program: Command,
+  name: string,
+  update: ControlUpdate,
+  description: string,
+  withArg?: 'reason' | 'rows',
+): void {
+  const cmd = program
+    .command(name)
+    .description(description)
+    .requiredOption('--workflow-id <id>', 'the migration run')
+    .option('--json', 'print the answer as JSON');
   if (withArg === 'reason') cmd.option('--reason <text>', 'recorded in the rollback report');
   if (withArg === 'rows') cmd.argument('<rows>', 'new chunk size (rows)', positiveInt('<rows>'));
   cmd.action(async (...args: unknown[]) => {
@@ -55,7 +75,7 @@ function update(program: Command, name: string, update: ControlUpdate, descripti
 export function registerControl(program: Command): void {
   program
     .command('status')
-    .description('a run\'s status: live progress while it runs, the report once it ended (exit 1 if it failed)')
+    .description("a run's status: live progress while it runs, the report once it ended (exit 1 if it failed)")
     .requiredOption('--workflow-id <id>', 'the migration run')
     .option('--json', 'JSON output')
     .action(async (o: { workflowId: string; json?: boolean }) => {
@@ -65,7 +85,9 @@ export function registerControl(program: Command): void {
         const status = d.status.name;
         if (status === 'RUNNING') {
           const p = await handle.query(progressQuery);
-          console.log(o.json ? JSON.stringify({ status, progress: p }, null, 2) : `${o.workflowId} RUNNING\n${renderBar(p)}`);
+          console.log(
+            o.json ? JSON.stringify({ status, progress: p }, null, 2) : `${o.workflowId} RUNNING\n${renderBar(p)}`,
+          );
           return;
         }
         if (FAILED.has(status)) {
@@ -98,7 +120,12 @@ export function registerControl(program: Command): void {
         void ended.then(() => (done = true));
         while (!done) {
           const p = await handle.query(progressQuery).catch(() => null);
-          if (p) process.stdout.write(tty ? `\r\x1b[2K${renderBar(p, Math.max(10, Math.min(40, (process.stdout.columns ?? 120) - 90)))}` : `${renderBar(p)}\n`);
+          if (p)
+            process.stdout.write(
+              tty
+                ? `\r\x1b[2K${renderBar(p, Math.max(10, Math.min(40, (process.stdout.columns ?? 120) - 90)))}`
+                : `${renderBar(p)}\n`,
+            );
           await Promise.race([ended, new Promise((r) => setTimeout(r, o.intervalMs))]);
         }
         if (tty) process.stdout.write('\n');
@@ -113,31 +140,42 @@ export function registerControl(program: Command): void {
 
   program
     .command('list')
-    .description('migration runs, filtered by the search attributes MigrationStatus / MigrationPhase / MigrationUser / MigrationTarget')
+    .description(
+      'migration runs, filtered by the search attributes MigrationStatus / MigrationPhase / MigrationUser / MigrationTarget',
+    )
     .option('--status <s>', 'running, completed, rolled-back, rollback-failed, failed, …')
     .option('--phase <p>', 'preflight, backup, schema, indexes, transfer, validation, post-migration, …')
     .option('--user <uuid>', 'the user id')
     .option('--target <name>', 'the target name (as in the worker config)')
     .option('--limit <n>', 'at most this many', positiveInt('--limit'), 50)
     .option('--json', 'JSON output')
-    .action(async (o: { status?: string; phase?: string; user?: string; target?: string; limit: number; json?: boolean }) => {
-      const clauses = ["WorkflowType = 'migrationWorkflow'"];
-      const add = (attr: string, v?: string) => v && clauses.push(`${attr} = '${v.replace(/'/g, "''")}'`);
-      add('MigrationStatus', o.status);
-      add('MigrationPhase', o.phase);
-      add('MigrationUser', o.user?.toLowerCase());
-      add('MigrationTarget', o.target);
-      await withTemporalClient(async (client) => {
-        const rows: Record<string, unknown>[] = [];
-        for await (const w of client.workflow.list({ query: clauses.join(' AND ') })) {
-          const sa = w.typedSearchAttributes;
-          const get = (name: string) => sa.getAll().find((p) => p.key.name === name)?.value ?? '';
-          rows.push({ workflowId: w.workflowId, status: w.status.name, phase: get('MigrationPhase'), migrationStatus: get('MigrationStatus'), user: get('MigrationUser'), started: w.startTime.toISOString() });
-          if (rows.length >= o.limit) break;
-        }
-        if (o.json) console.log(JSON.stringify(rows, null, 2));
-        else if (rows.length === 0) console.log('(no runs match)');
-        else console.table(rows);
-      });
-    });
+    .action(
+      async (o: { status?: string; phase?: string; user?: string; target?: string; limit: number; json?: boolean }) => {
+        const clauses = ["WorkflowType = 'migrationWorkflow'"];
+        const add = (attr: string, v?: string) => v && clauses.push(`${attr} = '${v.replace(/'/g, "''")}'`);
+        add('MigrationStatus', o.status);
+        add('MigrationPhase', o.phase);
+        add('MigrationUser', o.user?.toLowerCase());
+        add('MigrationTarget', o.target);
+        await withTemporalClient(async (client) => {
+          const rows: Record<string, unknown>[] = [];
+          for await (const w of client.workflow.list({ query: clauses.join(' AND ') })) {
+            const sa = w.typedSearchAttributes;
+            const get = (name: string) => sa.getAll().find((p) => p.key.name === name)?.value ?? '';
+            rows.push({
+              workflowId: w.workflowId,
+              status: w.status.name,
+              phase: get('MigrationPhase'),
+              migrationStatus: get('MigrationStatus'),
+              user: get('MigrationUser'),
+              started: w.startTime.toISOString(),
+            });
+            if (rows.length >= o.limit) break;
+          }
+          if (o.json) console.log(JSON.stringify(rows, null, 2));
+          else if (rows.length === 0) console.log('(no runs match)');
+          else console.table(rows);
+        });
+      },
+    );
 }

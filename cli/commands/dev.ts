@@ -26,13 +26,16 @@ const DEMO_TARGET = 'notes-demo';
 const DEMO_KEYRING = 'demo';
 /** One target database per dataset: another --notes/--seed generates other rows under the same
  * ids, which a target holding the previous dataset would (rightly) fail to validate. */
-const demoDatabase = (notes: number, seed: number) => (notes === 10_000 && seed === 1 ? 'notes_demo' : `notes_demo_${notes}_s${seed}`);
+const demoDatabase = (notes: number, seed: number) =>
+  notes === 10_000 && seed === 1 ? 'notes_demo' : `notes_demo_${notes}_s${seed}`;
 
 export function registerDev(program: Command): void {
   program
     .command('dev')
     .alias('demo')
-    .description('the demo: local PostgreSQL + Temporal dev server (Web UI), a generated dataset, a worker, one migration, the report')
+    .description(
+      'the demo: local PostgreSQL + Temporal dev server (Web UI), a generated dataset, a worker, one migration, the report',
+    )
     .option('--notes <n>', 'notes in the generated demo dataset', positiveInt('--notes'), 10_000)
     .option('--seed <n>', 'dataset seed', positiveInt('--seed'), 1)
     .option('--stop', 'stop the local PostgreSQL and Temporal servers the demo started, and exit')
@@ -45,8 +48,12 @@ export function registerDev(program: Command): void {
       // gets WARN and above only, so the demo's output stays a page long.
       const logFile = join(STACK_DIR, 'worker.log');
       Runtime.install({
-        logger: new FileLogger(logFile, { fileLevel: parseLogLevel('MIGRATOR_LOG_LEVEL', process.env.MIGRATOR_LOG_LEVEL, 'INFO') }),
-        telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'INFO', other: 'WARN' }), forward: {} } },
+        logger: new FileLogger(logFile, {
+          fileLevel: parseLogLevel('MIGRATOR_LOG_LEVEL', process.env.MIGRATOR_LOG_LEVEL, 'INFO'),
+        }),
+        telemetryOptions: {
+          logging: { filter: makeTelemetryFilterString({ core: 'INFO', other: 'WARN' }), forward: {} },
+        },
       });
       const stack = await ensureLocalStack();
       for (const line of stack.notes) console.log(line);
@@ -64,10 +71,15 @@ export function registerDev(program: Command): void {
       if (!existsSync(source)) {
         const t0 = Date.now();
         const s = generateDataset({ path: source, seed: opts.seed, notes: opts.notes });
-        console.log(`generated ${source}: ${s.notes} notes, ${s.tasks} tasks, ${s.folders} folders in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        console.log(
+          `generated ${source}: ${s.notes} notes, ${s.tasks} tasks, ${s.folders} folders in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        );
       } else console.log(`reusing dataset ${source}`);
       const keyringPath = join(STACK_DIR, 'keyring.json');
-      if (!existsSync(keyringPath)) writeFileSync(keyringPath, JSON.stringify({ [DEMO_USER_ID]: randomBytes(32).toString('base64') }), { mode: 0o600 });
+      if (!existsSync(keyringPath))
+        writeFileSync(keyringPath, JSON.stringify({ [DEMO_USER_ID]: randomBytes(32).toString('base64') }), {
+          mode: 0o600,
+        });
 
       // The demo worker's config grants exactly the demo: its target, its keyring, its stack directory.
       const workerConfig = parseWorkerConfig({
@@ -95,7 +107,9 @@ export function registerDev(program: Command): void {
           expectDatabase: database,
         });
         workflowId = handle.workflowId;
-        console.log(`started workflow ${workflowId}${stack.uiUrl ? ` — watch it live: ${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}` : ''}`);
+        console.log(
+          `started workflow ${workflowId}${stack.uiUrl ? ` — watch it live: ${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}` : ''}`,
+        );
         const result = await waitWithProgress(handle, { output: process.stdout });
         console.log(formatReport(result));
         ok = result.validation.ok;

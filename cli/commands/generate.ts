@@ -14,16 +14,23 @@ export function registerGenerate(program: Command): void {
     .option('--canary <text>', 'append this string to every title, body and task content')
     .option('--plant-bad-rows', 'also plant one malformed row per mapping rule (ids prefixed bad_)')
     .option('--json', 'print the summary as JSON')
-    .action((opts: { out: string; notes: number; seed: number; canary?: string; plantBadRows?: boolean; json?: boolean }) => {
-      const started = Date.now();
-      const summary = generateDataset({ path: resolve(opts.out), seed: opts.seed, notes: opts.notes, canary: opts.canary });
-      const planted = opts.plantBadRows ? plantBadRows(resolve(opts.out)) : [];
-      if (opts.json) console.log(JSON.stringify({ ...summary, planted: planted.length }, null, 2));
-      else {
-        console.log(
-          `wrote ${summary.path}: ${summary.notes} notes, ${summary.tasks} tasks, ${summary.folders} folders, ${summary.noteFolders} note_folders` +
-            `${planted.length ? `, ${planted.length} planted bad rows` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-        );
-      }
-    });
+    .action(
+      (opts: { out: string; notes: number; seed: number; canary?: string; plantBadRows?: boolean; json?: boolean }) => {
+        const started = Date.now();
+        const summary = generateDataset({
+          path: resolve(opts.out),
+          seed: opts.seed,
+          notes: opts.notes,
+          canary: opts.canary,
+        });
+        const planted = opts.plantBadRows ? plantBadRows(resolve(opts.out)) : [];
+        if (opts.json) console.log(JSON.stringify({ ...summary, planted: planted.length }, null, 2));
+        else {
+          console.log(
+            `wrote ${summary.path}: ${summary.notes} notes, ${summary.tasks} tasks, ${summary.folders} folders, ${summary.noteFolders} note_folders` +
+              `${planted.length ? `, ${planted.length} planted bad rows` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+          );
+        }
+      },
+    );
 }

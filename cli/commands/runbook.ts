@@ -34,7 +34,8 @@ async function withClient<T>(dsn: string, fn: (c: pg.Client) => Promise<T>): Pro
 
 async function assertDatabase(client: pg.Client, expected: string): Promise<void> {
   const actual = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db;
-  if (actual !== expected) throw new Error(`this is database "${actual}", not "${expected}" (--expect-database): refusing to act`);
+  if (actual !== expected)
+    throw new Error(`this is database "${actual}", not "${expected}" (--expect-database): refusing to act`);
 }
 
 function print(rows: unknown[], json?: boolean): void {
@@ -53,7 +54,10 @@ interface Backup {
 }
 
 async function loadBackup(dsn: string, backupId: string): Promise<Backup> {
-  const backup = await withClient(dsn, async (c) => (await c.query<Backup>(sqlFile('queries/select_backup.sql'), [backupId])).rows[0]);
+  const backup = await withClient(
+    dsn,
+    async (c) => (await c.query<Backup>(sqlFile('queries/select_backup.sql'), [backupId])).rows[0],
+  );
   if (!backup) throw new Error(`no backup ${backupId} in migration.backup_inventory (see: migrator runbook backups)`);
   if (backup.kind !== 'target-pg_dump') throw new Error(`backup ${backupId} is a ${backup.kind}, not a target dump`);
   return backup;
@@ -74,14 +78,18 @@ async function verifyAgainst(dsn: string, backup: Backup): Promise<{ differences
   for (const [table, want] of Object.entries(expected)) {
     const got = actual[table];
     if (!got) differences.push(`${table}: missing`);
-    else if (got.rows !== want.rows || got.checksum !== want.checksum) differences.push(`${table}: ${got.rows} rows/${got.checksum}, backup has ${want.rows}/${want.checksum}`);
+    else if (got.rows !== want.rows || got.checksum !== want.checksum)
+      differences.push(`${table}: ${got.rows} rows/${got.checksum}, backup has ${want.rows}/${want.checksum}`);
   }
   const extra = Object.keys(actual).filter((t) => !(t in expected));
   return { differences, extra };
 }
 
 const target = (c: Command) =>
-  c.requiredOption('--target <name|env:NAME>', 'a target of the worker config ($MIGRATOR_WORKER_CONFIG, the name rollback reports print) or env:NAME of a variable holding the DSN');
+  c.requiredOption(
+    '--target <name|env:NAME>',
+    'a target of the worker config ($MIGRATOR_WORKER_CONFIG, the name rollback reports print) or env:NAME of a variable holding the DSN',
+  );
 
 /**
  * The runbook runs on the operator's side: `--target` is a name of the worker config (what the
@@ -89,11 +97,16 @@ const target = (c: Command) =>
  */
 function runbookTarget(target: string): { name: string; dsn: string; config: WorkerConfig } {
   if (target.startsWith('env:')) {
-    const config = parseWorkerConfig({ targets: { runbook: { dsn: target, database: '(checked by --expect-database)' } } });
+    const config = parseWorkerConfig({
+      targets: { runbook: { dsn: target, database: '(checked by --expect-database)' } },
+    });
     return { name: 'runbook', dsn: resolveTargetDsn(target), config };
   }
   const path = process.env.MIGRATOR_WORKER_CONFIG;
-  if (!path) throw new Error(`--target ${target} is a name: set MIGRATOR_WORKER_CONFIG to the worker config that declares it, or pass --target env:NAME`);
+  if (!path)
+    throw new Error(
+      `--target ${target} is a name: set MIGRATOR_WORKER_CONFIG to the worker config that declares it, or pass --target env:NAME`,
+    );
   const config = loadWorkerConfig(path);
   const deps = createDeps({ config });
   return { name: target, dsn: deps.dsn(target), config };
@@ -101,7 +114,11 @@ function runbookTarget(target: string): { name: string; dsn: string; config: Wor
 const targetDsn = (t: string) => runbookTarget(t).dsn;
 
 export function registerRunbook(program: Command): void {
-  const runbook = program.command('runbook').description('manual recovery when automation cannot finish (least destructive first: runs, cancel-backends, clean, backups, restore, verify)');
+  const runbook = program
+    .command('runbook')
+    .description(
+      'manual recovery when automation cannot finish (least destructive first: runs, cancel-backends, clean, backups, restore, verify)',
+    );
   registerRunbookCommands(runbook);
   // The two an operator reaches for first are also top-level: `migrator backups`, `migrator restore`.
   registerBackups(program);
@@ -115,11 +132,17 @@ function registerRunbookCommands(runbook: Command): void {
   target(runbook.command('runs').description('runs recorded in the target: last event and lease'))
     .option('--json', 'JSON output')
     .action(async (o: { target: string; json?: boolean }) => {
-      print(await withClient(targetDsn(o.target), async (c) => (await c.query(sqlFile('queries/runbook_runs.sql'))).rows), o.json);
+      print(
+        await withClient(targetDsn(o.target), async (c) => (await c.query(sqlFile('queries/runbook_runs.sql'))).rows),
+        o.json,
+      );
     });
 
-
-  target(runbook.command('cancel-backends').description('end the orchestrator\'s sessions that hold a transaction open (pg_terminate_backend)'))
+  target(
+    runbook
+      .command('cancel-backends')
+      .description("end the orchestrator's sessions that hold a transaction open (pg_terminate_backend)"),
+  )
     .requiredOption('--expect-database <name>', 'refuse unless the target is this database')
     .action(async (o: { target: string; expectDatabase: string }) => {
       await withClient(targetDsn(o.target), async (c) => {
@@ -128,10 +151,9 @@ function registerRunbookCommands(runbook: Command): void {
       });
     });
 
-
-  target(runbook.command('verify').description('compare a database with a backup\'s recorded row counts and checksums'))
+  target(runbook.command('verify').description("compare a database with a backup's recorded row counts and checksums"))
     .requiredOption('--backup-id <id>', 'backup to compare with')
-    .option('--database <name>', 'database to check (default: the target\'s)')
+    .option('--database <name>', "database to check (default: the target's)")
     .action(async (o: { target: string; backupId: string; database?: string }) => {
       const dsn = targetDsn(o.target);
       const backup = await loadBackup(dsn, o.backupId);
@@ -139,9 +161,13 @@ function registerRunbookCommands(runbook: Command): void {
       report(differences, extra);
     });
 
-  target(runbook.command('clean').description('remove a run\'s artifacts: rows it wrote, indexes it built, its bridge rows, its lease'))
+  target(
+    runbook
+      .command('clean')
+      .description("remove a run's artifacts: rows it wrote, indexes it built, its bridge rows, its lease"),
+  )
     .requiredOption('--run-id <id>', 'the run (first execution run id)')
-    .requiredOption('--user-id <uuid>', 'the run\'s user')
+    .requiredOption('--user-id <uuid>', "the run's user")
     .requiredOption('--expect-database <name>', 'refuse unless the target is this database')
     .action(async (o: { target: string; runId: string; userId: string; expectDatabase: string }) => {
       await withClient(targetDsn(o.target), (c) => assertDatabase(c, o.expectDatabase));
@@ -156,7 +182,9 @@ function registerRunbookCommands(runbook: Command): void {
         // Only this run's bridge rows: another run of the user may be live, or have completed.
         const archived = await archiveRunBridge(deps, input);
         const remaining = await createRollbackActivities(deps).runArtifacts(input);
-        console.log(JSON.stringify({ removed, droppedIndexes: dropped, archivedBridgeRows: archived, remaining }, null, 2));
+        console.log(
+          JSON.stringify({ removed, droppedIndexes: dropped, archivedBridgeRows: archived, remaining }, null, 2),
+        );
         if (remaining.length) process.exitCode = 1;
       } finally {
         await deps.close();
@@ -173,32 +201,58 @@ function report(differences: string[], extra: string[]): void {
 }
 
 function registerBackups(parent: Command): void {
-  target(parent.command('backups').description('verified backups recorded in the target\'s inventory'))
+  target(parent.command('backups').description("verified backups recorded in the target's inventory"))
     .option('--json', 'JSON output')
     .action(async (o: { target: string; json?: boolean }) => {
-      print(await withClient(targetDsn(o.target), async (c) => (await c.query(sqlFile('queries/runbook_backups.sql'))).rows), o.json);
+      print(
+        await withClient(
+          targetDsn(o.target),
+          async (c) => (await c.query(sqlFile('queries/runbook_backups.sql'))).rows,
+        ),
+        o.json,
+      );
     });
 }
 
 function registerRestore(parent: Command): void {
   target(parent.command('restore').description('restore the target from a verified pg_dump backup, then verify it'))
     .requiredOption('--backup-id <id>', 'backup to restore (see: runbook backups)')
-    .requiredOption('--expect-database <name>', 'refuse unless the target is this database (and the backup was taken of it)')
+    .requiredOption(
+      '--expect-database <name>',
+      'refuse unless the target is this database (and the backup was taken of it)',
+    )
     .option('--into <database>', 'restore into this new database instead of in place')
     .action(async (o: { target: string; backupId: string; expectDatabase: string; into?: string }) => {
       const dsn = targetDsn(o.target);
       const backup = await loadBackup(dsn, o.backupId);
       const major = await withClient(dsn, async (c) => {
         await assertDatabase(c, o.expectDatabase);
-        return Math.floor(Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000);
+        return Math.floor(
+          Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) /
+            10000,
+        );
       });
       if (backup.verification.database && backup.verification.database !== o.expectDatabase) {
-        throw new Error(`backup ${o.backupId} was taken of database "${backup.verification.database}", not "${o.expectDatabase}": refusing`);
+        throw new Error(
+          `backup ${o.backupId} was taken of database "${backup.verification.database}", not "${o.expectDatabase}": refusing`,
+        );
       }
-      if ((await sha256File(backup.location)) !== backup.sha256) throw new Error(`backup file ${backup.location} does not match its recorded sha256: refusing`);
+      if ((await sha256File(backup.location)) !== backup.sha256)
+        throw new Error(`backup file ${backup.location} does not match its recorded sha256: refusing`);
       const restoreInto = o.into ?? o.expectDatabase;
       if (o.into) await withClient(dsn, (c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(o.into!)}`));
-      const args = o.into ? ['--no-owner', '--exit-on-error', '-d', restoreInto, backup.location] : ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', '-d', restoreInto, backup.location];
+      const args = o.into
+        ? ['--no-owner', '--exit-on-error', '-d', restoreInto, backup.location]
+        : [
+            '--clean',
+            '--if-exists',
+            '--no-owner',
+            '--single-transaction',
+            '--exit-on-error',
+            '-d',
+            restoreInto,
+            backup.location,
+          ];
       await run(pgTool('pg_restore', major), args, { env: libpqEnv(dsn, restoreInto) });
       const restoredDsn = withDatabase(dsn, restoreInto);
       const { differences, extra } = await verifyAgainst(restoredDsn, backup);

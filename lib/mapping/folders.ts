@@ -29,7 +29,19 @@ export const foldersMapping: TableMapping<FolderRow> = {
   targetKeyColumn: 'id',
   selectList:
     'id, CAST(name AS BLOB) AS name, CAST(parent_id AS BLOB) AS parent_id, CAST(path AS BLOB) AS path, sort_order, CAST(color AS BLOB) AS color, CAST(icon AS BLOB) AS icon, CAST(description AS BLOB) AS description, created_at, updated_at, deleted',
-  coveredColumns: ['id', 'name', 'parent_id', 'path', 'sort_order', 'color', 'icon', 'description', 'created_at', 'updated_at', 'deleted'],
+  coveredColumns: [
+    'id',
+    'name',
+    'parent_id',
+    'path',
+    'sort_order',
+    'color',
+    'icon',
+    'description',
+    'created_at',
+    'updated_at',
+    'deleted',
+  ],
   timeFields: ['created_at', 'updated_at'],
   transform(row, ctx) {
     const sourceId = text(row, 'id');
@@ -39,7 +51,14 @@ export const foldersMapping: TableMapping<FolderRow> = {
       sourceId,
       targetId: id,
       requiredRefs: [],
-      parent: parentSource === null ? null : { sourceId: parentSource, targetId: targetId('local_folders', parentSource, ctx.userId), column: 'parent_id' },
+      parent:
+        parentSource === null
+          ? null
+          : {
+              sourceId: parentSource,
+              targetId: targetId('local_folders', parentSource, ctx.userId),
+              column: 'parent_id',
+            },
       canonical: {
         id,
         user_id: ctx.userId,
@@ -58,13 +77,30 @@ export const foldersMapping: TableMapping<FolderRow> = {
   },
   withParent: (c, parentId) => ({ ...c, parentId }),
   encode(c, sealer) {
-    const props = { parentId: c.parentId, path: c.path, sortOrder: c.sortOrder, color: c.color, icon: c.icon, description: c.description };
-    return [c.id, sealer.seal(c.id, JSON.stringify({ name: c.name })), sealer.seal(c.id, JSON.stringify(props)), c.deleted, iso(c.created_at), iso(c.updated_at)];
+    const props = {
+      parentId: c.parentId,
+      path: c.path,
+      sortOrder: c.sortOrder,
+      color: c.color,
+      icon: c.icon,
+      description: c.description,
+    };
+    return [
+      c.id,
+      sealer.seal(c.id, JSON.stringify({ name: c.name })),
+      sealer.seal(c.id, JSON.stringify(props)),
+      c.deleted,
+      iso(c.created_at),
+      iso(c.updated_at),
+    ];
   },
   decode(r, sealer) {
     const id = String(r.id);
     const name = JSON.parse(sealer.open(id, r.name_enc as Uint8Array)) as { name: string };
-    const props = JSON.parse(sealer.open(id, r.props_enc as Uint8Array)) as Pick<FolderRow, 'parentId' | 'path' | 'sortOrder' | 'color' | 'icon' | 'description'>;
+    const props = JSON.parse(sealer.open(id, r.props_enc as Uint8Array)) as Pick<
+      FolderRow,
+      'parentId' | 'path' | 'sortOrder' | 'color' | 'icon' | 'description'
+    >;
     return {
       id,
       user_id: String(r.user_id),

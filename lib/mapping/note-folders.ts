@@ -34,9 +34,19 @@ export const noteFoldersMapping: TableMapping<NoteFolderRow> = {
         { table: 'notes', sourceId, targetId: noteId, column: 'note_id' },
         { table: 'folders', sourceId: folderSource, targetId: folderId, column: 'folder_id' },
       ],
-      canonical: { note_id: noteId, user_id: ctx.userId, folder_id: folderId, added_at: time(row, 'added_at', ctx.asOfSeconds) },
+      canonical: {
+        note_id: noteId,
+        user_id: ctx.userId,
+        folder_id: folderId,
+        added_at: time(row, 'added_at', ctx.asOfSeconds),
+      },
     };
   },
   encode: (c) => [c.note_id, c.folder_id, iso(c.added_at)],
-  decode: (r) => ({ note_id: String(r.note_id), user_id: String(r.user_id), folder_id: String(r.folder_id), added_at: millis(r.added_at) }),
+  decode: (r) => ({
+    note_id: String(r.note_id),
+    user_id: String(r.user_id),
+    folder_id: String(r.folder_id),
+    added_at: millis(r.added_at),
+  }),
 };

@@ -4,7 +4,18 @@
 import { targetId } from '../ids';
 import { QuarantineReason } from '../reasons';
 import type { TableMapping } from './types';
-import { bool, int, intEnum, optionalJson, optionalText, optionalTime, pgSafe, RowRejection, text, time } from './values';
+import {
+  bool,
+  int,
+  intEnum,
+  optionalJson,
+  optionalText,
+  optionalTime,
+  pgSafe,
+  RowRejection,
+  text,
+  time,
+} from './values';
 import { iso, jsonText, millis, optionalMillis } from './target-values';
 
 export const TASK_STATUSES = ['pending', 'completed', 'cancelled'] as const;
@@ -36,7 +47,21 @@ export const tasksMapping: TableMapping<TaskRow> = {
   targetKeyColumn: 'id',
   selectList:
     'id, CAST(note_id AS BLOB) AS note_id, CAST(content AS BLOB) AS content, status, priority, due_date, completed_at, position, CAST(labels AS BLOB) AS labels, CAST(parent_task_id AS BLOB) AS parent_task_id, created_at, updated_at, deleted',
-  coveredColumns: ['id', 'note_id', 'content', 'status', 'priority', 'due_date', 'completed_at', 'position', 'labels', 'parent_task_id', 'created_at', 'updated_at', 'deleted'],
+  coveredColumns: [
+    'id',
+    'note_id',
+    'content',
+    'status',
+    'priority',
+    'due_date',
+    'completed_at',
+    'position',
+    'labels',
+    'parent_task_id',
+    'created_at',
+    'updated_at',
+    'deleted',
+  ],
   timeFields: ['due_date', 'completed_at', 'created_at', 'updated_at'],
   transform(row, ctx) {
     const sourceId = text(row, 'id');
@@ -46,13 +71,21 @@ export const tasksMapping: TableMapping<TaskRow> = {
     const labels = optionalJson(row, 'labels');
     if (labels !== null && !Array.isArray(labels)) throw new RowRejection(QuarantineReason.INVALID_JSON, 'labels');
     const priority = int(row, 'priority', 1);
-    if (!(TASK_PRIORITIES as readonly number[]).includes(priority)) throw new RowRejection(QuarantineReason.INVALID_ENUM, 'priority');
+    if (!(TASK_PRIORITIES as readonly number[]).includes(priority))
+      throw new RowRejection(QuarantineReason.INVALID_ENUM, 'priority');
     const parentSource = optionalText(row, 'parent_task_id');
     return {
       sourceId,
       targetId: id,
       requiredRefs: [{ table: 'notes', sourceId: noteSource, targetId: noteId, column: 'note_id' }],
-      parent: parentSource === null ? null : { sourceId: parentSource, targetId: targetId('note_tasks', parentSource, ctx.userId), column: 'parent_task_id' },
+      parent:
+        parentSource === null
+          ? null
+          : {
+              sourceId: parentSource,
+              targetId: targetId('note_tasks', parentSource, ctx.userId),
+              column: 'parent_task_id',
+            },
       canonical: {
         id,
         user_id: ctx.userId,

@@ -50,7 +50,8 @@ export function pgSafe(value: string, column: string): string {
 export function int(row: Record<string, unknown>, column: string, fallback?: number): number {
   const value = row[column];
   if ((value === null || value === undefined) && fallback !== undefined) return fallback;
-  if (typeof value === 'bigint' && value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+  if (typeof value === 'bigint' && value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(value);
   if (typeof value === 'number' && Number.isInteger(value) && value >= -2147483648 && value <= 2147483647) return value;
   throw new RowRejection(QuarantineReason.INVALID_VALUE, column);
 }
@@ -69,7 +70,12 @@ export function bool(row: Record<string, unknown>, column: string): boolean {
 }
 
 /** Integer enum: the index into `names`; anything else is quarantined, never coerced. */
-export function intEnum<T extends string>(row: Record<string, unknown>, column: string, names: readonly T[], fallback: number): T {
+export function intEnum<T extends string>(
+  row: Record<string, unknown>,
+  column: string,
+  names: readonly T[],
+  fallback: number,
+): T {
   const value = row[column] === null || row[column] === undefined ? fallback : row[column];
   const index = typeof value === 'bigint' ? Number(value) : value;
   if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= names.length) {
@@ -92,7 +98,11 @@ export function time(row: Record<string, unknown>, column: string, asOfSeconds: 
     const textValue = decodeText(value, column).trim();
     ms = /^-?\d+$/.test(textValue) ? Number(textValue) * 1000 : isoMillis(textValue);
   } else throw new RowRejection(QuarantineReason.INVALID_VALUE, column);
-  if (!Number.isFinite(ms) || ms < MIN_PLAUSIBLE_EPOCH_SECONDS * 1000 || ms > (asOfSeconds + MAX_FUTURE_SKEW_SECONDS) * 1000) {
+  if (
+    !Number.isFinite(ms) ||
+    ms < MIN_PLAUSIBLE_EPOCH_SECONDS * 1000 ||
+    ms > (asOfSeconds + MAX_FUTURE_SKEW_SECONDS) * 1000
+  ) {
     throw new RowRejection(QuarantineReason.TIMESTAMP_OUT_OF_RANGE, column);
   }
   return ms;
@@ -121,7 +131,8 @@ export function jsonDepthExceeds(raw: string, maxDepth: number): boolean {
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -151,10 +162,12 @@ function assertJsonStorable(value: unknown, column: string): void {
   if (typeof value === 'string') pgSafe(value, column);
   // An integer beyond 2^53 has already lost digits in JSON.parse, and 1e400 became Infinity (stored
   // as null): quarantine rather than write a different number.
-  else if (typeof value === 'number' && (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value)))) {
+  else if (
+    typeof value === 'number' &&
+    (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value)))
+  ) {
     throw new RowRejection(QuarantineReason.UNSUPPORTED_NUMBER, column);
-  }
-  else if (Array.isArray(value)) value.forEach((v) => assertJsonStorable(v, column));
+  } else if (Array.isArray(value)) value.forEach((v) => assertJsonStorable(v, column));
   else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       pgSafe(k, column);

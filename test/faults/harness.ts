@@ -138,7 +138,11 @@ export async function runCase(
   const configFile = join(dir, 'worker-config.json');
   writeFileSync(
     configFile,
-    JSON.stringify({ targets: { fault: { dsn: `env:${envName}`, database } }, keyrings: { fault: `file:${keyringPath}` }, sourceDirs: [realpathSync(dir)] }),
+    JSON.stringify({
+      targets: { fault: { dsn: `env:${envName}`, database } },
+      keyrings: { fault: `file:${keyringPath}` },
+      sourceDirs: [realpathSync(dir)],
+    }),
   );
   const backupDir = join(dir, 'backups');
   const taskQueue = `faults-${id}`;

@@ -104,7 +104,14 @@ export interface WorkerProcess {
 /** A worker in its own process (`migrator worker`), reaching PostgreSQL and Temporal through the proxies. */
 export async function spawnWorker(
   stack: FaultStack,
-  options: { taskQueue: string; env: Record<string, string>; backupDir: string; logFile: string; configFile: string; faultsFile?: string },
+  options: {
+    taskQueue: string;
+    env: Record<string, string>;
+    backupDir: string;
+    logFile: string;
+    configFile: string;
+    faultsFile?: string;
+  },
 ): Promise<WorkerProcess> {
   let out = '';
   const log = createWriteStream(options.logFile, { flags: 'a' });

@@ -19,8 +19,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw err;
   });
   const version = temporal.cli.source === 'SDK download' ? '' : ` ${temporalCliVersion(temporal.cli.path)}`;
-  console.log(`[test stack] Temporal dev server ${temporal.address} from ${temporal.cli.source} (${temporal.cli.path}${version})`);
-  console.log(`[test stack] PostgreSQL ${process.env.DATABASE_URL ? 'from DATABASE_URL' : `throwaway cluster ${pg!.dataDir}`}`);
+  console.log(
+    `[test stack] Temporal dev server ${temporal.address} from ${temporal.cli.source} (${temporal.cli.path}${version})`,
+  );
+  console.log(
+    `[test stack] PostgreSQL ${process.env.DATABASE_URL ? 'from DATABASE_URL' : `throwaway cluster ${pg!.dataDir}`}`,
+  );
   project.provide('pgUrl', pgUrl);
   project.provide('temporalAddress', temporal.address);
   return async () => {

@@ -32,13 +32,19 @@ export function writeWorkerConfig(config: WorkerConfig = testWorkerConfig): stri
 
 let registered = 0;
 /** Declares a health source in the test worker config; `sql` is written to a file. Returns its name. */
-export function healthSource(source: { kind: 'sql' | 'benchmark'; sql: string; dsn?: string } | Extract<HealthSourceConfig, { kind: 'prometheus' }>): string {
+export function healthSource(
+  source:
+    { kind: 'sql' | 'benchmark'; sql: string; dsn?: string } | Extract<HealthSourceConfig, { kind: 'prometheus' }>,
+): string {
   const name = `health-${++registered}-${randomUUID().slice(0, 8)}`;
   if (source.kind === 'prometheus') testWorkerConfig.healthSources[name] = source;
   else {
     const file = join(mkdtempSync(join(tmpdir(), 'migrator-health-')), `${name}.sql`);
     writeFileSync(file, source.sql);
-    testWorkerConfig.healthSources[name] = source.kind === 'sql' ? { kind: 'sql', file, ...(source.dsn ? { dsn: source.dsn } : {}) } : { kind: 'benchmark', file };
+    testWorkerConfig.healthSources[name] =
+      source.kind === 'sql'
+        ? { kind: 'sql', file, ...(source.dsn ? { dsn: source.dsn } : {}) }
+        : { kind: 'benchmark', file };
   }
   return name;
 }
@@ -108,7 +114,9 @@ export interface TestWorker {
 
 let runtimeInstalled = false;
 
-export async function startTestWorker(options: { backupDir?: string; codec?: EncryptionCodec; address?: string; config?: WorkerConfig } = {}): Promise<TestWorker> {
+export async function startTestWorker(
+  options: { backupDir?: string; codec?: EncryptionCodec; address?: string; config?: WorkerConfig } = {},
+): Promise<TestWorker> {
   if (!runtimeInstalled) {
     // Errors only: the bundler's INFO output would bury the test report.
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -119,10 +127,21 @@ export async function startTestWorker(options: { backupDir?: string; codec?: Enc
   const nativeConnection = await NativeConnection.connect({ address });
   const backupDir = options.backupDir ?? mkdtempSync(join(tmpdir(), 'migrator-backups-'));
   const faults = new TestFaults();
-  const { worker, deps } = await createMigrationWorker({ connection: nativeConnection, taskQueue, deps: createDeps({ backupDir, config: options.config ?? testWorkerConfig }), codec: options.codec ?? null, testFaults: faults });
+  const { worker, deps } = await createMigrationWorker({
+    connection: nativeConnection,
+    taskQueue,
+    deps: createDeps({ backupDir, config: options.config ?? testWorkerConfig }),
+    codec: options.codec ?? null,
+    testFaults: faults,
+  });
   const running = worker.run();
   const connection = await Connection.connect({ address });
-  const dataConverter = options.codec ? { payloadCodecs: [options.codec], failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }) } : undefined;
+  const dataConverter = options.codec
+    ? {
+        payloadCodecs: [options.codec],
+        failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }),
+      }
+    : undefined;
   const client = new Client({ connection, dataConverter });
   return {
     client,

@@ -36,7 +36,15 @@ const ZERO = '0000000000000000';
 const EMPTY_FINGERPRINT: TargetFingerprint = { tables: {}, indexes: [] };
 
 function backup(runId: string, kind: BackupRecord['kind']): BackupRecord {
-  return { backupId: `${kind}-${runId}`, kind, location: `/stub/${kind}`, bytes: 1, sha256: ZERO, verified: true, verification: { database: 'stub' } };
+  return {
+    backupId: `${kind}-${runId}`,
+    kind,
+    location: `/stub/${kind}`,
+    bytes: 1,
+    sha256: ZERO,
+    verified: true,
+    verification: { database: 'stub' },
+  };
 }
 
 /**
@@ -75,7 +83,16 @@ export function defaultStubs(rowsPerTable: number): Activities {
       return 1;
     },
     async healthCheck({ baselineMs }) {
-      return { latencyMs: baselineMs, baselineMs, errors: 0, requests: 0, errorRate: null, invalidIndexes: [], counters: {}, trigger: null };
+      return {
+        latencyMs: baselineMs,
+        baselineMs,
+        errors: 0,
+        requests: 0,
+        errorRate: null,
+        invalidIndexes: [],
+        counters: {},
+        trigger: null,
+      };
     },
     async notify() {},
     async buildIndexes({ set }) {
@@ -97,13 +114,28 @@ export function defaultStubs(rowsPerTable: number): Activities {
     },
     async transferChunk({ lo, hi }) {
       const rows = Number(hi) - Number(lo ?? 0);
-      return { read: rows, migrated: rows, inserted: rows, quarantined: 0, repaired: 0, checksum: ZERO, replayed: false };
+      return {
+        read: rows,
+        migrated: rows,
+        inserted: rows,
+        quarantined: 0,
+        repaired: 0,
+        checksum: ZERO,
+        replayed: false,
+      };
     },
     async linkTaskParents() {
       return { linked: 0 };
     },
     async validateTable({ table, expected }) {
-      return { table, ok: true, failures: [], targetRows: expected.migrated, targetChecksum: expected.checksum, sampled: 0 };
+      return {
+        table,
+        ok: true,
+        failures: [],
+        targetRows: expected.migrated,
+        targetChecksum: expected.checksum,
+        sampled: 0,
+      };
     },
     async validateReferences() {
       return { ok: true, dangling: {} };
@@ -217,8 +249,16 @@ export async function startStubWorker(): Promise<StubWorker> {
   const taskQueue = `driver-${randomUUID()}`;
   const stubs = new StubActivities();
   const nativeConnection = await NativeConnection.connect({ address });
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
-  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle, activities: stubs.activities() });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: new DefaultLogger('ERROR'),
+  });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle,
+    activities: stubs.activities(),
+  });
   const running = worker.run();
   const connection = await Connection.connect({ address });
   return {

@@ -13,11 +13,18 @@ export async function createAppTables(target: TestTarget): Promise<void> {
 }
 
 /** Creates the app's tables and rows that exist before any migration: another user's, and one of the migrating user's own. */
-export async function seedTarget(target: TestTarget, userId: string): Promise<{ otherUser: string; ownNoteId: string }> {
+export async function seedTarget(
+  target: TestTarget,
+  userId: string,
+): Promise<{ otherUser: string; ownNoteId: string }> {
   await createAppTables(target);
   const otherUser = randomUUID();
   const ownNoteId = randomUUID();
-  for (const [id, uid] of [[randomUUID(), otherUser], [randomUUID(), otherUser], [ownNoteId, userId]] as const) {
+  for (const [id, uid] of [
+    [randomUUID(), otherUser],
+    [randomUUID(), otherUser],
+    [ownNoteId, userId],
+  ] as const) {
     await target.query(
       `INSERT INTO notes (id, user_id, title_enc, props_enc, note_type, created_at, updated_at) VALUES ($1, $2, '\\x01', '\\x02', 'note', '2024-01-01', '2024-01-02')`,
       [id, uid],
@@ -33,10 +40,14 @@ export async function seedTarget(target: TestTarget, userId: string): Promise<{ 
 
 /** Every public table's rows (ordered text) hashed, plus the public index list with validity. */
 export async function targetState(target: TestTarget): Promise<Record<string, string>> {
-  const tables = await target.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+  const tables = await target.query<{ t: string }>(
+    "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+  );
   const out: Record<string, string> = {};
   for (const { t } of tables) {
-    const [r] = await target.query<{ n: number; h: string | null }>(`SELECT count(*)::int AS n, md5(string_agg(x::text, '|' ORDER BY x::text)) AS h FROM public.${t} x`);
+    const [r] = await target.query<{ n: number; h: string | null }>(
+      `SELECT count(*)::int AS n, md5(string_agg(x::text, '|' ORDER BY x::text)) AS h FROM public.${t} x`,
+    );
     out[`table ${t}`] = `${r!.n}:${r!.h}`;
   }
   const indexes = await target.query<{ d: string; v: boolean }>(
@@ -47,5 +58,9 @@ export async function targetState(target: TestTarget): Promise<Record<string, st
 }
 
 export async function invalidIndexes(target: TestTarget): Promise<string[]> {
-  return (await target.query<{ n: string }>('SELECT c.relname AS n FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid')).map((r) => r.n);
+  return (
+    await target.query<{ n: string }>(
+      'SELECT c.relname AS n FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid',
+    )
+  ).map((r) => r.n);
 }

@@ -14,14 +14,29 @@ export interface WorkerProcess {
 }
 
 /** `configFile`: the worker config (default: the test worker config as it is now, written to a file). */
-export async function spawnWorker(options: { taskQueue: string; env: Record<string, string>; backupDir: string; testFaultsFile?: string; configFile?: string }): Promise<WorkerProcess> {
+export async function spawnWorker(options: {
+  taskQueue: string;
+  env: Record<string, string>;
+  backupDir: string;
+  testFaultsFile?: string;
+  configFile?: string;
+}): Promise<WorkerProcess> {
   let out = '';
   const faults = options.testFaultsFile ? ['--test-faults', options.testFaultsFile] : [];
   const config = ['--config', options.configFile ?? writeWorkerConfig()];
-  const child = spawn(process.execPath, [BIN, 'worker', '--task-queue', options.taskQueue, '--backup-dir', options.backupDir, ...config, ...faults], {
-    env: { ...process.env, ...options.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'worker', '--task-queue', options.taskQueue, '--backup-dir', options.backupDir, ...config, ...faults],
+    {
+      env: {
+        ...process.env,
+        ...options.env,
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_NAMESPACE: 'default',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

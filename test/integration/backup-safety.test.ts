@@ -17,7 +17,15 @@ import { createDeps } from '../../activities/deps';
 import { generateDataset } from '../../gen/generate';
 import type { MigrationResult } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker, testWorkerConfig } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+  testWorkerConfig,
+} from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';
 import { spawnWorker } from '../helpers/worker-process';
 
@@ -80,7 +88,9 @@ const sha256 = (path: string) => createHash('sha256').update(readFileSync(path))
 const mode = (path: string) => statSync(path).mode & 0o777;
 
 function migrationArgs(target: TestTarget) {
-  return [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 100, heartbeatTimeoutMs: 2000 }] as const;
+  return [
+    { source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 100, heartbeatTimeoutMs: 2000 },
+  ] as const;
 }
 
 describe('backupTarget on a live database', () => {
@@ -90,8 +100,14 @@ describe('backupTarget on a live database', () => {
     const target = await createTargetDatabase();
     const lock = await holdLock(target);
     try {
-      const handle = await worker.client.workflow.start(migrationWorkflow, { taskQueue: worker.taskQueue, workflowId: `bk-cancel-${randomUUID()}`, args: [...migrationArgs(target)] });
-      await waitUntil('pg_dump waiting on the held lock', async () => (await dumpSessions(target)).some((s) => s.waiting === 'Lock'));
+      const handle = await worker.client.workflow.start(migrationWorkflow, {
+        taskQueue: worker.taskQueue,
+        workflowId: `bk-cancel-${randomUUID()}`,
+        args: [...migrationArgs(target)],
+      });
+      await waitUntil('pg_dump waiting on the held lock', async () =>
+        (await dumpSessions(target)).some((s) => s.waiting === 'Lock'),
+      );
       const running = dumpProcesses(backupDir);
       expect(running).toHaveLength(1);
       expect(running[0]!.args).toMatch(/target\.dump\.attempt-1\.partial/);
@@ -99,10 +115,14 @@ describe('backupTarget on a live database', () => {
       await handle.cancel();
       // The lock is still held: only a kill (and pg_dump's cancel request) can end the dump now, and
       // only a cancel request the snapshot's fingerprint query (its session waits on the lock too).
-      await waitUntil('the cancelled attempt’s pg_dump and sessions to be gone', async () => dumpProcesses(backupDir).length === 0 && (await dumpSessions(target, true)).length === 0, {
-        timeoutMs: 30_000,
-        intervalMs: 200,
-      });
+      await waitUntil(
+        'the cancelled attempt’s pg_dump and sessions to be gone',
+        async () => dumpProcesses(backupDir).length === 0 && (await dumpSessions(target, true)).length === 0,
+        {
+          timeoutMs: 30_000,
+          intervalMs: 200,
+        },
+      );
       await handle.result().catch(() => undefined);
       expect(filesUnder(backupDir).filter((f) => f.endsWith('.partial'))).toEqual([]);
       expect(filesUnder(backupDir).filter((f) => f.endsWith('target.dump'))).toEqual([]);
@@ -123,8 +143,14 @@ describe('backupTarget on a live database', () => {
     let second: Awaited<ReturnType<typeof spawnWorker>> | null = null;
     let released = false;
     try {
-      const handle = await client.client.workflow.start(migrationWorkflow, { taskQueue, workflowId: `bk-retry-${randomUUID()}`, args: [...migrationArgs(target)] });
-      await waitUntil('attempt 1’s pg_dump waiting on the lock', async () => (await dumpSessions(target)).some((s) => /-a1-pg_dump$/.test(s.app) && s.waiting === 'Lock'));
+      const handle = await client.client.workflow.start(migrationWorkflow, {
+        taskQueue,
+        workflowId: `bk-retry-${randomUUID()}`,
+        args: [...migrationArgs(target)],
+      });
+      await waitUntil('attempt 1’s pg_dump waiting on the lock', async () =>
+        (await dumpSessions(target)).some((s) => /-a1-pg_dump$/.test(s.app) && s.waiting === 'Lock'),
+      );
       const stale = dumpProcesses(backupDir);
       expect(stale).toHaveLength(1);
       // Worker gone without a word: no more heartbeats, and its pg_dump is orphaned, still running.
@@ -132,9 +158,13 @@ describe('backupTarget on a live database', () => {
       expect(dumpProcesses(backupDir).map((p) => p.pid)).toEqual([stale[0]!.pid]);
 
       second = await spawnWorker({ taskQueue, env, backupDir });
-      await waitUntil('attempt 2’s pg_dump waiting on the lock', async () => (await dumpSessions(target)).some((s) => /-a2-pg_dump$/.test(s.app) && s.waiting === 'Lock'), {
-        timeoutMs: 60_000,
-      });
+      await waitUntil(
+        'attempt 2’s pg_dump waiting on the lock',
+        async () => (await dumpSessions(target)).some((s) => /-a2-pg_dump$/.test(s.app) && s.waiting === 'Lock'),
+        {
+          timeoutMs: 60_000,
+        },
+      );
       const both = dumpProcesses(backupDir);
       expect(both).toHaveLength(2);
       const outputs = both.map((p) => /-f (\S+)/.exec(p.args)![1]!).sort();
@@ -154,7 +184,11 @@ describe('backupTarget on a live database', () => {
       expect(sha256(location)).toBe(backup.sha256);
       expect(filesUnder(runDir).filter((f) => f.endsWith('.partial'))).toEqual([]);
       const tag = createHash('sha256').update(runId).digest('hex').slice(0, 12);
-      expect(await target.query("SELECT datname FROM pg_database WHERE datname LIKE 'migrator_scratch_' || $1 || '%'", [tag])).toEqual([]);
+      expect(
+        await target.query("SELECT datname FROM pg_database WHERE datname LIKE 'migrator_scratch_' || $1 || '%'", [
+          tag,
+        ]),
+      ).toEqual([]);
       expect(mode(runDir)).toBe(0o700);
       expect(mode(location)).toBe(0o600);
       expect(mode(join(runDir, 'source.sqlite'))).toBe(0o600);
@@ -176,21 +210,28 @@ describe('backup files', () => {
     try {
       const acts = createBackupActivities(deps);
       const runId = randomUUID();
-      const major = (await target.query<{ major: number }>("SELECT current_setting('server_version_num')::int / 10000 AS major"))[0]!.major;
+      const major = (
+        await target.query<{ major: number }>("SELECT current_setting('server_version_num')::int / 10000 AS major")
+      )[0]!.major;
       // Leftovers: an earlier attempt's scratch database (dropped) and a later attempt's (kept).
       const tag = createHash('sha256').update(runId).digest('hex').slice(0, 12);
       await target.query(`CREATE DATABASE migrator_scratch_${tag}`);
       await target.query(`CREATE DATABASE migrator_scratch_${tag}_a7`);
       const src = await acts.backupSource({ runId, source });
       const tgt = await acts.backupTarget({ runId, target: target.ref, serverMajor: major });
-      const scratch = await target.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'migrator_scratch_' || $1 || '%'", [tag]);
+      const scratch = await target.query<{ datname: string }>(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'migrator_scratch_' || $1 || '%'",
+        [tag],
+      );
       expect(scratch.map((r) => r.datname)).toEqual([`migrator_scratch_${tag}_a7`]);
       await target.query(`DROP DATABASE migrator_scratch_${tag}_a7`);
       expect(mode(backupDir)).toBe(0o700);
       expect(mode(join(backupDir, runId))).toBe(0o700);
       expect(mode(src.location)).toBe(0o600);
       expect(mode(tgt.location)).toBe(0o600);
-      expect(filesUnder(backupDir).sort()).toEqual([runId, join(runId, 'source.sqlite'), join(runId, 'target.dump')].sort());
+      expect(filesUnder(backupDir).sort()).toEqual(
+        [runId, join(runId, 'source.sqlite'), join(runId, 'target.dump')].sort(),
+      );
       expect(sha256(tgt.location)).toBe(tgt.sha256);
     } finally {
       process.umask(previous);
@@ -204,7 +245,9 @@ describe('free space', () => {
   it('is checked before writing: too little is a typed refusal naming the directory', async () => {
     const backupDir = tempDir('migrator-backups-');
     await expect(ensureFreeSpace(backupDir, 1024, 'a small backup')).resolves.toBeUndefined();
-    const refusal = await ensureFreeSpace(backupDir, Number.MAX_SAFE_INTEGER / 2, 'the target backup').catch((e: unknown) => e);
+    const refusal = await ensureFreeSpace(backupDir, Number.MAX_SAFE_INTEGER / 2, 'the target backup').catch(
+      (e: unknown) => e,
+    );
     expect(refusal).toBeInstanceOf(InsufficientSpaceError);
     expect(refusal).toMatchObject({ type: 'BackupInsufficientSpace', nonRetryable: true, directory: backupDir });
     expect((refusal as Error).message).toContain('not enough free space for the target backup');
@@ -219,25 +262,38 @@ describe('the index builder lock', () => {
     await holder.query("SELECT pg_advisory_lock(hashtextextended('migrator:indexes', 0))");
     let held = true;
     try {
-      const handle = await client.client.workflow.start(migrationWorkflow, { taskQueue: client.taskQueue, workflowId: `bk-idxlock-${randomUUID()}`, args: [...migrationArgs(target)] });
+      const handle = await client.client.workflow.start(migrationWorkflow, {
+        taskQueue: client.taskQueue,
+        workflowId: `bk-idxlock-${randomUUID()}`,
+        args: [...migrationArgs(target)],
+      });
       const waiting = async () => {
         const pending = (await handle.describe()).raw.pendingActivities ?? [];
         const build = pending.find((a) => a.activityType?.name === 'buildIndexes');
         const payload = build?.heartbeatDetails?.payloads?.[0]?.data;
-        const details = payload ? (JSON.parse(Buffer.from(payload).toString()) as { waitingForIndexBuilderLockMs?: number }) : {};
+        const details = payload
+          ? (JSON.parse(Buffer.from(payload).toString()) as { waitingForIndexBuilderLockMs?: number })
+          : {};
         return { attempt: build?.attempt ?? 0, waitedMs: details.waitingForIndexBuilderLockMs ?? -1 };
       };
       // Twice the heartbeat timeout (2 s): a silent blocking wait would have been timed out and retried.
-      await waitUntil('buildIndexes waiting 4 s for the lock', async () => (await waiting()).waitedMs >= 4000, { timeoutMs: 90_000, intervalMs: 250 });
+      await waitUntil('buildIndexes waiting 4 s for the lock', async () => (await waiting()).waitedMs >= 4000, {
+        timeoutMs: 90_000,
+        intervalMs: 250,
+      });
       expect((await waiting()).attempt).toBe(1);
-      const blocked = await target.query("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'advisory'", [target.database]);
+      const blocked = await target.query(
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'advisory'",
+        [target.database],
+      );
       expect(blocked).toEqual([]);
       await holder.query("SELECT pg_advisory_unlock(hashtextextended('migrator:indexes', 0))");
       held = false;
       const result = (await handle.result()) as MigrationResult;
       expect(result.status).toBe('completed');
     } finally {
-      if (held) await holder.query("SELECT pg_advisory_unlock(hashtextextended('migrator:indexes', 0))").catch(() => undefined);
+      if (held)
+        await holder.query("SELECT pg_advisory_unlock(hashtextextended('migrator:indexes', 0))").catch(() => undefined);
       await holder.end();
       await target.close();
     }
@@ -250,8 +306,12 @@ describe('integrity_check of a large source', () => {
     const db = new Database(path);
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');
-    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT); CREATE INDEX t_a ON t (a); CREATE INDEX t_b ON t (b)');
-    db.exec('WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 250000) INSERT INTO t SELECT i, hex(randomblob(16)), hex(randomblob(24)) FROM c');
+    db.exec(
+      'CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT); CREATE INDEX t_a ON t (a); CREATE INDEX t_b ON t (b)',
+    );
+    db.exec(
+      'WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 250000) INSERT INTO t SELECT i, hex(randomblob(16)), hex(randomblob(24)) FROM c',
+    );
     db.close();
     // The same check on the event loop, for reference: long enough to matter.
     const started = performance.now();
@@ -267,7 +327,9 @@ describe('integrity_check of a large source', () => {
     delay.disable();
     expect(result).toMatchObject({ ok: true, problems: 0, first: 'ok' });
     const maxMs = delay.max / 1e6;
-    console.log(`[backup-safety] integrity_check: on-loop ${Math.round(onLoopMs)} ms; off-loop max event-loop delay ${Math.round(maxMs)} ms`);
+    console.log(
+      `[backup-safety] integrity_check: on-loop ${Math.round(onLoopMs)} ms; off-loop max event-loop delay ${Math.round(maxMs)} ms`,
+    );
     expect(maxMs).toBeLessThan(500);
   });
 });

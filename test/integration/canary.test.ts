@@ -21,7 +21,15 @@ import { resolveTemporalCli } from '../../infra/temporal-cli';
 import { TABLE_ORDER } from '../../lib/mapping';
 import { parseWorkerConfig } from '../../lib/worker-config';
 import { abortUpdate, progressQuery, type MigrationResult } from '../../workflows/definitions';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, writeWorkerConfig, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  writeWorkerConfig,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
@@ -61,11 +69,23 @@ beforeAll(async () => {
     targets: { 'notes-prod': { dsn: 'env:CANARY_TARGET_DSN', database: target.database } },
     sourceDirs: [dir],
     keyrings: { default: `file:${keyringPath}` },
-    healthSources: { 'app-errors': { kind: 'prometheus', url: `http://prom:${SECRET}@127.0.0.1:${port}/metrics`, errorsMetric: 'app_errors_total', totalMetric: 'app_requests_total' } },
+    healthSources: {
+      'app-errors': {
+        kind: 'prometheus',
+        url: `http://prom:${SECRET}@127.0.0.1:${port}/metrics`,
+        errorsMetric: 'app_errors_total',
+        totalMetric: 'app_requests_total',
+      },
+    },
     webhooks: { ops: `http://hook:${SECRET}@127.0.0.1:${port}/hook/${SECRET}` },
   });
   client = await startTestWorker({ config: parseWorkerConfig({}) }); // the client side only: it grants nothing
-  worker = await spawnWorker({ taskQueue, env: { CANARY_TARGET_DSN: process.env.CANARY_TARGET_DSN }, backupDir: dir, configFile: writeWorkerConfig(config) });
+  worker = await spawnWorker({
+    taskQueue,
+    env: { CANARY_TARGET_DSN: process.env.CANARY_TARGET_DSN },
+    backupDir: dir,
+    configFile: writeWorkerConfig(config),
+  });
 });
 afterAll(async () => {
   await worker?.kill('SIGTERM');
@@ -95,19 +115,42 @@ function histories(ids: string[], options: { dropStartInput?: boolean } = {}): {
   let text = '';
   let runs = 0;
   for (const id of ids) {
-    const list = JSON.parse(execFileSync(cli!.path, ['workflow', 'list', '--address', address, '--query', `WorkflowId = '${id}'`, '-o', 'json'], { encoding: 'utf8' })) as {
+    const list = JSON.parse(
+      execFileSync(
+        cli!.path,
+        ['workflow', 'list', '--address', address, '--query', `WorkflowId = '${id}'`, '-o', 'json'],
+        { encoding: 'utf8' },
+      ),
+    ) as {
       execution: { runId: string };
     }[];
     for (const run of list) {
       runs++;
-      const json = execFileSync(cli!.path, ['workflow', 'show', '--address', address, '--workflow-id', id, '--run-id', run.execution.runId, '--output', 'json'], {
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
-      });
+      const json = execFileSync(
+        cli!.path,
+        [
+          'workflow',
+          'show',
+          '--address',
+          address,
+          '--workflow-id',
+          id,
+          '--run-id',
+          run.execution.runId,
+          '--output',
+          'json',
+        ],
+        {
+          encoding: 'utf8',
+          maxBuffer: 256 * 1024 * 1024,
+        },
+      );
       if (!options.dropStartInput) text += expand(json);
       else {
         const h = JSON.parse(json) as { events: { workflowExecutionStartedEventAttributes?: { input?: unknown } }[] };
-        for (const e of h.events) if (e.workflowExecutionStartedEventAttributes) e.workflowExecutionStartedEventAttributes.input = '(the input itself)';
+        for (const e of h.events)
+          if (e.workflowExecutionStartedEventAttributes)
+            e.workflowExecutionStartedEventAttributes.input = '(the input itself)';
         text += expand(JSON.stringify(h));
       }
     }
@@ -124,7 +167,15 @@ it('keeps user content and the worker config secrets out of histories, memos, se
   const workflowId = `canary-${randomUUID()}`;
   const handle = await startMigration(
     client.client,
-    { source, userId, target: 'notes-prod', keyring: 'default', chunkRows: 100, chunksPerExecution: 2, health: { intervalMs: 500, sources: ['app-errors'], webhook: 'ops' } },
+    {
+      source,
+      userId,
+      target: 'notes-prod',
+      keyring: 'default',
+      chunkRows: 100,
+      chunksPerExecution: 2,
+      health: { intervalMs: 500, sources: ['app-errors'], webhook: 'ops' },
+    },
     { taskQueue, workflowId },
   );
   const result = (await handle.result()) as MigrationResult;
@@ -146,7 +197,11 @@ it('keeps user content and the worker config secrets out of histories, memos, se
   expectClean(text, 'histories');
 
   const described = await handle.describe();
-  const visible = JSON.stringify({ memo: described.memo, searchAttributes: described.typedSearchAttributes, raw: described.raw.workflowExecutionInfo?.searchAttributes });
+  const visible = JSON.stringify({
+    memo: described.memo,
+    searchAttributes: described.typedSearchAttributes,
+    raw: described.raw.workflowExecutionInfo?.searchAttributes,
+  });
   expect(visible).toContain('notes-prod'); // the memo and search attributes are there, naming the target
   expectClean(expand(visible), 'memo and search attributes');
   const progress = JSON.stringify(await handle.query(progressQuery));
@@ -158,10 +213,20 @@ it('keeps the webhook URL and its credentials out of a rolled-back run and calls
   const workflowId = `canary-abort-${randomUUID()}`;
   const handle = await startMigration(
     client.client,
-    { source, userId, target: 'notes-prod', keyring: 'default', chunkRows: 20, parallelism: 1, health: { webhook: 'ops' } },
+    {
+      source,
+      userId,
+      target: 'notes-prod',
+      keyring: 'default',
+      chunkRows: 20,
+      parallelism: 1,
+      health: { webhook: 'ops' },
+    },
     { taskQueue, workflowId },
   );
-  await waitUntil('a chunk committed', async () => (await handle.query(progressQuery)).chunksDone >= 1, { timeoutMs: 60_000 });
+  await waitUntil('a chunk committed', async () => (await handle.query(progressQuery)).chunksDone >= 1, {
+    timeoutMs: 60_000,
+  });
   await handle.executeUpdate(abortUpdate, { args: ['canary abort'] });
   const failure = await handle.result().then(
     () => null,
@@ -169,25 +234,51 @@ it('keeps the webhook URL and its credentials out of a rolled-back run and calls
   );
   expect(failure).toBeInstanceOf(WorkflowFailedError);
   expect(((failure as WorkflowFailedError).cause as ApplicationFailure).type).toBe('RolledBack');
-  await waitUntil('both webhook calls', () => requests.filter((r) => r.url === `/hook/${SECRET}`).length >= 2, { timeoutMs: 30_000 });
+  await waitUntil('both webhook calls', () => requests.filter((r) => r.url === `/hook/${SECRET}`).length >= 2, {
+    timeoutMs: 30_000,
+  });
   const hook = requests.find((r) => r.url === `/hook/${SECRET}`)!;
   expect(Buffer.from(hook.authorization!.replace(/^Basic /, ''), 'base64').toString()).toBe(`hook:${SECRET}`);
   const runId = handle.firstExecutionRunId;
-  const { text } = histories([workflowId, `${workflowId}-health`, ...TABLE_ORDER.map((t) => `${workflowId}/${runId}/${t}`)]);
+  const { text } = histories([
+    workflowId,
+    `${workflowId}-health`,
+    ...TABLE_ORDER.map((t) => `${workflowId}/${runId}/${t}`),
+  ]);
   expect(text).toContain('rollback');
   expectClean(text, 'rolled-back run histories');
 });
 
 it.each([
-  ['a DSN with credentials as the target', { target: `postgres://migrator:${SECRET}@db.internal:5432/notes` }, 'target'],
-  ['a webhook URL with credentials as the webhook name', { health: { webhook: `https://ops:${SECRET}@hooks.internal/x` } }, 'health.webhook'],
-  ['a URL with credentials as a health source', { health: { sources: [`http://prom:${SECRET}@10.0.0.1/metrics`] } }, 'health.sources.0'],
+  [
+    'a DSN with credentials as the target',
+    { target: `postgres://migrator:${SECRET}@db.internal:5432/notes` },
+    'target',
+  ],
+  [
+    'a webhook URL with credentials as the webhook name',
+    { health: { webhook: `https://ops:${SECRET}@hooks.internal/x` } },
+    'health.webhook',
+  ],
+  [
+    'a URL with credentials as a health source',
+    { health: { sources: [`http://prom:${SECRET}@10.0.0.1/metrics`] } },
+    'health.sources.0',
+  ],
   ['a secret as the keyring', { keyring: `env:${SECRET}` }, 'keyring'],
-  ['a URL with credentials as the source path', { source: `https://files:${SECRET}@files.internal/u.sqlite` }, 'source'],
+  [
+    'a URL with credentials as the source path',
+    { source: `https://files:${SECRET}@files.internal/u.sqlite` },
+    'source',
+  ],
 ])('refuses %s and never echoes it (failure, logs)', async (_name, patch, field) => {
   const workflowId = `canary-refused-${randomUUID()}`;
   const outcome = await client.client.workflow
-    .execute('migrationWorkflow', { taskQueue, workflowId, args: [{ source, userId, target: 'notes-prod', keyring: 'default', ...patch }] })
+    .execute('migrationWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [{ source, userId, target: 'notes-prod', keyring: 'default', ...patch }],
+    })
     .then(
       () => null,
       (e: unknown) => e,

@@ -37,7 +37,13 @@ interface Started {
 async function codecServer(args: string[], env: Record<string, string> = {}): Promise<Started> {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, 'codec-server', '--port', String(port), ...args], {
-    env: { ...process.env, MIGRATOR_CODEC_TOKEN: '', MIGRATOR_CODEC_KEY: 'env:TEST_CODEC_KEY', TEST_CODEC_KEY: key.toString('base64'), ...env },
+    env: {
+      ...process.env,
+      MIGRATOR_CODEC_TOKEN: '',
+      MIGRATOR_CODEC_KEY: 'env:TEST_CODEC_KEY',
+      TEST_CODEC_KEY: key.toString('base64'),
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(child);
@@ -45,7 +51,11 @@ async function codecServer(args: string[], env: Record<string, string> = {}): Pr
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   let exitCode: number | null | undefined;
   child.on('close', (code) => (exitCode = code)); // 'close': after stderr has been read to its end
-  await waitUntil('the codec server to listen or exit', () => stderr.includes('codec server on') || exitCode !== undefined, { timeoutMs: 30_000, intervalMs: 50 });
+  await waitUntil(
+    'the codec server to listen or exit',
+    () => stderr.includes('codec server on') || exitCode !== undefined,
+    { timeoutMs: 30_000, intervalMs: 50 },
+  );
   return { port, child, stderr: () => stderr, exitCode: () => exitCode };
 }
 
@@ -56,13 +66,25 @@ interface Reply {
 }
 
 /** One HTTP request with exactly these headers (Host included when given), through node:http. */
-function send(port: number, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | string[] } = {}): Promise<Reply> {
+function send(
+  port: number,
+  options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | string[] } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method: options.method ?? 'POST', path: options.path ?? '/decode', headers: options.headers ?? {} }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? 'POST',
+        path: options.path ?? '/decode',
+        headers: options.headers ?? {},
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+      },
+    );
     req.on('error', reject);
     for (const part of [options.body ?? []].flat()) req.write(part);
     req.end();
@@ -71,13 +93,23 @@ function send(port: number, options: { method?: string; path?: string; headers?:
 
 /** A /decode body holding one payload encrypted with the server's key, and the plaintext it holds. */
 async function decodeBody(plain = '{"x":1}'): Promise<string> {
-  const [encoded] = await new EncryptionCodec(key).encode([{ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(plain) }]);
+  const [encoded] = await new EncryptionCodec(key).encode([
+    { metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(plain) },
+  ]);
   return JSON.stringify({
-    payloads: [{ metadata: Object.fromEntries(Object.entries(encoded!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(encoded!.data!).toString('base64') }],
+    payloads: [
+      {
+        metadata: Object.fromEntries(
+          Object.entries(encoded!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')]),
+        ),
+        data: Buffer.from(encoded!.data!).toString('base64'),
+      },
+    ],
   });
 }
 
-const decoded = (r: Reply) => Buffer.from((JSON.parse(r.text) as { payloads: { data: string }[] }).payloads[0]!.data, 'base64').toString();
+const decoded = (r: Reply) =>
+  Buffer.from((JSON.parse(r.text) as { payloads: { data: string }[] }).payloads[0]!.data, 'base64').toString();
 const json = { 'content-type': 'application/json', 'x-namespace': 'default' };
 
 async function listening(port: number): Promise<boolean> {
@@ -111,7 +143,9 @@ it('requires the token from MIGRATOR_CODEC_TOKEN on every request and accepts on
   const body = await decodeBody();
   expect((await send(server.port, { headers: json, body })).status).toBe(401);
   const wrongSameLength = token.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
-  expect((await send(server.port, { headers: { ...json, authorization: `Bearer ${wrongSameLength}` }, body })).status).toBe(401);
+  expect(
+    (await send(server.port, { headers: { ...json, authorization: `Bearer ${wrongSameLength}` }, body })).status,
+  ).toBe(401);
   expect((await send(server.port, { headers: { ...json, authorization: `Bearer ${token}x` }, body })).status).toBe(401);
   expect((await send(server.port, { headers: { ...json, authorization: token }, body })).status).toBe(401); // no "Bearer "
   const ok = await send(server.port, { headers: { ...json, authorization: `Bearer ${token}` }, body });
@@ -124,10 +158,14 @@ it('reads the token from --token-file (over MIGRATOR_CODEC_TOKEN) and then serve
   const token = randomUUID();
   const file = join(dir, `token-${randomUUID()}`);
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  const server = await codecServer(['--host', '0.0.0.0', '--token-file', file], { MIGRATOR_CODEC_TOKEN: 'the-env-token' });
+  const server = await codecServer(['--host', '0.0.0.0', '--token-file', file], {
+    MIGRATOR_CODEC_TOKEN: 'the-env-token',
+  });
   expect(server.exitCode()).toBe(undefined);
   const body = await decodeBody('{"file":true}');
-  expect((await send(server.port, { headers: { ...json, authorization: 'Bearer the-env-token' }, body })).status).toBe(401);
+  expect((await send(server.port, { headers: { ...json, authorization: 'Bearer the-env-token' }, body })).status).toBe(
+    401,
+  );
   const ok = await send(server.port, { headers: { ...json, authorization: `Bearer ${token}` }, body });
   expect(ok.status).toBe(200);
   expect(decoded(ok)).toBe('{"file":true}');
@@ -142,8 +180,16 @@ it('refuses requests whose Host is not a loopback name, the bound address or an 
   const rebound = await send(server.port, { headers: { ...json, host: `attacker.example:${server.port}` }, body });
   expect(rebound.status).toBe(403);
   expect(rebound.text).toContain('Host "attacker.example');
-  expect((await send(server.port, { method: 'OPTIONS', headers: { host: `attacker.example:${server.port}`, origin: UI } })).status).toBe(403);
-  for (const host of [`localhost:${server.port}`, `127.0.0.1:${server.port}`, `[::1]:${server.port}`, `codec.internal:${server.port}`]) {
+  expect(
+    (await send(server.port, { method: 'OPTIONS', headers: { host: `attacker.example:${server.port}`, origin: UI } }))
+      .status,
+  ).toBe(403);
+  for (const host of [
+    `localhost:${server.port}`,
+    `127.0.0.1:${server.port}`,
+    `[::1]:${server.port}`,
+    `codec.internal:${server.port}`,
+  ]) {
     const r = await send(server.port, { headers: { ...json, host }, body });
     expect(r.status, host).toBe(200);
   }
@@ -154,7 +200,10 @@ it('answers 413 to a body over --max-body-bytes, declared or streamed', async ()
   const small = await send(server.port, { headers: json, body: await decodeBody() });
   expect(small.status).toBe(200);
   const big = JSON.stringify({ payloads: [{ data: 'A'.repeat(4000) }] });
-  const declared = await send(server.port, { headers: { ...json, 'content-length': String(Buffer.byteLength(big)) }, body: big });
+  const declared = await send(server.port, {
+    headers: { ...json, 'content-length': String(Buffer.byteLength(big)) },
+    body: big,
+  });
   expect(declared.status).toBe(413);
   // No Content-Length: chunked transfer, counted as it arrives.
   const streamed = await send(server.port, { headers: json, body: [big.slice(0, 1500), big.slice(1500)] });
@@ -177,7 +226,11 @@ it('answers the Web UI CORS preflight without a token, allowing its origin, head
   const server = await codecServer(['--origin', UI], { MIGRATOR_CODEC_TOKEN: token });
   const preflight = await send(server.port, {
     method: 'OPTIONS',
-    headers: { origin: UI, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-namespace' },
+    headers: {
+      origin: UI,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type,x-namespace',
+    },
   });
   expect(preflight.status).toBe(204);
   expect(preflight.headers['access-control-allow-origin']).toBe(UI);
@@ -185,7 +238,10 @@ it('answers the Web UI CORS preflight without a token, allowing its origin, head
   expect(String(preflight.headers['access-control-allow-methods'])).toContain('POST');
   const allowed = String(preflight.headers['access-control-allow-headers']).toLowerCase();
   for (const h of ['authorization', 'content-type', 'x-namespace']) expect(allowed).toContain(h);
-  const post = await send(server.port, { headers: { ...json, origin: UI, authorization: `Bearer ${token}` }, body: await decodeBody() });
+  const post = await send(server.port, {
+    headers: { ...json, origin: UI, authorization: `Bearer ${token}` },
+    body: await decodeBody(),
+  });
   expect(post.status).toBe(200);
   expect(post.headers['access-control-allow-origin']).toBe(UI);
 });

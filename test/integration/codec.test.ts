@@ -11,7 +11,14 @@ import { resolveTemporalCli } from '../../infra/temporal-cli';
 import { startCodecServer } from '../../workers/codec-server';
 import { EncryptionCodec } from '../../workers/payload-codec';
 import type { MigrationResult } from '../../workflows/definitions';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 
 const codec = new EncryptionCodec(randomBytes(32));
 const ENCRYPTED = Buffer.from('binary/encrypted').toString('base64');
@@ -42,22 +49,44 @@ function payloads(node: unknown, path = ''): { path: string; p: JsonPayload }[] 
   if (Array.isArray(node)) return node.flatMap((n, i) => payloads(n, `${path}[${i}]`));
   if (!node || typeof node !== 'object') return [];
   const o = node as Record<string, unknown>;
-  if (o.metadata && typeof o.metadata === 'object' && 'encoding' in (o.metadata as object)) return [{ path, p: o as JsonPayload }];
+  if (o.metadata && typeof o.metadata === 'object' && 'encoding' in (o.metadata as object))
+    return [{ path, p: o as JsonPayload }];
   return Object.entries(o).flatMap(([k, v]) => payloads(v, `${path}.${k}`));
 }
 
 function history(workflowId: string): unknown[] {
   const cli = resolveTemporalCli()!;
   const address = inject('temporalAddress');
-  const runs = JSON.parse(execFileSync(cli.path, ['workflow', 'list', '--address', address, '--query', `WorkflowId STARTS_WITH '${workflowId}'`, '-o', 'json'], { encoding: 'utf8' })) as {
+  const runs = JSON.parse(
+    execFileSync(
+      cli.path,
+      ['workflow', 'list', '--address', address, '--query', `WorkflowId STARTS_WITH '${workflowId}'`, '-o', 'json'],
+      { encoding: 'utf8' },
+    ),
+  ) as {
     execution: { workflowId: string; runId: string };
   }[];
   return runs.map((r) =>
     JSON.parse(
-      execFileSync(cli.path, ['workflow', 'show', '--address', address, '--workflow-id', r.execution.workflowId, '--run-id', r.execution.runId, '-o', 'json'], {
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
-      }),
+      execFileSync(
+        cli.path,
+        [
+          'workflow',
+          'show',
+          '--address',
+          address,
+          '--workflow-id',
+          r.execution.workflowId,
+          '--run-id',
+          r.execution.runId,
+          '-o',
+          'json',
+        ],
+        {
+          encoding: 'utf8',
+          maxBuffer: 256 * 1024 * 1024,
+        },
+      ),
     ),
   );
 }
@@ -74,7 +103,11 @@ it('encrypts every payload and failure message in history; the codec server deco
 
   const failedId = `codec-fail-${randomUUID()}`;
   const failed = await worker.client.workflow
-    .execute('migrationWorkflow', { taskQueue: worker.taskQueue, workflowId: failedId, args: [{ source: join(dir, 'missing.sqlite'), userId, target: target.ref, keyring: keyring.ref }] })
+    .execute('migrationWorkflow', {
+      taskQueue: worker.taskQueue,
+      workflowId: failedId,
+      args: [{ source: join(dir, 'missing.sqlite'), userId, target: target.ref, keyring: keyring.ref }],
+    })
     .catch((e: unknown) => e);
   expect(failed).toBeInstanceOf(WorkflowFailedError);
   expect(((failed as WorkflowFailedError).cause?.cause as Error | undefined)?.message).toContain('does not exist'); // decoded for us (ActivityFailure → ApplicationFailure)
@@ -85,7 +118,11 @@ it('encrypts every payload and failure message in history; the codec server deco
   // patched() markers are written by the SDK's core, not through the codec: they hold the patch id
   // only (checked here), never input or results.
   const patchMarkers = all.filter((x) => x.path.includes('markerRecordedEventAttributes.details.patch-data'));
-  for (const m of patchMarkers) expect(Object.keys(JSON.parse(Buffer.from(String(m.p.data), 'base64').toString('utf8')) as object).sort()).toEqual(['deprecated', 'id']);
+  for (const m of patchMarkers)
+    expect(Object.keys(JSON.parse(Buffer.from(String(m.p.data), 'base64').toString('utf8')) as object).sort()).toEqual([
+      'deprecated',
+      'id',
+    ]);
   const scanned = all.filter((x) => !x.path.includes('searchAttributes') && !patchMarkers.includes(x));
   expect(scanned.length).toBeGreaterThan(50);
   expect(scanned.filter((x) => x.p.metadata!.encoding !== ENCRYPTED).map((x) => x.path)).toEqual([]);
@@ -99,9 +136,17 @@ it('encrypts every payload and failure message in history; the codec server deco
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/decode`;
   try {
     const body = JSON.stringify({ payloads: [scanned[0]!.p] });
-    const refused = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-namespace': 'default' } });
+    const refused = await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default' },
+    });
     expect(refused.status).toBe(401);
-    const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-namespace': 'default', authorization: `Bearer ${token}` } });
+    const res = await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default', authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(200);
     const decoded = ((await res.json()) as { payloads: JsonPayload[] }).payloads[0]!;
     expect(Buffer.from(decoded.metadata!.encoding!, 'base64').toString()).toMatch(/^json\/plain|binary\/null$/);

@@ -32,7 +32,10 @@ async function stopDev(env: NodeJS.ProcessEnv): Promise<string> {
 it('dev prints a short output: live progress per phase, the report, where to look; worker logs go to a file', async () => {
   const { dir, env } = devEnv();
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, 'dev', '--notes', '300'], { env, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(process.execPath, [BIN, 'dev', '--notes', '300'], {
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const output = `${stdout}${stderr}`;
     expect(output.split('\n').length).toBeLessThan(60);
     expect(stdout).toMatch(/migration migrate-notes-demo-\S+ \(run \S+\) completed, validation passed/);
@@ -60,7 +63,11 @@ it('dev prints a short output: live progress per phase, the report, where to loo
 
     const address = /--address (\S+) --workflow-id/.exec(stdout)![1]!;
     expect(stdout).toMatch(/Web UI:\s+http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/migrate-notes-demo/);
-    const list = execFileSync(resolveTemporalCli()!.path, ['workflow', 'list', '--address', address, '--query', "WorkflowType = 'migrationWorkflow'"], { encoding: 'utf8' });
+    const list = execFileSync(
+      resolveTemporalCli()!.path,
+      ['workflow', 'list', '--address', address, '--query', "WorkflowType = 'migrationWorkflow'"],
+      { encoding: 'utf8' },
+    );
     expect(list).toContain('migrate-notes-demo-');
     expect(list).toContain('Completed');
   } finally {
@@ -79,10 +86,14 @@ it('a dev killed once PostgreSQL is up (and Temporal spawned) leaves servers the
     const first = spawn(process.execPath, [BIN, 'dev', '--notes', '300'], { env, detached: true, stdio: 'ignore' });
     const exited = new Promise((resolve) => first.once('exit', resolve));
     // PostgreSQL is up and the Temporal dev server spawned (maybe not answering yet): kill.
-    await waitUntil('the first dev to start PostgreSQL and spawn Temporal', () => runningPostmaster(dataDir) !== null && ownTemporalServer(temporalDb) !== null, {
-      timeoutMs: 90_000,
-      intervalMs: 20,
-    });
+    await waitUntil(
+      'the first dev to start PostgreSQL and spawn Temporal',
+      () => runningPostmaster(dataDir) !== null && ownTemporalServer(temporalDb) !== null,
+      {
+        timeoutMs: 90_000,
+        intervalMs: 20,
+      },
+    );
     process.kill(-first.pid!, 'SIGKILL');
     await exited;
     // Worst case: the kill came before the state file recorded the servers.
@@ -90,8 +101,13 @@ it('a dev killed once PostgreSQL is up (and Temporal spawned) leaves servers the
     expect(runningPostmaster(dataDir)).not.toBeNull(); // both outlived the kill: leftovers
     expect(ownTemporalServer(temporalDb)).not.toBeNull();
 
-    const { stdout } = await run(process.execPath, [BIN, 'dev', '--notes', '300'], { env, maxBuffer: 64 * 1024 * 1024 });
-    expect(stdout).toMatch(/PostgreSQL: reused local cluster \S+ on port \d+ \(left running by an earlier run, pid \d+\)/);
+    const { stdout } = await run(process.execPath, [BIN, 'dev', '--notes', '300'], {
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    expect(stdout).toMatch(
+      /PostgreSQL: reused local cluster \S+ on port \d+ \(left running by an earlier run, pid \d+\)/,
+    );
     expect(stdout).toMatch(/Temporal: reused dev server \S+ \(left running by an earlier run, pid \d+\)/);
     expect(stdout).toMatch(/migration migrate-notes-demo-\S+ \(run \S+\) completed, validation passed/);
   } finally {

@@ -8,10 +8,27 @@ import { ActivityFailure, ApplicationFailure, WorkflowFailedError, type Workflow
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MigrationInput } from '../../lib/input';
 import { TABLE_ORDER } from '../../lib/mapping';
-import { abortUpdate, PHASE_NAMES, pauseUpdate, progressQuery, resumeUpdate, type PhaseName, type RollbackReport } from '../../workflows/definitions';
+import {
+  abortUpdate,
+  PHASE_NAMES,
+  pauseUpdate,
+  progressQuery,
+  resumeUpdate,
+  type PhaseName,
+  type RollbackReport,
+} from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
 import { PHASES } from '../../workflows/phases';
-import { defaultStubs, Gate, startStubWorker, type ActivityName, type StubCall, type StubOptions, type StubRun, type StubWorker } from '../helpers/stub-activities';
+import {
+  defaultStubs,
+  Gate,
+  startStubWorker,
+  type ActivityName,
+  type StubCall,
+  type StubOptions,
+  type StubRun,
+  type StubWorker,
+} from '../helpers/stub-activities';
 import { waitUntil } from '../helpers/wait';
 
 const ROWS = 20;
@@ -23,9 +40,18 @@ const FORWARD: Record<PhaseName, string[]> = {
   backup: ['backupSource', 'backupTarget'],
   schema: ['ensureSchema', 'acquireLease', 'recordBackups', 'measureBaseline'],
   indexes: ['buildIndexes:critical', 'buildIndexes:temporary'],
-  transfer: [...TABLE_ORDER.flatMap((t) => [`planChunks:${t}`, `transferChunk:${t}`, `transferChunk:${t}`]), 'linkTaskParents'],
+  transfer: [
+    ...TABLE_ORDER.flatMap((t) => [`planChunks:${t}`, `transferChunk:${t}`, `transferChunk:${t}`]),
+    'linkTaskParents',
+  ],
   validation: [...TABLE_ORDER.map((t) => `validateTable:${t}`), 'validateReferences'],
-  'post-migration': ['buildIndexes:post-migration', 'analyzeTargets', 'archiveBridge', 'dropIndexes:temporary', 'releaseLease'],
+  'post-migration': [
+    'buildIndexes:post-migration',
+    'analyzeTargets',
+    'archiveBridge',
+    'dropIndexes:temporary',
+    'releaseLease',
+  ],
   soak: [],
 };
 /** The compensations each phase pushes on the saga (workflows/phases/<phase>.ts `undo`). */
@@ -56,7 +82,8 @@ function label(c: StubCall): string | null {
   const i = c.input;
   if (c.name === 'logEvent' || c.name === 'healthCheck') return null;
   if (c.name === 'buildIndexes' || c.name === 'dropIndexes') return `${c.name}:${String(i.set)}`;
-  if (c.name === 'planChunks' || c.name === 'transferChunk' || c.name === 'validateTable') return `${c.name}:${String(i.table)}`;
+  if (c.name === 'planChunks' || c.name === 'transferChunk' || c.name === 'validateTable')
+    return `${c.name}:${String(i.table)}`;
   if (c.name === 'notify') return `notify:${String(i.event)}`;
   return c.name;
 }
@@ -86,7 +113,14 @@ function unwindThrough(phase: PhaseName): string[] {
 
 /** A rollback that succeeded: notify, fence, unwind, prove (fingerprint + run artifacts), notify. */
 function rollbackCalls(unwound: string[], outcome: 'succeeded' | 'failed' = 'succeeded'): string[] {
-  return ['notify:rollback-started', 'releaseLease', ...unwound, 'fingerprintTarget', 'runArtifacts', `notify:rollback-${outcome}`];
+  return [
+    'notify:rollback-started',
+    'releaseLease',
+    ...unwound,
+    'fingerprintTarget',
+    'runArtifacts',
+    `notify:rollback-${outcome}`,
+  ];
 }
 
 const fault = (name: string) => async (): Promise<never> => {
@@ -115,10 +149,17 @@ function input(extra: Partial<MigrationInput> = {}): MigrationInput {
   };
 }
 
-async function start(options: StubOptions, extra: Partial<MigrationInput> = {}): Promise<{ handle: WorkflowHandle<typeof migrationWorkflow>; run: StubRun }> {
+async function start(
+  options: StubOptions,
+  extra: Partial<MigrationInput> = {},
+): Promise<{ handle: WorkflowHandle<typeof migrationWorkflow>; run: StubRun }> {
   const workflowId = `driver-${randomUUID()}`;
   const run = w.stubs.plan(workflowId, { rowsPerTable: ROWS, ...options });
-  const handle = await w.client.workflow.start(migrationWorkflow, { taskQueue: w.taskQueue, workflowId, args: [input(extra)] });
+  const handle = await w.client.workflow.start(migrationWorkflow, {
+    taskQueue: w.taskQueue,
+    workflowId,
+    args: [input(extra)],
+  });
   return { handle, run };
 }
 
@@ -141,14 +182,25 @@ describe.concurrent('migration driver', () => {
     expect(result.status).toBe('completed');
     expect(split(run)).toEqual({ forward: FORWARD_PHASES.flatMap((p) => FORWARD[p]), rollback: [] });
     // The phase sequence as the run logged it (migration_log is writable from the schema phase on).
-    const logged = run.calls.filter((c) => c.name === 'logEvent').map((c) => `${String(c.input.phase)}:${String(c.input.status)}`);
-    const afterSchema = FORWARD_PHASES.slice(FORWARD_PHASES.indexOf('indexes')).flatMap((p) => [`${p}:started`, `${p}:completed`]);
+    const logged = run.calls
+      .filter((c) => c.name === 'logEvent')
+      .map((c) => `${String(c.input.phase)}:${String(c.input.status)}`);
+    const afterSchema = FORWARD_PHASES.slice(FORWARD_PHASES.indexOf('indexes')).flatMap((p) => [
+      `${p}:started`,
+      `${p}:completed`,
+    ]);
     expect(logged).toEqual(['health:info', 'schema:completed', ...afterSchema, 'run:closed']);
     expect(Object.keys(result.phaseDurationsMs)).toEqual(FORWARD_PHASES);
-    for (const t of TABLE_ORDER) expect(result.tables[t], t).toMatchObject({ sourceRows: ROWS, read: ROWS, migrated: ROWS, chunks: 2 });
+    for (const t of TABLE_ORDER)
+      expect(result.tables[t], t).toMatchObject({ sourceRows: ROWS, read: ROWS, migrated: ROWS, chunks: 2 });
     expect(result.validation.ok).toBe(true);
     const progress = await handle.query(progressQuery);
-    expect(progress).toMatchObject({ phase: 'completed', paused: false, abortReason: null, chunksDone: 2 * TABLE_ORDER.length });
+    expect(progress).toMatchObject({
+      phase: 'completed',
+      paused: false,
+      abortReason: null,
+      chunksDone: 2 * TABLE_ORDER.length,
+    });
   });
 
   describe('a failure in a phase unwinds exactly the compensations pushed so far, in reverse, then proves', () => {
@@ -172,7 +224,14 @@ describe.concurrent('migration driver', () => {
       expect(cause).toBeInstanceOf(ApplicationFailure);
       expect(cause).toMatchObject({ type: 'RolledBack' });
       const report = (cause as ApplicationFailure).details![0] as RollbackReport;
-      expect(report).toMatchObject({ cause: 'failure', compensated: unwound, failed: [], fingerprintEqual: true, remaining: [], runbook: [] });
+      expect(report).toMatchObject({
+        cause: 'failure',
+        compensated: unwound,
+        failed: [],
+        fingerprintEqual: true,
+        remaining: [],
+        runbook: [],
+      });
       expect(report.reason).toContain(`stub fault in ${activity}`);
       expect(calls.rollback).toEqual(rollbackCalls(unwound));
       expect((await handle.query(progressQuery)).phase).toBe('rolled-back');
@@ -185,16 +244,27 @@ describe.concurrent('migration driver', () => {
       const activity = phase === 'soak' ? null : CAUGHT_IN[phase];
       const stubs = defaultStubs(ROWS);
       const overrides = activity ? { [activity]: g.blockFirstCall(stubs[activity] as () => Promise<unknown>) } : {};
-      const { handle, run } = await start({ overrides }, phase === 'soak' ? { health: { intervalMs: 3_600_000, soakMs: 600_000 } } : {});
+      const { handle, run } = await start(
+        { overrides },
+        phase === 'soak' ? { health: { intervalMs: 3_600_000, soakMs: 600_000 } } : {},
+      );
       try {
         if (activity) await g.reached;
-        else await waitUntil('the soak window', async () => (await handle.query(progressQuery)).phase === 'soak', { timeoutMs: 30_000 });
+        else
+          await waitUntil('the soak window', async () => (await handle.query(progressQuery)).phase === 'soak', {
+            timeoutMs: 30_000,
+          });
         expect((await handle.query(progressQuery)).phase).toBe(phase);
-        expect(await handle.executeUpdate(abortUpdate, { args: ['driver test'] })).toEqual({ aborting: true, reason: 'operator abort: driver test' });
+        expect(await handle.executeUpdate(abortUpdate, { args: ['driver test'] })).toEqual({
+          aborting: true,
+          reason: 'operator abort: driver test',
+        });
         g.open(); // the abort arrived: the blocked stub returns (its workflow already stopped waiting for it)
         const failure = await failureOf(handle);
         const calls = split(run);
-        expect(calls.forward).toEqual(activity ? forwardThrough(phase, activity) : FORWARD_PHASES.flatMap((p) => FORWARD[p]));
+        expect(calls.forward).toEqual(
+          activity ? forwardThrough(phase, activity) : FORWARD_PHASES.flatMap((p) => FORWARD[p]),
+        );
         const unwound = unwindThrough(phase);
         if (unwound.length === 0) {
           expect(failure.type).toBe('Aborted');
@@ -204,9 +274,18 @@ describe.concurrent('migration driver', () => {
         }
         expect(failure.type).toBe('RolledBack');
         const report = failure.details![0] as RollbackReport;
-        expect(report).toMatchObject({ reason: 'operator abort: driver test', cause: 'abort', compensated: unwound, failed: [], fingerprintEqual: true });
+        expect(report).toMatchObject({
+          reason: 'operator abort: driver test',
+          cause: 'abort',
+          compensated: unwound,
+          failed: [],
+          fingerprintEqual: true,
+        });
         expect(calls.rollback).toEqual(rollbackCalls(unwound));
-        expect(await handle.query(progressQuery)).toMatchObject({ phase: 'rolled-back', abortReason: 'operator abort: driver test' });
+        expect(await handle.query(progressQuery)).toMatchObject({
+          phase: 'rolled-back',
+          abortReason: 'operator abort: driver test',
+        });
       } finally {
         g.open(); // whatever failed above, the worker must be able to shut down
       }
@@ -215,7 +294,9 @@ describe.concurrent('migration driver', () => {
 
   it('pause holds the next chunk until resume; the run then completes', async () => {
     const g = new Gate();
-    const { handle, run } = await start({ overrides: { transferChunk: g.blockFirstCall(defaultStubs(ROWS).transferChunk) } });
+    const { handle, run } = await start({
+      overrides: { transferChunk: g.blockFirstCall(defaultStubs(ROWS).transferChunk) },
+    });
     const chunks = () => run.calls.filter((c) => c.name === 'transferChunk');
     try {
       await g.reached;
@@ -226,8 +307,13 @@ describe.concurrent('migration driver', () => {
       // workflow task after it, i.e. it decided its next step while paused.
       type Events = NonNullable<Awaited<ReturnType<typeof child.fetchHistory>>['events']>;
       const afterChunk = (events: Events): Events | null => {
-        const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'transferChunk');
-        const at = events.findIndex((e) => scheduled && String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
+        const scheduled = events.find(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'transferChunk',
+        );
+        const at = events.findIndex(
+          (e) =>
+            scheduled && String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId),
+        );
         return at < 0 ? null : events.slice(at + 1);
       };
       let after: Events = [];
@@ -251,14 +337,24 @@ describe.concurrent('migration driver', () => {
 
   describe('ROLLBACK_FAILED', () => {
     it('a compensation that fails: the others still run, the run ends ROLLBACK_FAILED with the runbook', async () => {
-      const { handle, run } = await start({ overrides: { validateTable: fault('validateTable'), removeRunRows: fault('removeRunRows') } });
+      const { handle, run } = await start({
+        overrides: { validateTable: fault('validateTable'), removeRunRows: fault('removeRunRows') },
+      });
       const failure = await failureOf(handle);
       expect(failure.type).toBe('ROLLBACK_FAILED');
-      expect(failure.message).toMatch(/^ROLLBACK_FAILED after "[^"]*stub fault in validateTable[^"]*": removeRunRows: stub fault in removeRunRows/);
+      expect(failure.message).toMatch(
+        /^ROLLBACK_FAILED after "[^"]*stub fault in validateTable[^"]*": removeRunRows: stub fault in removeRunRows/,
+      );
       const report = failure.details![0] as RollbackReport;
-      expect(report).toMatchObject({ cause: 'failure', compensated: ['dropRunIndexes', 'dropCreatedTables', 'releaseLease'], fingerprintEqual: true });
+      expect(report).toMatchObject({
+        cause: 'failure',
+        compensated: ['dropRunIndexes', 'dropCreatedTables', 'releaseLease'],
+        fingerprintEqual: true,
+      });
       expect(report.failed).toEqual([{ step: 'removeRunRows', error: 'stub fault in removeRunRows' }]);
-      expect(report.runbook.some((c) => c.includes('runbook restore') && c.includes('--backup-id target-pg_dump-'))).toBe(true);
+      expect(
+        report.runbook.some((c) => c.includes('runbook restore') && c.includes('--backup-id target-pg_dump-')),
+      ).toBe(true);
       expect(split(run).rollback).toEqual(rollbackCalls(unwindThrough('validation'), 'failed'));
       expect((await handle.query(progressQuery)).phase).toBe('rollback-failed');
     });
@@ -276,7 +372,11 @@ describe.concurrent('migration driver', () => {
       const failure = await failureOf(handle);
       expect(failure.type).toBe('ROLLBACK_FAILED');
       const report = failure.details![0] as RollbackReport;
-      expect(report).toMatchObject({ failed: [], fingerprintEqual: false, differences: ['table public.notes exists now but did not before'] });
+      expect(report).toMatchObject({
+        failed: [],
+        fingerprintEqual: false,
+        differences: ['table public.notes exists now but did not before'],
+      });
       expect(report.compensated).toEqual(unwindThrough('validation'));
       expect(split(run).rollback).toEqual(rollbackCalls(unwindThrough('validation'), 'failed'));
     });

@@ -4,12 +4,21 @@
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { ApplicationFailure} from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
 import { progressQuery, type MigrationResult, type RollbackReport } from '../../workflows/definitions';
-import { createTargetDatabase, healthSource, startTestWorker, tempDir, webhook, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  healthSource,
+  startTestWorker,
+  tempDir,
+  webhook,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { seedTarget, targetState } from '../helpers/target-state';
 
 const INTERVAL_MS = 1000;
@@ -48,7 +57,17 @@ async function run(target: TestTarget, health: Record<string, unknown>, chunkRow
       taskQueue: worker.taskQueue,
       workflowId,
       // Small chunks, one at a time: the transfer outlasts several guard intervals.
-      args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows, parallelism: 1, health: { intervalMs: INTERVAL_MS, webhook: hookName, ...health } }],
+      args: [
+        {
+          source,
+          userId,
+          target: target.ref,
+          keyring: keyring.ref,
+          chunkRows,
+          parallelism: 1,
+          health: { intervalMs: INTERVAL_MS, webhook: hookName, ...health },
+        },
+      ],
     })
     .then(
       (r) => r as MigrationResult,
@@ -70,7 +89,9 @@ async function healthReadings(workflowId: string): Promise<number> {
   const progress = await worker.client.workflow.getHandle(workflowId).query(progressQuery);
   expect(progress.healthGuardWorkflowId).toBe(`${workflowId}-health`);
   const history = await worker.client.workflow.getHandle(progress.healthGuardWorkflowId!).fetchHistory();
-  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'healthCheck').length;
+  return (history.events ?? []).filter(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'healthCheck',
+  ).length;
 }
 
 function rolledBack(outcome: unknown): RollbackReport {
@@ -84,14 +105,19 @@ it('a latency trigger (slow benchmark query) rolls back within one interval', as
   const target = await createTargetDatabase();
   await seedTarget(target, userId);
   const before = await targetState(target);
-  const { workflowId, outcome } = await run(target, { sources: [healthSource({ kind: 'benchmark', sql: 'SELECT pg_sleep(0.3)' })] });
+  const { workflowId, outcome } = await run(target, {
+    sources: [healthSource({ kind: 'benchmark', sql: 'SELECT pg_sleep(0.3)' })],
+  });
   const report = rolledBack(outcome);
   expect(report.cause).toBe('health');
   expect(report.reason).toMatch(/latency .* > 2x baseline/);
   expect(await healthReadings(workflowId)).toBe(1); // the first reading, one interval in, triggered
   expect(await guardWindow(target)).toBeLessThan(INTERVAL_MS + 10_000); // and the rollback began right after (loose: CI load)
   expect(await targetState(target)).toEqual(before);
-  expect(events.filter((e) => e.workflowId === workflowId).map((e) => e.event)).toEqual(['rollback-started', 'rollback-succeeded']);
+  expect(events.filter((e) => e.workflowId === workflowId).map((e) => e.event)).toEqual([
+    'rollback-started',
+    'rollback-succeeded',
+  ]);
   await target.close();
 });
 
@@ -101,7 +127,9 @@ it('an error-rate trigger (app metrics table) rolls back within one interval', a
   await target.query('CREATE TABLE app_metrics (errors int, requests int)');
   await target.query('INSERT INTO app_metrics VALUES (3, 1000)'); // 0.3 % > 0.1 %
   const before = await targetState(target);
-  const { workflowId, outcome } = await run(target, { sources: [healthSource({ kind: 'sql', sql: 'SELECT errors, requests FROM app_metrics' })] });
+  const { workflowId, outcome } = await run(target, {
+    sources: [healthSource({ kind: 'sql', sql: 'SELECT errors, requests FROM app_metrics' })],
+  });
   const report = rolledBack(outcome);
   expect(report.reason).toMatch(/error rate 0\.30 % over 1000 requests/);
   expect(await healthReadings(workflowId)).toBe(1);
@@ -115,11 +143,18 @@ it('a load under the thresholds does not roll back', async () => {
   await seedTarget(target, userId);
   await target.query('CREATE TABLE app_metrics (errors int, requests int)');
   await target.query('INSERT INTO app_metrics VALUES (1, 5000), (0, 0)'); // 0.02 % (one row read: the first)
-  const { outcome, elapsedMs } = await run(target, {
-    minLatencyDeltaMs: 100, // a loaded CI machine must not turn scheduling noise into a trigger
-    sources: [healthSource({ kind: 'benchmark', sql: 'SELECT pg_sleep(0.002)' }), healthSource({ kind: 'sql', sql: 'SELECT errors, requests FROM app_metrics LIMIT 1' })],
-    soakMs: 2500,
-  }, 40);
+  const { outcome, elapsedMs } = await run(
+    target,
+    {
+      minLatencyDeltaMs: 100, // a loaded CI machine must not turn scheduling noise into a trigger
+      sources: [
+        healthSource({ kind: 'benchmark', sql: 'SELECT pg_sleep(0.002)' }),
+        healthSource({ kind: 'sql', sql: 'SELECT errors, requests FROM app_metrics LIMIT 1' }),
+      ],
+      soakMs: 2500,
+    },
+    40,
+  );
   expect(outcome).toMatchObject({ status: 'completed', validation: { ok: true } });
   expect(elapsedMs).toBeGreaterThan(2500); // the soak window was watched
   const readings = await target.query("SELECT 1 FROM migration.migration_log WHERE phase = 'rollback'");

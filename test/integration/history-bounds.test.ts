@@ -6,8 +6,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
 import { GUARD_READINGS_PER_RUN } from '../../lib/defaults';
-import { healthReadingQuery, pauseUpdate, progressQuery, resumeUpdate, type MigrationResult } from '../../workflows/definitions';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  healthReadingQuery,
+  pauseUpdate,
+  progressQuery,
+  resumeUpdate,
+  type MigrationResult,
+} from '../../workflows/definitions';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';
 
 let worker: TestWorker;
@@ -31,17 +44,33 @@ it('a paused run at a 100 ms health interval: the guard continues-as-new, the ru
   const handle = await worker.client.workflow.start('migrationWorkflow', {
     taskQueue: worker.taskQueue,
     workflowId,
-    args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 10, parallelism: 1, health: { intervalMs: 100 } }],
+    args: [
+      {
+        source,
+        userId,
+        target: target.ref,
+        keyring: keyring.ref,
+        chunkRows: 10,
+        parallelism: 1,
+        health: { intervalMs: 100 },
+      },
+    ],
   });
   let guardId: string | null = null;
-  await waitUntil('the health guard child started', async () => (guardId = (await handle.query(progressQuery)).healthGuardWorkflowId) !== null, { timeoutMs: 60_000 });
+  await waitUntil(
+    'the health guard child started',
+    async () => (guardId = (await handle.query(progressQuery)).healthGuardWorkflowId) !== null,
+    { timeoutMs: 60_000 },
+  );
   expect(guardId).toBe(`${workflowId}-health`);
   await handle.executeUpdate(pauseUpdate);
   const guard = worker.client.workflow.getHandle(guardId!);
   const firstRunId = (await guard.describe()).runId;
   const eventsOf = async () => (await handle.fetchHistory()).events?.length ?? 0;
   // Let in-flight work settle, then watch the run's own history while the guard keeps reading.
-  await waitUntil('a few readings while paused', async () => (await guard.query(healthReadingQuery)).readings >= 5, { timeoutMs: 30_000 });
+  await waitUntil('a few readings while paused', async () => (await guard.query(healthReadingQuery)).readings >= 5, {
+    timeoutMs: 30_000,
+  });
   const pausedEvents = await eventsOf();
   await waitUntil(
     `the guard continued-as-new after ${GUARD_READINGS_PER_RUN} readings`,
@@ -56,5 +85,7 @@ it('a paused run at a 100 ms health interval: the guard continues-as-new, the ru
   const result = (await handle.result()) as MigrationResult;
   expect(result.validation.ok).toBe(true);
   // The guard ended with the run (cancelled), not left polling.
-  await waitUntil('the guard closed', async () => (await guard.describe()).status.name !== 'RUNNING', { timeoutMs: 30_000 });
+  await waitUntil('the guard closed', async () => (await guard.describe()).status.name !== 'RUNNING', {
+    timeoutMs: 30_000,
+  });
 }, 330_000);

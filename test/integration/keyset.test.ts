@@ -37,7 +37,9 @@ it('fails with a clear error on a key that is not valid UTF-8 instead of looping
   generateDataset({ path: source, seed: 43, notes: 5 });
   const db = new Database(source);
   db.pragma('foreign_keys = OFF');
-  db.prepare("INSERT INTO local_notes (id, title, body, updated_at) VALUES (CAST(x'ff41' AS TEXT), 't', 'b', 1700000000)").run();
+  db.prepare(
+    "INSERT INTO local_notes (id, title, body, updated_at) VALUES (CAST(x'ff41' AS TEXT), 't', 'b', 1700000000)",
+  ).run();
   db.close();
   const plan = async () => {
     let after: string | null = null;

@@ -7,7 +7,14 @@ import { generateDataset } from '../../gen/generate';
 import { plantBadRows } from '../../gen/plant-bad-rows';
 import { freePort } from '../../infra/ports';
 import type { MigrationResult } from '../../workflows/definitions';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 import { waitUntil } from '../helpers/wait';
 
@@ -27,7 +34,11 @@ beforeAll(async () => {
   client = await startTestWorker();
   target = await createTargetDatabase();
   port = await freePort();
-  worker = await spawnWorker({ taskQueue, env: { [target.dsnEnv]: target.url, MIGRATOR_METRICS_PORT: String(port) }, backupDir: dir });
+  worker = await spawnWorker({
+    taskQueue,
+    env: { [target.dsnEnv]: target.url, MIGRATOR_METRICS_PORT: String(port) },
+    backupDir: dir,
+  });
 });
 afterAll(async () => {
   await worker?.kill('SIGTERM');
@@ -47,13 +58,20 @@ it('exposes rows migrated, quarantined, chunk latency and the SDK metrics', asyn
     args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 50, quarantineThreshold: 0.5 }],
   })) as MigrationResult;
   let text = '';
-  await waitUntil('migrator_rows_migrated on /metrics', async () => (text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())).includes('migrator_rows_migrated'), {
-    timeoutMs: 6_000,
-    intervalMs: 200,
-  });
+  await waitUntil(
+    'migrator_rows_migrated on /metrics',
+    async () =>
+      (text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())).includes('migrator_rows_migrated'),
+    {
+      timeoutMs: 6_000,
+      intervalMs: 200,
+    },
+  );
   for (const table of ['local_notes', 'note_tasks']) {
     expect(metric(text, 'migrator_rows_migrated', `table="${table}"`), table).toBe(result.tables[table]!.migrated);
-    expect(metric(text, 'migrator_rows_quarantined', `table="${table}"`), table).toBe(result.tables[table]!.quarantined);
+    expect(metric(text, 'migrator_rows_quarantined', `table="${table}"`), table).toBe(
+      result.tables[table]!.quarantined,
+    );
   }
   expect(result.tables.local_notes!.quarantined).toBeGreaterThan(0);
   expect(text).toMatch(/migrator_chunk_latency_bucket\{.*table="local_notes"/);

@@ -10,7 +10,14 @@ import { targetId } from '../../lib/ids';
 import { migrationWorkflowId } from '../../lib/input';
 import { TABLE_ORDER } from '../../lib/mapping';
 import type { MigrationResult } from '../../workflows/definitions';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 
 const NOTES = 2500;
 
@@ -37,7 +44,18 @@ describe('migrationWorkflow on a generated source', () => {
     worker.client.workflow.execute('migrationWorkflow', {
       taskQueue: worker.taskQueue,
       workflowId: `${migrationWorkflowId({ target: target.ref, userId })}-${randomUUID()}`,
-      args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 400, parallelism: 2, chunksPerExecution: 4, ...extra }],
+      args: [
+        {
+          source,
+          userId,
+          target: target.ref,
+          keyring: keyring.ref,
+          chunkRows: 400,
+          parallelism: 2,
+          chunksPerExecution: 4,
+          ...extra,
+        },
+      ],
     }) as Promise<MigrationResult>;
 
   it('migrates every row exactly and proves it', async () => {
@@ -78,9 +96,15 @@ describe('migrationWorkflow on a generated source', () => {
 
       // Decrypt every note with the user's key: titles and bodies equal the source.
       const key = keyring.keys[userId]!;
-      const rows = await target.query<{ id: string; title_enc: Buffer; props_enc: Buffer; user_id: string }>('SELECT id, user_id, title_enc, props_enc FROM notes');
+      const rows = await target.query<{ id: string; title_enc: Buffer; props_enc: Buffer; user_id: string }>(
+        'SELECT id, user_id, title_enc, props_enc FROM notes',
+      );
       const byId = new Map(rows.map((r) => [r.id, r]));
-      for (const note of src.prepare('SELECT id, title, body FROM local_notes').iterate() as Iterable<{ id: string; title: string; body: string }>) {
+      for (const note of src.prepare('SELECT id, title, body FROM local_notes').iterate() as Iterable<{
+        id: string;
+        title: string;
+        body: string;
+      }>) {
         const row = byId.get(targetId('local_notes', note.id, userId))!;
         const entityKey = deriveEntityKey(key, row.id);
         expect(openString(entityKey, row.title_enc)).toBe(note.title);
@@ -92,15 +116,24 @@ describe('migrationWorkflow on a generated source', () => {
     } finally {
       src.close();
     }
-    const log = await target.query<{ phase: string; status: string }>('SELECT phase, status FROM migration.migration_log WHERE run_id = $1 ORDER BY id', [first.runId]);
+    const log = await target.query<{ phase: string; status: string }>(
+      'SELECT phase, status FROM migration.migration_log WHERE run_id = $1 ORDER BY id',
+      [first.runId],
+    );
     expect(log.at(-1)).toEqual({ phase: 'run', status: 'closed' });
     const invalid = await target.query('SELECT 1 FROM pg_index WHERE NOT indisvalid');
     expect(invalid).toHaveLength(0);
-    const created = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration_archive.schema_bridge_note_folders WHERE run_id = $1 AND created_row', [first.runId]);
+    const created = await target.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM migration_archive.schema_bridge_note_folders WHERE run_id = $1 AND created_row',
+      [first.runId],
+    );
     expect(created[0]!.n).toBe(first.tables.note_folders!.migrated);
     const hotBridge = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM public.schema_bridge_notes');
     expect(hotBridge[0]!.n).toBe(0);
-    const archived = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration_archive.schema_bridge_notes WHERE run_id = $1', [first.runId]);
+    const archived = await target.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM migration_archive.schema_bridge_notes WHERE run_id = $1',
+      [first.runId],
+    );
     expect(archived[0]!.n).toBe(first.tables.local_notes!.sourceRows);
   });
 

@@ -9,9 +9,21 @@ import { plantBadRows, type PlantedRow } from '../../gen/plant-bad-rows';
 import { targetId } from '../../lib/ids';
 import type { MigrationResult } from '../../workflows/definitions';
 import { createAppTables } from '../helpers/target-state';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 
-const BRIDGE = { local_notes: 'schema_bridge_notes', note_tasks: 'schema_bridge_tasks', local_folders: 'schema_bridge_folders', note_folders: 'schema_bridge_note_folders' } as const;
+const BRIDGE = {
+  local_notes: 'schema_bridge_notes',
+  note_tasks: 'schema_bridge_tasks',
+  local_folders: 'schema_bridge_folders',
+  note_folders: 'schema_bridge_note_folders',
+} as const;
 
 let worker: TestWorker;
 let target: TestTarget;
@@ -63,7 +75,9 @@ it('quarantines or repairs exactly the planted rows', async () => {
   // Repaired parents are NULL; the planted cycle loaded with both parents linked.
   const tasks = planted.filter((p) => p.table === 'note_tasks' && p.expect !== 'quarantined');
   for (const p of tasks) {
-    const [row] = await target.query<{ parent_id: string | null }>('SELECT parent_id FROM note_tasks WHERE id = $1', [targetId('note_tasks', p.sourceId, userId)]);
+    const [row] = await target.query<{ parent_id: string | null }>('SELECT parent_id FROM note_tasks WHERE id = $1', [
+      targetId('note_tasks', p.sourceId, userId),
+    ]);
     if (p.expect === 'repaired') expect(row!.parent_id).toBeNull();
     else expect(row!.parent_id).not.toBeNull();
   }
@@ -74,7 +88,9 @@ it('quarantines or repairs exactly the planted rows', async () => {
     const bad = planted.filter((p) => p.table === table && p.expect === 'quarantined').length;
     expect(result.tables[table]!.migrated, table).toBe(n - bad);
     expect(result.tables[table]!.quarantined, table).toBe(bad);
-    expect(result.tables[table]!.repaired, table).toBe(planted.filter((p) => p.table === table && p.expect === 'repaired').length);
+    expect(result.tables[table]!.repaired, table).toBe(
+      planted.filter((p) => p.table === table && p.expect === 'repaired').length,
+    );
   }
   src.close();
 });
@@ -85,13 +101,19 @@ it('fails the run when quarantined rows exceed the threshold, naming the table',
     workflowId: `bad-threshold-${randomUUID()}`,
     args: [{ source, userId, target: target.ref, keyring: keyring.ref, quarantineThreshold: 0 }],
   });
-  await expect(run).rejects.toMatchObject({ cause: { message: expect.stringMatching(/local_folders: 1 of \d+ rows quarantined|local_notes: \d+ of/) } });
+  await expect(run).rejects.toMatchObject({
+    cause: { message: expect.stringMatching(/local_folders: 1 of \d+ rows quarantined|local_notes: \d+ of/) },
+  });
 });
 
 it('a note whose id belongs to another user is quarantined as ID_CONFLICT, never overwritten, and validation still passes', async () => {
   const conflictTarget = await createTargetDatabase();
   const src = new Database(source, { readonly: true });
-  const victim = (src.prepare("SELECT id FROM local_notes WHERE id NOT LIKE 'bad_%' AND id NOT LIKE 'system_%' ORDER BY id LIMIT 1").get() as { id: string }).id;
+  const victim = (
+    src
+      .prepare("SELECT id FROM local_notes WHERE id NOT LIKE 'bad_%' AND id NOT LIKE 'system_%' ORDER BY id LIMIT 1")
+      .get() as { id: string }
+  ).id;
   src.close();
   const stranger = randomUUID();
   await createAppTables(conflictTarget);
@@ -102,12 +124,27 @@ it('a note whose id belongs to another user is quarantined as ID_CONFLICT, never
   const result = (await worker.client.workflow.execute('migrationWorkflow', {
     taskQueue: worker.taskQueue,
     workflowId: `conflict-${randomUUID()}`,
-    args: [{ source, userId, target: conflictTarget.ref, keyring: keyring.ref, quarantineThreshold: 0.5, sampleSize: 100_000 }],
+    args: [
+      {
+        source,
+        userId,
+        target: conflictTarget.ref,
+        keyring: keyring.ref,
+        quarantineThreshold: 0.5,
+        sampleSize: 100_000,
+      },
+    ],
   })) as MigrationResult;
   expect(result.validation.ok).toBe(true);
-  const [q] = await conflictTarget.query<{ reason_code: string }>('SELECT reason_code FROM migration.migration_quarantine WHERE source_id = $1', [victim]);
+  const [q] = await conflictTarget.query<{ reason_code: string }>(
+    'SELECT reason_code FROM migration.migration_quarantine WHERE source_id = $1',
+    [victim],
+  );
   expect(q!.reason_code).toBe('ID_CONFLICT');
-  const [kept] = await conflictTarget.query<{ user_id: string; title: string }>("SELECT user_id::text, encode(title_enc, 'hex') AS title FROM notes WHERE id = $1", [victim]);
+  const [kept] = await conflictTarget.query<{ user_id: string; title: string }>(
+    "SELECT user_id::text, encode(title_enc, 'hex') AS title FROM notes WHERE id = $1",
+    [victim],
+  );
   expect(kept).toEqual({ user_id: stranger, title: '01' });
   await conflictTarget.close();
 });

@@ -14,7 +14,15 @@ import { generateDataset } from '../../gen/generate';
 import { causeChain } from '../../lib/failures';
 import { abortUpdate, pauseUpdate, progressQuery } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker, testWorkerConfig } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+  testWorkerConfig,
+} from '../helpers/stack';
 import { seedTarget } from '../helpers/target-state';
 import { waitUntil } from '../helpers/wait';
 
@@ -29,26 +37,46 @@ beforeAll(async () => {
   worker = await startTestWorker();
   target = await createTargetDatabase('dep');
   await seedTarget(target, userId);
-  await target.query('CREATE TABLE app_comments (id uuid PRIMARY KEY, note_id uuid NOT NULL REFERENCES notes (id) ON DELETE CASCADE, body text)');
+  await target.query(
+    'CREATE TABLE app_comments (id uuid PRIMARY KEY, note_id uuid NOT NULL REFERENCES notes (id) ON DELETE CASCADE, body text)',
+  );
 });
 afterAll(async () => {
   await worker?.stop();
   await target?.close();
 });
 
-const runNotes = () => target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes n JOIN schema_bridge_notes b ON b.remote_id = n.id AND b.created_row WHERE n.user_id = $1', [userId]);
+const runNotes = () =>
+  target.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM notes n JOIN schema_bridge_notes b ON b.remote_id = n.id AND b.created_row WHERE n.user_id = $1',
+    [userId],
+  );
 
-it("an app row attached to a run-created note blocks the rollback: ROLLBACK_FAILED names it, nothing is deleted; clean works once it is moved", async () => {
+it('an app row attached to a run-created note blocks the rollback: ROLLBACK_FAILED names it, nothing is deleted; clean works once it is moved', async () => {
   const handle = await worker.client.workflow.start(migrationWorkflow, {
     taskQueue: worker.taskQueue,
     workflowId: `dep-${randomUUID()}`,
-    args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 20, parallelism: 1, heartbeatTimeoutMs: 3000 }],
+    args: [
+      {
+        source,
+        userId,
+        target: target.ref,
+        keyring: keyring.ref,
+        chunkRows: 20,
+        parallelism: 1,
+        heartbeatTimeoutMs: 3000,
+      },
+    ],
   });
   // Notes are done once the transfer moved on to a later table.
-  await waitUntil('the transfer is past local_notes', async () => {
-    const p = await handle.query(progressQuery);
-    return p.phase === 'transfer' && (p.table === 'note_folders' || p.table === 'note_tasks');
-  }, { timeoutMs: 90_000 });
+  await waitUntil(
+    'the transfer is past local_notes',
+    async () => {
+      const p = await handle.query(progressQuery);
+      return p.phase === 'transfer' && (p.table === 'note_folders' || p.table === 'note_tasks');
+    },
+    { timeoutMs: 90_000 },
+  );
   await handle.executeUpdate(pauseUpdate);
   const [a, b] = await target.query<{ id: string }>(
     'SELECT n.id FROM notes n JOIN schema_bridge_notes b ON b.remote_id = n.id AND b.created_row WHERE n.user_id = $1 ORDER BY n.id LIMIT 2',
@@ -60,12 +88,20 @@ it("an app row attached to a run-created note blocks the rollback: ROLLBACK_FAIL
     "INSERT INTO note_tasks (id, user_id, note_id, content, status, priority, created_at, updated_at) VALUES ($1, $2, $3, 'added by the app', 'pending', 1, now(), now())",
     [appTask, userId, a!.id],
   );
-  await target.query("INSERT INTO app_comments (id, note_id, body) VALUES ($1, $2, 'the app''s comment')", [appComment, b!.id]);
+  await target.query("INSERT INTO app_comments (id, note_id, body) VALUES ($1, $2, 'the app''s comment')", [
+    appComment,
+    b!.id,
+  ]);
   const notesBefore = (await runNotes())[0]!.n;
-  const tasksBefore = (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM note_tasks WHERE user_id = $1', [userId]))[0]!.n;
+  const tasksBefore = (
+    await target.query<{ n: number }>('SELECT count(*)::int AS n FROM note_tasks WHERE user_id = $1', [userId])
+  )[0]!.n;
 
   await handle.executeUpdate(abortUpdate, { args: ['operator abort'] });
-  const err = await handle.result().then(() => null, (e: unknown) => e);
+  const err = await handle.result().then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const failure = causeChain(err).find((e) => e instanceof ApplicationFailure) as ApplicationFailure;
   expect(failure.type).toBe('ROLLBACK_FAILED');
@@ -75,10 +111,16 @@ it("an app row attached to a run-created note blocks the rollback: ROLLBACK_FAIL
   expect(failure.message).toContain('runbook clean');
 
   // The app's rows and the notes they hang on are intact; nothing of the run was deleted either.
-  expect(await target.query('SELECT content FROM note_tasks WHERE id = $1', [appTask])).toEqual([{ content: 'added by the app' }]);
-  expect(await target.query('SELECT body FROM app_comments WHERE id = $1', [appComment])).toEqual([{ body: "the app's comment" }]);
+  expect(await target.query('SELECT content FROM note_tasks WHERE id = $1', [appTask])).toEqual([
+    { content: 'added by the app' },
+  ]);
+  expect(await target.query('SELECT body FROM app_comments WHERE id = $1', [appComment])).toEqual([
+    { body: "the app's comment" },
+  ]);
   expect((await runNotes())[0]!.n).toBe(notesBefore);
-  expect((await target.query<{ n: number }>('SELECT count(*)::int AS n FROM note_tasks WHERE user_id = $1', [userId]))[0]!.n).toBe(tasksBefore);
+  expect(
+    (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM note_tasks WHERE user_id = $1', [userId]))[0]!.n,
+  ).toBe(tasksBefore);
 
   // The operator moves the app's rows off the run's notes; clean then removes every row of the run.
   await target.query('DELETE FROM note_tasks WHERE id = $1', [appTask]);

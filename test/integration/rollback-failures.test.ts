@@ -13,7 +13,14 @@ import { generateDataset } from '../../gen/generate';
 import { progressQuery, type RollbackReport } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
 import { waitUntil } from '../helpers/wait';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestWorker, writeWorkerConfig } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestWorker,
+  writeWorkerConfig,
+} from '../helpers/stack';
 import { seedTarget, targetState } from '../helpers/target-state';
 import { spawnWorker } from '../helpers/worker-process';
 
@@ -58,21 +65,34 @@ it('a compensation that cannot finish ends as ROLLBACK_FAILED; the runbook resto
 
   // The runbook, as an operator runs it on the worker's host: target names resolve through the worker config.
   const env = { ...process.env, [target.dsnEnv]: target.url, MIGRATOR_WORKER_CONFIG: writeWorkerConfig() };
-  const restore = report.runbook.find((c) => c.includes('runbook restore'))!.replace(/^.*?npx migrator /, '').split(' ');
-  const refused = await cli(process.execPath, [BIN, ...restore.slice(0, -1), 'some_other_db'], { env }).catch((e: { code: number; stderr: string }) => e);
+  const restore = report.runbook
+    .find((c) => c.includes('runbook restore'))!
+    .replace(/^.*?npx migrator /, '')
+    .split(' ');
+  const refused = await cli(process.execPath, [BIN, ...restore.slice(0, -1), 'some_other_db'], { env }).catch(
+    (e: { code: number; stderr: string }) => e,
+  );
   expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('refusing') });
   const restored = await cli(process.execPath, [BIN, ...restore], { env });
   expect(restored.stdout).toContain('verified: every table of the backup has its recorded row count and checksum');
   const backupId = restore[restore.indexOf('--backup-id') + 1]!;
-  const verified = await cli(process.execPath, [BIN, 'runbook', 'verify', '--target', target.ref, '--backup-id', backupId], { env });
+  const verified = await cli(
+    process.execPath,
+    [BIN, 'runbook', 'verify', '--target', target.ref, '--backup-id', backupId],
+    { env },
+  );
   expect(verified.stdout).toContain('verified');
   // Restored tables equal the pre-run state; the bridge tables the run created are reported as extra and cleaned.
-  const clean = report.runbook.find((c) => c.includes('runbook clean'))!.replace(/^npx migrator /, '').split(' ');
+  const clean = report.runbook
+    .find((c) => c.includes('runbook clean'))!
+    .replace(/^npx migrator /, '')
+    .split(' ');
   expect(clean).toContain(target.database);
   const cleaned = await cli(process.execPath, [BIN, ...clean], { env });
   expect(JSON.parse(cleaned.stdout)).toMatchObject({ remaining: [] });
   const after = await targetState(target);
-  for (const t of ['table notes', 'table note_tasks', 'table folders', 'table note_folders']) expect(after[t], t).toEqual(before[t]);
+  for (const t of ['table notes', 'table note_tasks', 'table folders', 'table note_folders'])
+    expect(after[t], t).toEqual(before[t]);
   await target.close();
 });
 
@@ -85,14 +105,19 @@ it('a worker killed during rollback: the next worker completes it', async () => 
   // Worker processes in test mode read their fault plans from a file.
   const workflowId = `rbk-${randomUUID()}`;
   const testFaultsFile = join(dir, 'faults.json');
-  writeFileSync(testFaultsFile, JSON.stringify({ [workflowId]: { failAfterPhase: 'validation', compensationDelayMs: 4000 } }));
+  writeFileSync(
+    testFaultsFile,
+    JSON.stringify({ [workflowId]: { failAfterPhase: 'validation', compensationDelayMs: 4000 } }),
+  );
   const first = await spawnWorker({ taskQueue, env, backupDir: dir, testFaultsFile });
   const handle = await worker.client.workflow.start(migrationWorkflow, {
     taskQueue,
     workflowId,
     args: [{ source, userId, target: target.ref, keyring: keyring.ref, heartbeatTimeoutMs: 2000 }],
   });
-  await waitUntil('rolling-back', async () => (await handle.query(progressQuery)).phase === 'rolling-back', { timeoutMs: 120_000 });
+  await waitUntil('rolling-back', async () => (await handle.query(progressQuery)).phase === 'rolling-back', {
+    timeoutMs: 120_000,
+  });
   await new Promise((r) => setTimeout(r, 1000)); // inside removeRunRows' delay
   await first.kill('SIGKILL');
   expect(await targetState(target)).not.toEqual(before); // rows still there: the rollback was cut off

@@ -10,7 +10,14 @@ import { generateDataset } from '../../gen/generate';
 import { causeChain } from '../../lib/failures';
 import type { RollbackReport } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { seedTarget } from '../helpers/target-state';
 
 let worker: TestWorker;
@@ -24,7 +31,9 @@ beforeAll(async () => {
   worker = await startTestWorker();
   target = await createTargetDatabase('scope');
   const { otherUser } = await seedTarget(target, userId);
-  await target.query('CREATE TABLE app_sessions (id bigserial PRIMARY KEY, token text NOT NULL, seen timestamptz DEFAULT now())');
+  await target.query(
+    'CREATE TABLE app_sessions (id bigserial PRIMARY KEY, token text NOT NULL, seen timestamptz DEFAULT now())',
+  );
   await target.query('CREATE TABLE app_audit (id bigserial PRIMARY KEY, what text)');
   other = otherUser;
 });
@@ -41,7 +50,7 @@ it('a rollback on a live database: app tables without user_id, other users and a
   let sessions = 0;
   const writer = (async () => {
     for (let i = 0; writing; i++) {
-      await target.query("INSERT INTO app_sessions (token) VALUES ($1)", [`s${i}`]);
+      await target.query('INSERT INTO app_sessions (token) VALUES ($1)', [`s${i}`]);
       await target.query("INSERT INTO app_audit (what) VALUES ('login')");
       await target.query(
         "INSERT INTO notes (id, user_id, title_enc, props_enc, note_type, created_at, updated_at) VALUES ($1, $2, '\\x01', '\\x02', 'note', now(), now())",
@@ -58,7 +67,10 @@ it('a rollback on a live database: app tables without user_id, other users and a
       workflowId,
       args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 50, heartbeatTimeoutMs: 3000 }],
     })
-    .then(() => null, (e: unknown) => e);
+    .then(
+      () => null,
+      (e: unknown) => e,
+    );
   writing = false;
   await writer;
   expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -73,5 +85,6 @@ it('a rollback on a live database: app tables without user_id, other users and a
   // This user's rows in the mapped tables are back to the seed: one note, one task.
   expect(await target.query('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [userId])).toEqual([{ n: 1 }]);
   // The runbook never offers a whole-database restore without saying what it destroys.
-  for (const step of report.runbook.filter((s) => s.includes('runbook restore'))) expect(step).toMatch(/DESTROYS every write/);
+  for (const step of report.runbook.filter((s) => s.includes('runbook restore')))
+    expect(step).toMatch(/DESTROYS every write/);
 }, 180_000);

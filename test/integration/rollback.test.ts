@@ -7,11 +7,26 @@ import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
 import type { FaultPlan } from '../../workers/test-faults';
-import { abortUpdate, pauseUpdate, progressQuery, resumeUpdate, setChunkSizeUpdate, type MigrationProgress, type RollbackReport } from '../../workflows/definitions';
+import {
+  abortUpdate,
+  pauseUpdate,
+  progressQuery,
+  resumeUpdate,
+  setChunkSizeUpdate,
+  type MigrationProgress,
+  type RollbackReport,
+} from '../../workflows/definitions';
 import { causeChain } from '../../lib/failures';
 import { waitUntil } from '../helpers/wait';
 import { migrationWorkflow } from '../../workflows/migration';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { invalidIndexes, seedTarget, targetState } from '../helpers/target-state';
 
 let worker: TestWorker;
@@ -39,7 +54,9 @@ function start(target: TestTarget, extra: Record<string, unknown> = {}, faults?:
   return worker.client.workflow.start(migrationWorkflow, {
     taskQueue: worker.taskQueue,
     workflowId,
-    args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 100, heartbeatTimeoutMs: 3000, ...extra }],
+    args: [
+      { source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 100, heartbeatTimeoutMs: 3000, ...extra },
+    ],
   });
 }
 
@@ -59,7 +76,6 @@ async function progressOf(handle: WorkflowHandle): Promise<MigrationProgress> {
   return handle.query(progressQuery);
 }
 
-
 describe('failure in each phase rolls back automatically', () => {
   it.each(['schema', 'indexes', 'transfer', 'validation', 'post-migration'] as const)('after %s', async (phase) => {
     const { target, before } = await prepared();
@@ -69,7 +85,9 @@ describe('failure in each phase rolls back automatically', () => {
     expect(report).toMatchObject({ cause: 'failure', fingerprintEqual: true, failed: [], differences: [] });
     expect(report.reason).toContain(`after phase ${phase}`);
     expect(await targetState(target)).toEqual(before);
-    const log = await target.query<{ phase: string; status: string }>("SELECT phase, status FROM migration.migration_log WHERE phase = 'rollback' ORDER BY id");
+    const log = await target.query<{ phase: string; status: string }>(
+      "SELECT phase, status FROM migration.migration_log WHERE phase = 'rollback' ORDER BY id",
+    );
     expect(log).toEqual([
       { phase: 'rollback', status: 'started' },
       { phase: 'rollback', status: 'completed' },
@@ -81,7 +99,9 @@ describe('failure in each phase rolls back automatically', () => {
     const { target, before } = await prepared();
     const failure = await failureOf(await start(target, {}, { failAfterChunks: 3, failInTable: 'note_tasks' }));
     expect(failure.type).toBe('RolledBack');
-    const [written] = await target.query<{ n: number }>("SELECT count(*)::int AS n FROM migration.chunk_ledger WHERE source_table = 'note_tasks'");
+    const [written] = await target.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM migration.chunk_ledger WHERE source_table = 'note_tasks'",
+    );
     // Rows really were written before the failure (a chunk in flight when it failed is fenced off by the released lease)...
     expect(written!.n).toBeGreaterThanOrEqual(2);
     expect(written!.n).toBeLessThanOrEqual(3);
@@ -125,7 +145,12 @@ describe('operator control', () => {
       const handle = await start(target);
       await waitUntil(
         'a CONCURRENTLY build in flight',
-        async () => (await target.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active'")).length > 0,
+        async () =>
+          (
+            await target.query(
+              "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND state = 'active'",
+            )
+          ).length > 0,
       );
       expect((await progressOf(handle)).phase).toBe('indexes');
       await handle.executeUpdate(abortUpdate, { args: ['during index build'] });
@@ -149,7 +174,9 @@ describe('operator control', () => {
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     expect(await targetState(target)).toEqual(before);
-    const [last] = await target.query<{ status: string }>("SELECT status FROM migration.migration_log WHERE phase = 'rollback' ORDER BY id DESC LIMIT 1");
+    const [last] = await target.query<{ status: string }>(
+      "SELECT status FROM migration.migration_log WHERE phase = 'rollback' ORDER BY id DESC LIMIT 1",
+    );
     expect(last!.status).toBe('completed');
     await target.close();
   });
@@ -159,8 +186,11 @@ describe('operator control', () => {
     const handle = await start(target, { chunkRows: 20, parallelism: 1 });
     await waitUntil('transfer under way', async () => (await progressOf(handle)).chunksDone >= 2);
     expect(await handle.executeUpdate(pauseUpdate)).toMatchObject({ paused: true });
-    await expect(handle.executeUpdate(pauseUpdate)).rejects.toMatchObject({ cause: { message: expect.stringMatching(/already paused/) } });
-    const ledgerCount = async () => (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger'))[0]!.n;
+    await expect(handle.executeUpdate(pauseUpdate)).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/already paused/) },
+    });
+    const ledgerCount = async () =>
+      (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger'))[0]!.n;
     // Chunks already in flight finish; then nothing more commits while paused.
     let paused = await ledgerCount();
     for (let i = 0; i < 20; i++) {
@@ -172,11 +202,15 @@ describe('operator control', () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect(await ledgerCount()).toBe(paused);
     expect((await progressOf(handle)).paused).toBe(true);
-    await expect(handle.executeUpdate(setChunkSizeUpdate, { args: [0] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/from 1 to 100000/) } });
+    await expect(handle.executeUpdate(setChunkSizeUpdate, { args: [0] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/from 1 to 100000/) },
+    });
     expect(await handle.executeUpdate(setChunkSizeUpdate, { args: [55] })).toEqual({ chunkRows: 55, previous: 20 });
     expect(await handle.executeUpdate(resumeUpdate)).toMatchObject({ paused: false });
     await handle.result();
-    const sizes = await target.query<{ rows_read: number }>('SELECT DISTINCT rows_read FROM migration.chunk_ledger WHERE rows_read IN (20, 55)');
+    const sizes = await target.query<{ rows_read: number }>(
+      'SELECT DISTINCT rows_read FROM migration.chunk_ledger WHERE rows_read IN (20, 55)',
+    );
     expect(sizes.map((s) => s.rows_read).sort()).toEqual([20, 55]);
     await target.close();
   });
@@ -197,9 +231,13 @@ describe('a shared target', () => {
     expect(failure.type).toBe('RolledBack');
     const report = failure.details![0] as RollbackReport;
     expect(report).toMatchObject({ fingerprintEqual: true, differences: [], remaining: [] });
-    const [mine] = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [userId]);
+    const [mine] = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [
+      userId,
+    ]);
     expect(mine!.n).toBe(1); // only the note this user had before the run
-    const [theirs] = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [other]);
+    const [theirs] = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [
+      other,
+    ]);
     expect(theirs!.n).toBe(1); // the other user's write is untouched
     await target.close();
   });

@@ -34,7 +34,12 @@ const taskQueue = `scale-${randomUUID()}`;
 
 beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  writeFileSync(usersFile, Array.from({ length: USERS }, (_, i) => JSON.stringify({ userId: randomUUID(), source: `/data/users/${i}.sqlite` })).join('\n') + '\n');
+  writeFileSync(
+    usersFile,
+    Array.from({ length: USERS }, (_, i) =>
+      JSON.stringify({ userId: randomUUID(), source: `/data/users/${i}.sqlite` }),
+    ).join('\n') + '\n',
+  );
   target = await createTargetDatabase('scale');
   deps = createDeps({ backupDir: join(dir, 'backups'), config: testWorkerConfig });
   native = await NativeConnection.connect({ address: inject('temporalAddress') });
@@ -42,7 +47,13 @@ beforeAll(async () => {
     workflowsPath: fileURLToPath(new URL('../fixtures/instant-migration-workflows.ts', import.meta.url)),
     logger: new DefaultLogger('ERROR'),
   });
-  worker = await Worker.create({ connection: native, taskQueue, workflowBundle, activities: createRolloutActivities(deps), maxConcurrentWorkflowTaskExecutions: 40 });
+  worker = await Worker.create({
+    connection: native,
+    taskQueue,
+    workflowBundle,
+    activities: createRolloutActivities(deps),
+    maxConcurrentWorkflowTaskExecutions: 40,
+  });
   running = worker.run();
   connection = await Connection.connect({ address: inject('temporalAddress') });
   client = new Client({ connection });
@@ -57,7 +68,10 @@ afterAll(async () => {
 });
 
 it(`refuses more than ${ROLLOUT_INLINE_USERS_MAX} users inline, pointing at usersFile`, () => {
-  const users = Array.from({ length: ROLLOUT_INLINE_USERS_MAX + 1 }, (_, i) => ({ userId: randomUUID(), source: `/u/${i}` }));
+  const users = Array.from({ length: ROLLOUT_INLINE_USERS_MAX + 1 }, (_, i) => ({
+    userId: randomUUID(),
+    source: `/u/${i}`,
+  }));
   let err: unknown;
   try {
     parseRolloutInput({ target: 't', keyring: 'k', users });
@@ -101,19 +115,30 @@ it('plans 20,000 users from a users file, runs the first 4 % through continue-as
     expect(r.events).toBeLessThan(5_000);
     expect(r.inputBytes).toBeLessThan(64 * 1024);
   }
-  console.log(`[rollout-scale] ${runs.length} runs; events per run ${runs.map((r) => r.events).join(', ')}; input bytes ${Math.max(...runs.map((r) => r.inputBytes))} max`);
+  console.log(
+    `[rollout-scale] ${runs.length} runs; events per run ${runs.map((r) => r.events).join(', ')}; input bytes ${Math.max(...runs.map((r) => r.inputBytes))} max`,
+  );
   expect((await handle.query(rolloutStatusQuery)).cohorts[0]!.migrated).toBe(FIRST);
 }, 600_000);
 
 it('refuses a users file that changed under a running rollout', async () => {
   const file = join(dir, 'changing.jsonl');
-  writeFileSync(file, Array.from({ length: 3 }, () => JSON.stringify({ userId: randomUUID(), source: '/x.sqlite' })).join('\n'));
+  writeFileSync(
+    file,
+    Array.from({ length: 3 }, () => JSON.stringify({ userId: randomUUID(), source: '/x.sqlite' })).join('\n'),
+  );
   const activities = createRolloutActivities(deps);
   const { sha256, users } = await activities.describeUsersFile({ usersFile: file });
   expect(users).toBe(3);
   writeFileSync(file, JSON.stringify({ userId: randomUUID(), source: '/y.sqlite' }));
-  await expect(activities.usersFilePage({ usersFile: file, sha256, offset: 0, limit: 10 })).rejects.toMatchObject({ field: 'usersFile', message: expect.stringMatching(/changed since the rollout started/) });
+  await expect(activities.usersFilePage({ usersFile: file, sha256, offset: 0, limit: 10 })).rejects.toMatchObject({
+    field: 'usersFile',
+    message: expect.stringMatching(/changed since the rollout started/),
+  });
   const bad = join(dir, 'bad.jsonl');
   writeFileSync(bad, `${JSON.stringify({ userId: randomUUID(), source: '/a' })}\n{"userId": "nope", "source": "/b"}\n`);
-  await expect(activities.describeUsersFile({ usersFile: bad })).rejects.toMatchObject({ field: 'usersFile', message: expect.stringMatching(/line 2: userId/) });
+  await expect(activities.describeUsersFile({ usersFile: bad })).rejects.toMatchObject({
+    field: 'usersFile',
+    message: expect.stringMatching(/line 2: userId/),
+  });
 });

@@ -11,7 +11,14 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
 import type { RolloutStatus } from '../../workflows/definitions';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { rolloutStatusQuery } from '../../workflows/definitions';
 import { waitUntil } from '../helpers/wait';
 
@@ -40,7 +47,16 @@ beforeAll(async () => {
   worker = await startTestWorker();
   target = await createTargetDatabase();
   env = { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress') };
-  writeFileSync(manifestPath, JSON.stringify({ target: target.ref, keyring: keyring.ref, users, concurrency: 4, migration: { chunkRows: 500, sampleSize: 5 } }));
+  writeFileSync(
+    manifestPath,
+    JSON.stringify({
+      target: target.ref,
+      keyring: keyring.ref,
+      users,
+      concurrency: 4,
+      migration: { chunkRows: 500, sampleSize: 5 },
+    }),
+  );
 });
 afterAll(async () => {
   await worker?.stop();
@@ -49,17 +65,41 @@ afterAll(async () => {
 
 it('runs 4 cohorts, holds at the failed gate until approved, and a re-run skips migrated users', async () => {
   const workflowId = `rollout-${randomUUID()}`;
-  expect((await cli(['rollout', 'start', '--manifest', manifestPath, '--workflow-id', workflowId, '--task-queue', worker.taskQueue])).code).toBe(0);
+  expect(
+    (
+      await cli([
+        'rollout',
+        'start',
+        '--manifest',
+        manifestPath,
+        '--workflow-id',
+        workflowId,
+        '--task-queue',
+        worker.taskQueue,
+      ])
+    ).code,
+  ).toBe(0);
   const handle = worker.client.workflow.getHandle(workflowId);
   let s = null as RolloutStatus | null;
-  await waitUntil('the rollout to wait for approval', async () => (s = await handle.query(rolloutStatusQuery)).status === 'waiting-for-approval', {
-    timeoutMs: 120_000,
-    intervalMs: 200,
+  await waitUntil(
+    'the rollout to wait for approval',
+    async () => (s = await handle.query(rolloutStatusQuery)).status === 'waiting-for-approval',
+    {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+    },
+  );
+  expect(s, JSON.stringify(s?.cohorts.map((c) => c.failures))).toMatchObject({
+    status: 'waiting-for-approval',
+    waitingForApproval: 3,
   });
-  expect(s, JSON.stringify(s?.cohorts.map((c) => c.failures))).toMatchObject({ status: 'waiting-for-approval', waitingForApproval: 3 });
   expect(s!.cohorts.map((c) => c.users)).toEqual([1, 1, 8, 10]);
   expect(s!.cohorts.map((c) => c.gate)).toEqual(['passed', 'passed', 'failed', 'pending']);
-  expect(s!.cohorts[2]).toMatchObject({ migrated: 7, failed: 1, failures: [{ userId: users[BAD]!.userId, type: 'SourceInvalid' }] });
+  expect(s!.cohorts[2]).toMatchObject({
+    migrated: 7,
+    failed: 1,
+    failures: [{ userId: users[BAD]!.userId, type: 'SourceInvalid' }],
+  });
   expect(s!.cohorts[3]!.migrated).toBe(0); // held: nothing of cohort 3 started
 
   const status = await cli(['rollout', 'status', '--workflow-id', workflowId, '--json']);
@@ -90,7 +130,18 @@ it('runs 4 cohorts, holds at the failed gate until approved, and a re-run skips 
 it('rollout schedule creates one Schedule per stage (overlap skip, paused on failure) that starts the stage', async () => {
   const prefix = `sched-${randomUUID().slice(0, 8)}`;
   const times = [1, 2, 3, 4].map((d) => new Date(Date.now() + d * 86_400_000).toISOString()).join(',');
-  const r = await cli(['rollout', 'schedule', '--manifest', manifestPath, '--at', times, '--id', prefix, '--task-queue', worker.taskQueue]);
+  const r = await cli([
+    'rollout',
+    'schedule',
+    '--manifest',
+    manifestPath,
+    '--at',
+    times,
+    '--id',
+    prefix,
+    '--task-queue',
+    worker.taskQueue,
+  ]);
   expect(r.code).toBe(0);
   const handle = worker.client.schedule.getHandle(`${prefix}-stage-0`);
   const d = await handle.describe();
@@ -110,7 +161,10 @@ it('rollout schedule creates one Schedule per stage (overlap skip, paused on fai
   );
   expect(started).toMatch(new RegExp(`^${prefix}-stage-0-run`));
   const result = (await worker.client.workflow.getHandle(started!).result()) as RolloutStatus;
-  expect(result).toMatchObject({ status: 'completed', cohorts: [{ users: 1, failed: 0, gate: 'passed' }, { gate: 'pending' }, { gate: 'pending' }, { gate: 'pending' }] });
+  expect(result).toMatchObject({
+    status: 'completed',
+    cohorts: [{ users: 1, failed: 0, gate: 'passed' }, { gate: 'pending' }, { gate: 'pending' }, { gate: 'pending' }],
+  });
   expect(result.cohorts[0]!.skipped + result.cohorts[0]!.migrated).toBe(1); // only stage 0's cohort ran
   for (let i = 0; i < 4; i++) await worker.client.schedule.getHandle(`${prefix}-stage-${i}`).delete();
 });

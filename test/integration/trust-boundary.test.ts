@@ -10,7 +10,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
 import { parseWorkerConfig } from '../../lib/worker-config';
 import type { MigrationResult } from '../../workflows/definitions';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { seedTarget, targetState } from '../helpers/target-state';
 
 const userId = randomUUID();
@@ -45,7 +52,14 @@ afterAll(async () => {
   await target?.close();
 });
 
-const valid = () => ({ source, userId, target: 'notes-prod', keyring: 'default', chunkRows: 20, health: { soakMs: 0 } });
+const valid = () => ({
+  source,
+  userId,
+  target: 'notes-prod',
+  keyring: 'default',
+  chunkRows: 20,
+  health: { soakMs: 0 },
+});
 
 interface Refusal {
   type: string;
@@ -58,15 +72,19 @@ interface Refusal {
 
 async function refusal(input: Record<string, unknown>): Promise<Refusal> {
   const workflowId = `trust-${randomUUID()}`;
-  const outcome = await worker.client.workflow.execute('migrationWorkflow', { taskQueue: worker.taskQueue, workflowId, args: [input] }).then(
-    () => null,
-    (e: unknown) => e,
-  );
+  const outcome = await worker.client.workflow
+    .execute('migrationWorkflow', { taskQueue: worker.taskQueue, workflowId, args: [input] })
+    .then(
+      () => null,
+      (e: unknown) => e,
+    );
   expect(outcome, 'the run must be refused').toBeInstanceOf(WorkflowFailedError);
   let cause = (outcome as WorkflowFailedError).cause as ApplicationFailure | undefined;
   while (cause?.cause) cause = cause.cause as ApplicationFailure; // ActivityFailure → ApplicationFailure
   const history = await worker.client.workflow.getHandle(workflowId).fetchHistory();
-  const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
+  const attempts = (history.events ?? [])
+    .filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
   return {
     type: cause!.type ?? '',
     field: (cause!.details?.[0] as { field?: string } | undefined)?.field ?? '',
@@ -87,11 +105,41 @@ it('a dry run with the names the worker grants passes (the control)', async () =
 });
 
 it.each([
-  ['SQL in health.probe.extraSql', { health: { probe: { extraSql: 'SELECT 1; COMMIT; DROP TABLE notes' } } }, 'InvalidInput', 'health.probe.extraSql', /benchmark.*worker config/],
-  ['SQL as a health source', { health: { sources: [{ kind: 'sql', query: 'SELECT count(*) AS errors, 1 AS requests FROM notes' }] } }, 'InvalidInput', 'health.sources.0', /worker config/],
-  ['a webhook URL', { health: { webhookUrl: 'http://169.254.169.254/latest/meta-data' } }, 'InvalidInput', 'health.webhookUrl', /URLs are not accepted/],
-  ['target env:HOME', { target: 'env:HOME' }, 'InvalidInput', 'target', /never a DSN, URL, path or env:\/file: reference/],
-  ['a keyring file: path', { keyring: `file:${keys.path}` }, 'InvalidInput', 'keyring', /name declared in the worker config/],
+  [
+    'SQL in health.probe.extraSql',
+    { health: { probe: { extraSql: 'SELECT 1; COMMIT; DROP TABLE notes' } } },
+    'InvalidInput',
+    'health.probe.extraSql',
+    /benchmark.*worker config/,
+  ],
+  [
+    'SQL as a health source',
+    { health: { sources: [{ kind: 'sql', query: 'SELECT count(*) AS errors, 1 AS requests FROM notes' }] } },
+    'InvalidInput',
+    'health.sources.0',
+    /worker config/,
+  ],
+  [
+    'a webhook URL',
+    { health: { webhookUrl: 'http://169.254.169.254/latest/meta-data' } },
+    'InvalidInput',
+    'health.webhookUrl',
+    /URLs are not accepted/,
+  ],
+  [
+    'target env:HOME',
+    { target: 'env:HOME' },
+    'InvalidInput',
+    'target',
+    /never a DSN, URL, path or env:\/file: reference/,
+  ],
+  [
+    'a keyring file: path',
+    { keyring: `file:${keys.path}` },
+    'InvalidInput',
+    'keyring',
+    /name declared in the worker config/,
+  ],
 ])('refuses %s in the workflow, before any activity', async (_name, patch, type, field, message) => {
   const r = await refusal({ ...valid(), ...patch });
   expect(r).toMatchObject({ type, field, nonRetryable: true });
@@ -101,13 +149,43 @@ it.each([
 });
 
 it.each([
-  ['an unknown target name', { target: 'notes-staging' }, 'target', /"notes-staging" is not a target this worker's config declares \(declared: "notes-prod"\)/],
+  [
+    'an unknown target name',
+    { target: 'notes-staging' },
+    'target',
+    /"notes-staging" is not a target this worker's config declares \(declared: "notes-prod"\)/,
+  ],
   ['an unknown keyring', { keyring: 'other-team' }, 'keyring', /"other-team" is not a keyring/],
-  ['an unknown webhook name', { health: { webhook: 'internal-admin' } }, 'health.webhook', /"internal-admin" is not a webhook/],
-  ['an unknown health source', { health: { sources: ['app-errors'] } }, 'health.sources.0', /"app-errors" is not a health source/],
-  ['a source outside the allowed directories', { source: outsideSource }, 'source', /outside the worker's source directories/],
-  ['a source path with ..', { source: `${allowed}/../${basename(outside)}/other-user.sqlite` }, 'source', /contains a "\.\." segment/],
-  ['a source path with .. that lands inside', { source: `${allowed}/sub/../user.sqlite` }, 'source', /contains a "\.\." segment/],
+  [
+    'an unknown webhook name',
+    { health: { webhook: 'internal-admin' } },
+    'health.webhook',
+    /"internal-admin" is not a webhook/,
+  ],
+  [
+    'an unknown health source',
+    { health: { sources: ['app-errors'] } },
+    'health.sources.0',
+    /"app-errors" is not a health source/,
+  ],
+  [
+    'a source outside the allowed directories',
+    { source: outsideSource },
+    'source',
+    /outside the worker's source directories/,
+  ],
+  [
+    'a source path with ..',
+    { source: `${allowed}/../${basename(outside)}/other-user.sqlite` },
+    'source',
+    /contains a "\.\." segment/,
+  ],
+  [
+    'a source path with .. that lands inside',
+    { source: `${allowed}/sub/../user.sqlite` },
+    'source',
+    /contains a "\.\." segment/,
+  ],
   ['a symlink escaping the directory', { source: join(allowed, 'sub', 'escape.sqlite') }, 'source', /symbolic link/],
   ['a relative source path', { source: 'user.sqlite' }, 'source', /absolute path/],
 ])('refuses %s in preflight, once', async (_name, patch, field, message) => {
@@ -119,7 +197,9 @@ it.each([
 
 it('changed nothing in the target through all the refusals', async () => {
   expect(await targetState(target)).toEqual(before);
-  const tables = await target.query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = 'migration'");
+  const tables = await target.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM information_schema.schemata WHERE schema_name = 'migration'",
+  );
   expect(tables[0]!.n).toBe(0); // not even the control schema was created
 });
 
@@ -127,6 +207,10 @@ it('refuses a worker config that is not valid, naming the field', () => {
   expect(() => parseWorkerConfig({ targets: { prod: { dsn: 'postgres://u:pw@h/db', database: 'x' } } })).toThrow(
     expect.objectContaining({ field: 'workerConfig.targets.prod.dsn' }),
   );
-  expect(() => parseWorkerConfig({ sourceDirs: ['relative/dir'] })).toThrow(expect.objectContaining({ field: 'workerConfig.sourceDirs.0' }));
-  expect(() => parseWorkerConfig({ targets: { 'env:X': { dsn: 'env:X', database: 'x' } } })).toThrow(expect.objectContaining({ type: 'InvalidInput' }));
+  expect(() => parseWorkerConfig({ sourceDirs: ['relative/dir'] })).toThrow(
+    expect.objectContaining({ field: 'workerConfig.sourceDirs.0' }),
+  );
+  expect(() => parseWorkerConfig({ targets: { 'env:X': { dsn: 'env:X', database: 'x' } } })).toThrow(
+    expect.objectContaining({ type: 'InvalidInput' }),
+  );
 });

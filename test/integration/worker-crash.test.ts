@@ -7,7 +7,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
 import { TABLE_ORDER } from '../../lib/mapping';
 import type { MigrationResult } from '../../workflows/definitions';
-import { createTargetDatabase, startTestWorker, tempDir, writeKeyring, type TestTarget, type TestWorker } from '../helpers/stack';
+import {
+  createTargetDatabase,
+  startTestWorker,
+  tempDir,
+  writeKeyring,
+  type TestTarget,
+  type TestWorker,
+} from '../helpers/stack';
 import { spawnWorker } from '../helpers/worker-process';
 import { waitUntil } from '../helpers/wait';
 
@@ -35,10 +42,21 @@ it('survives a SIGKILLed worker mid-transfer', async () => {
   const handle = await client.client.workflow.start('migrationWorkflow', {
     taskQueue,
     workflowId: `crash-${randomUUID()}`,
-    args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 50, parallelism: 2, heartbeatTimeoutMs: 2000 }],
+    args: [
+      {
+        source,
+        userId,
+        target: target.ref,
+        keyring: keyring.ref,
+        chunkRows: 50,
+        parallelism: 2,
+        heartbeatTimeoutMs: 2000,
+      },
+    ],
   });
   // Wait until the transfer is under way, then kill the worker without warning.
-  const committed = async () => (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger'))[0]!.n;
+  const committed = async () =>
+    (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger'))[0]!.n;
   await waitUntil('20 committed chunks', async () => (await committed()) >= 20, { intervalMs: 100 });
   await first.kill('SIGKILL');
   const atKill = (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration.chunk_ledger'))[0]!.n;
@@ -51,7 +69,12 @@ it('survives a SIGKILLed worker mid-transfer', async () => {
     const totalChunks = TABLE_ORDER.reduce((n, t) => n + result.tables[t]!.chunks, 0);
     expect(atKill).toBeLessThan(totalChunks); // the kill really happened mid-transfer
     const src = new Database(source, { readonly: true });
-    for (const [table, targetTable] of [['local_notes', 'notes'], ['note_tasks', 'note_tasks'], ['local_folders', 'folders'], ['note_folders', 'note_folders']] as const) {
+    for (const [table, targetTable] of [
+      ['local_notes', 'notes'],
+      ['note_tasks', 'note_tasks'],
+      ['local_folders', 'folders'],
+      ['note_folders', 'note_folders'],
+    ] as const) {
       const n = (src.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
       const [row] = await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${targetTable}`);
       expect(row!.n, targetTable).toBe(n);

@@ -18,13 +18,28 @@ import { plantBadRows } from '../../gen/plant-bad-rows';
 import { startLocalPostgres, withDatabase } from '../../infra/postgres';
 import { startDevServer } from '../../infra/temporal-cli';
 import { createMigrationWorker } from '../../workers/worker';
-import { abortUpdate, approveUpdate, pauseUpdate, progressQuery, resumeUpdate, rolloutStatusQuery, setChunkSizeUpdate } from '../../workflows/definitions';
+import {
+  abortUpdate,
+  approveUpdate,
+  pauseUpdate,
+  progressQuery,
+  resumeUpdate,
+  rolloutStatusQuery,
+  setChunkSizeUpdate,
+} from '../../workflows/definitions';
 import { waitUntil } from '../helpers/wait';
 
 /** Bump when workflow code changes in a way that needs new recordings. */
 export const WORKFLOW_VERSION = 'v3'; // v3: guard child workflow, paged rollout, names-only input, schema undo of its own tables (patches health-guard-child, rollout-pages, trust-boundary-input, schema-undo-own-tables)
 const OUT = fileURLToPath(new URL('./histories/', import.meta.url));
-const SDK = (JSON.parse(readFileSync(fileURLToPath(new URL('../../node_modules/@temporalio/workflow/package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+const SDK = (
+  JSON.parse(
+    readFileSync(
+      fileURLToPath(new URL('../../node_modules/@temporalio/workflow/package.json', import.meta.url)),
+      'utf8',
+    ),
+  ) as { version: string }
+).version;
 
 const dir = mkdtempSync(join(tmpdir(), 'migrator-record-'));
 const pgServer = process.env.DATABASE_URL ? null : await startLocalPostgres();
@@ -33,7 +48,11 @@ const temporal = await startDevServer({ headless: true });
 const native = await NativeConnection.connect({ address: temporal.address });
 // The recording worker's config: every target, keyring and health source the scenarios name.
 const config: WorkerConfig = parseWorkerConfig({ sourceDirs: [dir] });
-const { worker, deps } = await createMigrationWorker({ connection: native, taskQueue: 'record', deps: createDeps({ backupDir: join(dir, 'backups'), config }) });
+const { worker, deps } = await createMigrationWorker({
+  connection: native,
+  taskQueue: 'record',
+  deps: createDeps({ backupDir: join(dir, 'backups'), config }),
+});
 const running = worker.run();
 const connection = await Connection.connect({ address: temporal.address });
 const client = new Client({ connection });
@@ -57,10 +76,19 @@ async function database(name: string): Promise<string> {
   return name;
 }
 
-async function record(scenario: string, source: string, input: Record<string, unknown>, during?: (h: WorkflowHandle) => Promise<void>): Promise<void> {
+async function record(
+  scenario: string,
+  source: string,
+  input: Record<string, unknown>,
+  during?: (h: WorkflowHandle) => Promise<void>,
+): Promise<void> {
   const target = await database(`rec_${scenario.replace(/-/g, '_')}`);
   const workflowId = `record-${scenario}`;
-  const handle = await client.workflow.start('migrationWorkflow', { taskQueue: 'record', workflowId, args: [{ source, userId, target, keyring, ...input }] });
+  const handle = await client.workflow.start('migrationWorkflow', {
+    taskQueue: 'record',
+    workflowId,
+    args: [{ source, userId, target, keyring, ...input }],
+  });
   await during?.(handle);
   const outcome = await handle.result().then(
     () => 'completed',
@@ -71,17 +99,43 @@ async function record(scenario: string, source: string, input: Record<string, un
   const entries: { workflowId: string; label: string; history: unknown }[] = [];
   for (let i = 0; i < ids.length; i++) {
     for await (const w of client.workflow.list({ query: `WorkflowId = '${ids[i]}'` })) {
-      const json = execFileSync(temporal.cli.path, ['workflow', 'show', '--address', temporal.address, '--workflow-id', w.workflowId, '--run-id', w.runId, '--output', 'json'], {
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
+      const json = execFileSync(
+        temporal.cli.path,
+        [
+          'workflow',
+          'show',
+          '--address',
+          temporal.address,
+          '--workflow-id',
+          w.workflowId,
+          '--run-id',
+          w.runId,
+          '--output',
+          'json',
+        ],
+        {
+          encoding: 'utf8',
+          maxBuffer: 256 * 1024 * 1024,
+        },
+      );
+      const history = JSON.parse(json) as {
+        events: { startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId: string } }[];
+      };
+      for (const e of history.events)
+        if (e.startChildWorkflowExecutionInitiatedEventAttributes)
+          ids.push(e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId);
+      entries.push({
+        workflowId: w.workflowId,
+        label: `${w.workflowId.replace(workflowId, scenario)} run ${w.runId}`,
+        history,
       });
-      const history = JSON.parse(json) as { events: { startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId: string } }[] };
-      for (const e of history.events) if (e.startChildWorkflowExecutionInitiatedEventAttributes) ids.push(e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId);
-      entries.push({ workflowId: w.workflowId, label: `${w.workflowId.replace(workflowId, scenario)} run ${w.runId}`, history });
     }
   }
   const file = join(OUT, `sdk-${SDK}_migration-${WORKFLOW_VERSION}_${scenario}.json`);
-  writeFileSync(file, `${JSON.stringify({ scenario, outcome, recordedWith: { sdk: SDK, workflowVersion: WORKFLOW_VERSION }, entries })}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ scenario, outcome, recordedWith: { sdk: SDK, workflowVersion: WORKFLOW_VERSION }, entries })}\n`,
+  );
   console.log(`${scenario}: ${outcome}; ${entries.length} histories → ${file}`);
 }
 
@@ -94,15 +148,31 @@ async function recordRollout(): Promise<void> {
   broken.pragma('user_version = 11');
   broken.close();
   const keys = join(dir, 'rollout-keys.json');
-  writeFileSync(keys, JSON.stringify(Object.fromEntries(users.map((u) => [u.userId, randomBytes(32).toString('base64')]))));
+  writeFileSync(
+    keys,
+    JSON.stringify(Object.fromEntries(users.map((u) => [u.userId, randomBytes(32).toString('base64')]))),
+  );
   config.keyrings['rollout-keys'] = `file:${keys}`;
   const workflowId = 'record-rollout';
   const handle = await client.workflow.start('stagedRollout', {
     taskQueue: 'record',
     workflowId,
-    args: [{ target, keyring: 'rollout-keys', users, cohorts: [0.5, 1], concurrency: 2, migration: { chunkRows: 500, sampleSize: 5 } }],
+    args: [
+      {
+        target,
+        keyring: 'rollout-keys',
+        users,
+        cohorts: [0.5, 1],
+        concurrency: 2,
+        migration: { chunkRows: 500, sampleSize: 5 },
+      },
+    ],
   });
-  await waitUntil('the rollout to wait for approval', async () => (await handle.query(rolloutStatusQuery)).status === 'waiting-for-approval', { timeoutMs: 120_000 });
+  await waitUntil(
+    'the rollout to wait for approval',
+    async () => (await handle.query(rolloutStatusQuery)).status === 'waiting-for-approval',
+    { timeoutMs: 120_000 },
+  );
   await handle.executeUpdate(approveUpdate, { args: ['recorded'] });
   await handle.result();
   await save('rollout', 'completed', workflowId);
@@ -111,14 +181,32 @@ async function recordRollout(): Promise<void> {
 async function save(scenario: string, outcome: string, workflowId: string): Promise<void> {
   const entries: { workflowId: string; label: string; history: unknown }[] = [];
   for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-    const json = execFileSync(temporal.cli.path, ['workflow', 'show', '--address', temporal.address, '--workflow-id', w.workflowId, '--run-id', w.runId, '--output', 'json'], {
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-    });
+    const json = execFileSync(
+      temporal.cli.path,
+      [
+        'workflow',
+        'show',
+        '--address',
+        temporal.address,
+        '--workflow-id',
+        w.workflowId,
+        '--run-id',
+        w.runId,
+        '--output',
+        'json',
+      ],
+      {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
     entries.push({ workflowId: w.workflowId, label: `${scenario} run ${w.runId}`, history: JSON.parse(json) });
   }
   const file = join(OUT, `sdk-${SDK}_migration-${WORKFLOW_VERSION}_${scenario}.json`);
-  writeFileSync(file, `${JSON.stringify({ scenario, outcome, recordedWith: { sdk: SDK, workflowVersion: WORKFLOW_VERSION }, entries })}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ scenario, outcome, recordedWith: { sdk: SDK, workflowVersion: WORKFLOW_VERSION }, entries })}\n`,
+  );
   console.log(`${scenario}: ${outcome}; ${entries.length} histories → ${file}`);
 }
 
@@ -139,7 +227,11 @@ try {
     await h.executeUpdate(abortUpdate, { args: ['recorded abort'] });
   });
   await recordRollout();
-  await record('health-rollback', plain, { chunkRows: 10, parallelism: 1, health: { intervalMs: 1000, sources: ['slow-benchmark'] } });
+  await record('health-rollback', plain, {
+    chunkRows: 10,
+    parallelism: 1,
+    health: { intervalMs: 1000, sources: ['slow-benchmark'] },
+  });
 } finally {
   worker.shutdown();
   await running;

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { readHistoryFile, replayHistories, type ReplayEntry } from '../../workers/replay';
 
 const DIR = fileURLToPath(new URL('./histories/', import.meta.url));
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 function entriesOf(file: string): ReplayEntry[] {
   return readHistoryFile(`${DIR}${file}`);
@@ -16,7 +18,9 @@ function entriesOf(file: string): ReplayEntry[] {
 describe('recorded histories replay on the current workflow code', () => {
   it('has the recorded scenarios', () => {
     const names = files.map((f) => f.replace(/^sdk-[\d.]+_migration-v\d+_/, '').replace(/\.json$/, ''));
-    expect(names).toEqual(expect.arrayContaining(['success', 'quarantine-heavy', 'abort-rollback', 'health-rollback', 'rollout']));
+    expect(names).toEqual(
+      expect.arrayContaining(['success', 'quarantine-heavy', 'abort-rollback', 'health-rollback', 'rollout']),
+    );
   });
 
   it.each(files)('%s', async (file) => {
@@ -30,7 +34,10 @@ describe('recorded histories replay on the current workflow code', () => {
   it('fails on a deliberately non-deterministic workflow (the check can fail)', async () => {
     const success = files.find((f) => f.includes('_success'))!;
     const parent = entriesOf(success).filter((e) => !e.workflowId.includes('/'));
-    const outcomes = await replayHistories(parent, fileURLToPath(new URL('./fixtures/nondeterministic-workflows.ts', import.meta.url)));
+    const outcomes = await replayHistories(
+      parent,
+      fileURLToPath(new URL('./fixtures/nondeterministic-workflows.ts', import.meta.url)),
+    );
     expect(outcomes).toHaveLength(parent.length);
     expect(outcomes.every((o) => !o.ok)).toBe(true);
     expect(outcomes[0]!.error).toMatch(/[Nn]ondeterminism|DeterminismViolation/);

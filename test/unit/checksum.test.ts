@@ -61,7 +61,9 @@ describe('ChecksumAccumulator', () => {
 
   it('changes when a row changes, is added, or is removed', () => {
     const expected = accumulate(rows).hex();
-    expect(accumulate([...rows.slice(1), canonicalJson({ id: 'row-0', n: 0, text: 'changed' })]).hex()).not.toBe(expected);
+    expect(accumulate([...rows.slice(1), canonicalJson({ id: 'row-0', n: 0, text: 'changed' })]).hex()).not.toBe(
+      expected,
+    );
     expect(accumulate([...rows, 'extra']).hex()).not.toBe(expected);
     expect(accumulate(rows.slice(1)).hex()).not.toBe(expected);
   });
@@ -81,7 +83,9 @@ describe('addChecksums', () => {
 
   it('any grouping and order of chunks gives the whole-table checksum', () => {
     const all = accumulate(rows).hex();
-    const chunks = [rows.slice(0, 7), rows.slice(7, 30), rows.slice(30, 31), rows.slice(31)].map((c) => accumulate(c).hex());
+    const chunks = [rows.slice(0, 7), rows.slice(7, 30), rows.slice(30, 31), rows.slice(31)].map((c) =>
+      accumulate(c).hex(),
+    );
     expect(chunks.reduce(addChecksums, EMPTY_CHECKSUM)).toBe(all);
     expect([...chunks].reverse().reduce(addChecksums, EMPTY_CHECKSUM)).toBe(all);
     expect(addChecksums(addChecksums(chunks[0]!, chunks[3]!), addChecksums(chunks[2]!, chunks[1]!))).toBe(all);
@@ -127,7 +131,15 @@ describe('canonicalJson', () => {
   });
 
   it('is parseable JSON equal in value to the input', () => {
-    const value = { s: 'quote " backslash \\ newline \n ünï 🎉', n: -1.5, t: true, f: false, z: null, arr: [], obj: {} };
+    const value = {
+      s: 'quote " backslash \\ newline \n ünï 🎉',
+      n: -1.5,
+      t: true,
+      f: false,
+      z: null,
+      arr: [],
+      obj: {},
+    };
     expect(JSON.parse(canonicalJson(value))).toEqual(value);
   });
 

@@ -60,7 +60,9 @@ describe('deriveEntityKey', () => {
       [bytes(32, 100), 'system_daily_standup'],
       [freshKey(), 'ünïcødé-笔记'],
     ] as const) {
-      const expected = new Uint8Array(hkdfSync('sha256', master, Buffer.from(`note:${id}`, 'utf8'), new Uint8Array(0), 32));
+      const expected = new Uint8Array(
+        hkdfSync('sha256', master, Buffer.from(`note:${id}`, 'utf8'), new Uint8Array(0), 32),
+      );
       const key = deriveEntityKey(master, id);
       expect(key).toHaveLength(32);
       expect(hex(key)).toBe(hex(expected));
@@ -99,7 +101,10 @@ describe('sealString / openString', () => {
     ['emoji', '👩‍💻 notes 🎉🔐'],
     ['CJK', '今日は良い天気です。笔记本。한국어'],
     ['JSON-ish', '{"body":"line1\\nline2","q":"\\"x\\""}'],
-    ['100 KB text', 'The quick brown fox jumps over the lazy dog. ñ 漢 🦊\n'.repeat(Math.ceil(100_000 / 50)).slice(0, 100_000)],
+    [
+      '100 KB text',
+      'The quick brown fox jumps over the lazy dog. ñ 漢 🦊\n'.repeat(Math.ceil(100_000 / 50)).slice(0, 100_000),
+    ],
   ])('round-trips %s', (_name, plaintext) => {
     const env = sealString(key, plaintext);
     expect(openString(key, env)).toBe(plaintext);
@@ -147,8 +152,12 @@ describe('sealString / openString', () => {
     const env = sealString(key, 'secret note body');
     const e = parseEnvelope(env);
     const c = Buffer.from(e.c, 'base64');
-    expect(() => openString(key, buildEnvelope({ ...e, c: c.subarray(0, c.length - 1).toString('base64') }))).toThrow(EnvelopeError);
-    expect(() => openString(key, buildEnvelope({ ...e, c: Buffer.concat([c, Buffer.from([0])]).toString('base64') }))).toThrow(EnvelopeError);
+    expect(() => openString(key, buildEnvelope({ ...e, c: c.subarray(0, c.length - 1).toString('base64') }))).toThrow(
+      EnvelopeError,
+    );
+    expect(() =>
+      openString(key, buildEnvelope({ ...e, c: Buffer.concat([c, Buffer.from([0])]).toString('base64') })),
+    ).toThrow(EnvelopeError);
   });
 
   it('fails with EnvelopeError under the key of another entity id (different HKDF salt)', () => {
@@ -206,29 +215,41 @@ describe('XChaCha20-Poly1305 test vectors', () => {
 
   it.each([
     ['empty', ''],
-    ['ascii', "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it."],
+    [
+      'ascii',
+      "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.",
+    ],
     ['unicode', '笔记 🗒️ ñ'],
     ['multi-block (> 64 bytes)', 'x'.repeat(1000)],
-  ])('with a fixed nonce, sealString(%s) is deterministic, opens, and equals HChaCha20 + IETF ChaCha20-Poly1305', (_name, plaintext) => {
-    const a = sealString(entityKey, plaintext, nonce);
-    const b = sealString(entityKey, plaintext, nonce);
-    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
-    expect(openString(entityKey, a)).toBe(plaintext);
+  ])(
+    'with a fixed nonce, sealString(%s) is deterministic, opens, and equals HChaCha20 + IETF ChaCha20-Poly1305',
+    (_name, plaintext) => {
+      const a = sealString(entityKey, plaintext, nonce);
+      const b = sealString(entityKey, plaintext, nonce);
+      expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+      expect(openString(entityKey, a)).toBe(plaintext);
 
-    const e = parseEnvelope(a);
-    expect(e.n).toBe(Buffer.from(nonce).toString('base64'));
-    const ref = referenceXChaCha(entityKey, nonce, Buffer.from(plaintext, 'utf8'));
-    expect(e.c).toBe(ref.c.toString('base64'));
-    expect(e.m).toBe(ref.m.toString('base64'));
-    // Bytes are exactly the JSON {"n","c","m"} in that order.
-    expect(Buffer.from(a).toString('utf8')).toBe(JSON.stringify({ n: e.n, c: ref.c.toString('base64'), m: ref.m.toString('base64') }));
-  });
+      const e = parseEnvelope(a);
+      expect(e.n).toBe(Buffer.from(nonce).toString('base64'));
+      const ref = referenceXChaCha(entityKey, nonce, Buffer.from(plaintext, 'utf8'));
+      expect(e.c).toBe(ref.c.toString('base64'));
+      expect(e.m).toBe(ref.m.toString('base64'));
+      // Bytes are exactly the JSON {"n","c","m"} in that order.
+      expect(Buffer.from(a).toString('utf8')).toBe(
+        JSON.stringify({ n: e.n, c: ref.c.toString('base64'), m: ref.m.toString('base64') }),
+      );
+    },
+  );
 
   it('opens an envelope produced entirely by the independent implementation', () => {
     const plaintext = 'written by the reference implementation ✓';
     const otherNonce = new Uint8Array(randomBytes(24));
     const ref = referenceXChaCha(entityKey, otherNonce, Buffer.from(plaintext));
-    const env = buildEnvelope({ n: Buffer.from(otherNonce).toString('base64'), c: ref.c.toString('base64'), m: ref.m.toString('base64') });
+    const env = buildEnvelope({
+      n: Buffer.from(otherNonce).toString('base64'),
+      c: ref.c.toString('base64'),
+      m: ref.m.toString('base64'),
+    });
     expect(openString(entityKey, env)).toBe(plaintext);
   });
 

@@ -23,7 +23,10 @@ function contentDigest(path: string): Record<string, string> {
   try {
     const out: Record<string, string> = {};
     for (const t of MIGRATED) {
-      const rows = db.prepare(`SELECT * FROM ${t} ORDER BY ${ORDER[t] ?? 'id'}`).raw().all();
+      const rows = db
+        .prepare(`SELECT * FROM ${t} ORDER BY ${ORDER[t] ?? 'id'}`)
+        .raw()
+        .all();
       out[t] = bytesToHex(sha256(utf8ToBytes(JSON.stringify(rows))));
     }
     return out;
@@ -56,7 +59,16 @@ describe('generateDataset', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(12);
     expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
-    for (const t of [...MIGRATED, 'note_tags', 'note_links', 'note_reminders', 'pending_ops', 'saved_searches', 'local_templates', 'fts_notes']) {
+    for (const t of [
+      ...MIGRATED,
+      'note_tags',
+      'note_links',
+      'note_reminders',
+      'pending_ops',
+      'saved_searches',
+      'local_templates',
+      'fts_notes',
+    ]) {
       expect(tables).toContain(t);
     }
   });
@@ -83,10 +95,15 @@ describe('generateDataset', () => {
   });
 
   it('has uuid ids except the system items, and soft-deleted rows', () => {
-    const ids = db.prepare('SELECT id FROM local_notes UNION ALL SELECT id FROM note_tasks UNION ALL SELECT id FROM local_folders').pluck().all() as string[];
+    const ids = db
+      .prepare('SELECT id FROM local_notes UNION ALL SELECT id FROM note_tasks UNION ALL SELECT id FROM local_folders')
+      .pluck()
+      .all() as string[];
     const nonUuid = ids.filter((id) => !UUID.test(id));
     expect(nonUuid.length).toBe(sum.nonUuidIds);
-    expect(nonUuid).toEqual(expect.arrayContaining(['system_daily_standup', 'system_meeting_notes', 'system_weekly_review', 'system_inbox']));
+    expect(nonUuid).toEqual(
+      expect.arrayContaining(['system_daily_standup', 'system_meeting_notes', 'system_weekly_review', 'system_inbox']),
+    );
     expect(count("SELECT count(*) FROM local_notes WHERE id LIKE 'system\\_%' ESCAPE '\\' AND note_type = 1")).toBe(3);
     expect(count('SELECT count(*) FROM local_notes WHERE deleted = 1')).toBe(sum.deletedNotes);
     expect(count('SELECT count(*) FROM note_tasks WHERE deleted = 1')).toBe(sum.deletedTasks);
@@ -96,26 +113,51 @@ describe('generateDataset', () => {
 
   it('stores valid enums, timestamps, hashes and JSON', () => {
     expect(count('SELECT count(*) FROM local_notes WHERE updated_at NOT BETWEEN 1609459200 AND 1748736000')).toBe(0);
-    expect(count('SELECT count(*) FROM note_tasks WHERE status NOT IN (0,1,2) OR priority NOT BETWEEN 0 AND 3')).toBe(0);
+    expect(count('SELECT count(*) FROM note_tasks WHERE status NOT IN (0,1,2) OR priority NOT BETWEEN 0 AND 3')).toBe(
+      0,
+    );
     expect(count('SELECT count(*) FROM note_tasks WHERE (status = 1) != (completed_at IS NOT NULL)')).toBe(0);
     expect(count('SELECT count(*) FROM note_tasks WHERE due_date IS NULL')).toBeGreaterThan(0);
     expect(count("SELECT count(*) FROM note_tasks WHERE labels IS NOT NULL AND json_type(labels) != 'array'")).toBe(0);
-    expect(count('SELECT count(*) FROM note_folders nf JOIN local_notes n ON n.id = nf.note_id WHERE nf.added_at < n.updated_at')).toBe(0);
+    expect(
+      count(
+        'SELECT count(*) FROM note_folders nf JOIN local_notes n ON n.id = nf.note_id WHERE nf.added_at < n.updated_at',
+      ),
+    ).toBe(0);
     expect(count('SELECT count(*) FROM note_folders WHERE folder_id NOT IN (SELECT id FROM local_folders)')).toBe(0);
-    expect(count('SELECT count(*) FROM local_notes WHERE encrypted_metadata IS NOT NULL AND json_valid(encrypted_metadata) = 0')).toBe(0);
-    const sample = db.prepare('SELECT content, content_hash FROM note_tasks LIMIT 50').all() as { content: string; content_hash: string }[];
+    expect(
+      count(
+        'SELECT count(*) FROM local_notes WHERE encrypted_metadata IS NOT NULL AND json_valid(encrypted_metadata) = 0',
+      ),
+    ).toBe(0);
+    const sample = db.prepare('SELECT content, content_hash FROM note_tasks LIMIT 50').all() as {
+      content: string;
+      content_hash: string;
+    }[];
     for (const r of sample) expect(r.content_hash).toBe(bytesToHex(sha256(utf8ToBytes(r.content))));
-    const positions = db.prepare('SELECT group_concat(position) FROM (SELECT note_id, position FROM note_tasks ORDER BY note_id, position) GROUP BY note_id').pluck().all() as string[];
+    const positions = db
+      .prepare(
+        'SELECT group_concat(position) FROM (SELECT note_id, position FROM note_tasks ORDER BY note_id, position) GROUP BY note_id',
+      )
+      .pluck()
+      .all() as string[];
     for (const p of positions) expect(p.split(',').map(Number)).toEqual(p.split(',').map((_, i) => i));
     const titles = (db.prepare('SELECT title FROM local_notes').pluck().all() as string[]).join('');
     for (const ch of ['📝', 'ı', 'İ', 'ß', '会议记录', 'مرحبا']) expect(titles).toContain(ch);
-    const sizes = db.prepare('SELECT length(CAST(body AS BLOB)) FROM local_notes WHERE note_type = 0').pluck().all() as number[];
+    const sizes = db
+      .prepare('SELECT length(CAST(body AS BLOB)) FROM local_notes WHERE note_type = 0')
+      .pluck()
+      .all() as number[];
     expect(Math.min(...sizes)).toBeGreaterThanOrEqual(100);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
   });
 
   it('writes email notes with headers, html and attachments', () => {
-    const rows = db.prepare("SELECT body, encrypted_metadata m FROM local_notes WHERE json_extract(encrypted_metadata, '$.source') = 'email'").all() as { body: string; m: string }[];
+    const rows = db
+      .prepare(
+        "SELECT body, encrypted_metadata m FROM local_notes WHERE json_extract(encrypted_metadata, '$.source') = 'email'",
+      )
+      .all() as { body: string; m: string }[];
     expect(rows.length).toBe(sum.emailNotes);
     for (const r of rows) {
       expect(r.body).toMatch(/^From: .+\nTo: .+\nSubject: .+\nReceived: .+\n/);
@@ -129,12 +171,19 @@ describe('generateDataset', () => {
 
   it('nests tasks only under earlier tasks of the same note', () => {
     expect(count('SELECT count(*) FROM note_tasks WHERE parent_task_id IS NOT NULL')).toBe(sum.nestedTasks);
-    expect(count(`SELECT count(*) FROM note_tasks c LEFT JOIN note_tasks p ON p.id = c.parent_task_id
-      WHERE c.parent_task_id IS NOT NULL AND (p.id IS NULL OR p.note_id != c.note_id OR p.position >= c.position)`)).toBe(0);
+    expect(
+      count(`SELECT count(*) FROM note_tasks c LEFT JOIN note_tasks p ON p.id = c.parent_task_id
+      WHERE c.parent_task_id IS NOT NULL AND (p.id IS NULL OR p.note_id != c.note_id OR p.position >= c.position)`),
+    ).toBe(0);
   });
 
   it('builds a consistent folder tree up to 4 deep', () => {
-    const rows = db.prepare('SELECT id, name, parent_id, path FROM local_folders').all() as { id: string; name: string; parent_id: string | null; path: string }[];
+    const rows = db.prepare('SELECT id, name, parent_id, path FROM local_folders').all() as {
+      id: string;
+      name: string;
+      parent_id: string | null;
+      path: string;
+    }[];
     const byId = new Map(rows.map((r) => [r.id, r]));
     let maxDepth = 0;
     for (const r of rows) {
@@ -152,7 +201,8 @@ describe('generateDataset', () => {
 
 describe('determinism, canary and safety', () => {
   it('gives identical content for the same seed and different content for another seed', () => {
-    const digestOf = (seed: number): Record<string, string> => contentDigest(generateDataset({ path: fresh(), seed, notes: 300 }).path);
+    const digestOf = (seed: number): Record<string, string> =>
+      contentDigest(generateDataset({ path: fresh(), seed, notes: 300 }).path);
     const a = digestOf(11);
     const b = digestOf(11);
     const c = digestOf(12);
@@ -215,12 +265,25 @@ describe('plantBadRows', () => {
         const row = db.prepare(`SELECT 1 FROM ${r.table} WHERE ${pk[r.table] ?? 'id'} = ?`).get(r.sourceId);
         expect(row, key(r)).toBeDefined();
       }
-      expect(db.prepare("SELECT typeof(title) || ':' || hex(title) FROM local_notes WHERE id = 'bad_note_utf8'").pluck().get()).toBe('text:48FF65');
-      expect(db.prepare("SELECT typeof(updated_at) FROM local_notes WHERE id = 'bad_note_iso_ts'").pluck().get()).toBe('text');
+      expect(
+        db
+          .prepare("SELECT typeof(title) || ':' || hex(title) FROM local_notes WHERE id = 'bad_note_utf8'")
+          .pluck()
+          .get(),
+      ).toBe('text:48FF65');
+      expect(db.prepare("SELECT typeof(updated_at) FROM local_notes WHERE id = 'bad_note_iso_ts'").pluck().get()).toBe(
+        'text',
+      );
       expect(db.prepare("SELECT hex(content) FROM note_tasks WHERE id = 'bad_task_nul'").pluck().get()).toBe('610062');
-      expect(db.prepare("SELECT encrypted_metadata FROM local_notes WHERE id = 'bad_note_json_nul'").pluck().get()).toBe('{"a":"x\\u0000y"}');
-      expect(db.prepare("SELECT parent_task_id FROM note_tasks WHERE id = 'bad_task_cycle_a'").pluck().get()).toBe('bad_task_cycle_b');
-      expect(db.prepare("SELECT parent_task_id FROM note_tasks WHERE id = 'bad_task_cycle_b'").pluck().get()).toBe('bad_task_cycle_a');
+      expect(
+        db.prepare("SELECT encrypted_metadata FROM local_notes WHERE id = 'bad_note_json_nul'").pluck().get(),
+      ).toBe('{"a":"x\\u0000y"}');
+      expect(db.prepare("SELECT parent_task_id FROM note_tasks WHERE id = 'bad_task_cycle_a'").pluck().get()).toBe(
+        'bad_task_cycle_b',
+      );
+      expect(db.prepare("SELECT parent_task_id FROM note_tasks WHERE id = 'bad_task_cycle_b'").pluck().get()).toBe(
+        'bad_task_cycle_a',
+      );
     } finally {
       db.close();
     }

@@ -11,7 +11,10 @@ const TABLES: SourceTable[] = ['local_notes', 'note_tasks', 'local_folders', 'no
 
 /** Independent UUIDv5 (RFC 9562 §5.5) over node:crypto SHA-1. */
 function referenceV5(name: string, namespace: string): string {
-  const hash = createHash('sha1').update(Buffer.from(namespace.replace(/-/g, ''), 'hex')).update(name, 'utf8').digest();
+  const hash = createHash('sha1')
+    .update(Buffer.from(namespace.replace(/-/g, ''), 'hex'))
+    .update(name, 'utf8')
+    .digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const h = hash.subarray(0, 16).toString('hex');
@@ -75,9 +78,15 @@ describe('isUuid', () => {
 
 describe('targetId', () => {
   it('keeps a uuid source id, lower-cased', () => {
-    expect(targetId('local_notes', '3f2504e0-4f89-41d3-9a0c-0305e82c3301', USER)).toBe('3f2504e0-4f89-41d3-9a0c-0305e82c3301');
-    expect(targetId('local_notes', '3F2504E0-4F89-41D3-9A0C-0305E82C3301', USER)).toBe('3f2504e0-4f89-41d3-9a0c-0305e82c3301');
-    expect(targetId('note_tasks', 'AbCdEf01-2345-6789-aBcD-ef0123456789', USER)).toBe('abcdef01-2345-6789-abcd-ef0123456789');
+    expect(targetId('local_notes', '3f2504e0-4f89-41d3-9a0c-0305e82c3301', USER)).toBe(
+      '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
+    );
+    expect(targetId('local_notes', '3F2504E0-4F89-41D3-9A0C-0305E82C3301', USER)).toBe(
+      '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
+    );
+    expect(targetId('note_tasks', 'AbCdEf01-2345-6789-aBcD-ef0123456789', USER)).toBe(
+      'abcdef01-2345-6789-abcd-ef0123456789',
+    );
   });
 
   it('keeps a uuid the same in every table (no namespacing of real uuids)', () => {
@@ -115,8 +124,12 @@ describe('targetId', () => {
 
   it('mints non-uuid ids per user, so users sharing a target never collide', () => {
     const other = '9d7c3a4e-1b2f-4c5d-8e6f-7a8b9c0d1e2f';
-    expect(targetId('local_notes', 'system_daily_standup', USER)).not.toBe(targetId('local_notes', 'system_daily_standup', other));
-    expect(targetId('local_notes', 'system_daily_standup', USER.toUpperCase())).toBe(targetId('local_notes', 'system_daily_standup', USER));
+    expect(targetId('local_notes', 'system_daily_standup', USER)).not.toBe(
+      targetId('local_notes', 'system_daily_standup', other),
+    );
+    expect(targetId('local_notes', 'system_daily_standup', USER.toUpperCase())).toBe(
+      targetId('local_notes', 'system_daily_standup', USER),
+    );
     expect(userNamespace(USER)).toBe(uuidV5(USER, ID_NAMESPACE));
   });
 

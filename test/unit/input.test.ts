@@ -63,8 +63,13 @@ describe('parseMigrationInput', () => {
   });
 
   it('accepts health sources and a webhook by name only, refusing SQL and URLs with the field named', () => {
-    expect(parseMigrationInput({ ...valid, health: { sources: ['app-errors'], webhook: 'ops' } }).health).toMatchObject({ sources: ['app-errors'], webhook: 'ops' });
-    const source = invalid({ ...valid, health: { sources: [{ kind: 'sql', query: 'SELECT errors, requests FROM m' }] } });
+    expect(parseMigrationInput({ ...valid, health: { sources: ['app-errors'], webhook: 'ops' } }).health).toMatchObject(
+      { sources: ['app-errors'], webhook: 'ops' },
+    );
+    const source = invalid({
+      ...valid,
+      health: { sources: [{ kind: 'sql', query: 'SELECT errors, requests FROM m' }] },
+    });
     expect(source.field).toBe('health.sources.0');
     expect(source.message).toMatch(/worker config/);
     const extra = invalid({ ...valid, health: { probe: { extraSql: 'SELECT 1; COMMIT; DROP TABLE notes' } } });
@@ -77,7 +82,9 @@ describe('parseMigrationInput', () => {
     const url = invalid({ ...valid, health: { webhook: 'https://ops:hook-secret@hooks.example/x' } });
     expect(url.field).toBe('health.webhook');
     expect(url.message).not.toContain('hook-secret');
-    expect(() => parseMigrationInput({ ...valid, health: { intervalMs: 5 } })).toThrow(expect.objectContaining({ field: 'health.intervalMs' }));
+    expect(() => parseMigrationInput({ ...valid, health: { intervalMs: 5 } })).toThrow(
+      expect.objectContaining({ field: 'health.intervalMs' }),
+    );
   });
 
   it('keeps explicit values over defaults', () => {
@@ -92,7 +99,16 @@ describe('parseMigrationInput', () => {
       chunksPerExecution: 3,
       heartbeatTimeoutMs: 1_000,
     });
-    expect(cfg).toMatchObject({ chunkRows: 5, parallelism: 8, quarantineThreshold: 0, sampleSize: 0, dryRun: true, expectDatabase: 'notes_prod', chunksPerExecution: 3, heartbeatTimeoutMs: 1_000 });
+    expect(cfg).toMatchObject({
+      chunkRows: 5,
+      parallelism: 8,
+      quarantineThreshold: 0,
+      sampleSize: 0,
+      dryRun: true,
+      expectDatabase: 'notes_prod',
+      chunksPerExecution: 3,
+      heartbeatTimeoutMs: 1_000,
+    });
   });
 
   it('accepts names with dots, dashes and underscores, and an upper-case uuid', () => {
@@ -108,10 +124,25 @@ describe('parseMigrationInput', () => {
     ['a missing userId', { ...valid, userId: undefined }, 'userId', /userId/],
     ['a userId that is not a uuid', { ...valid, userId: 'not-a-uuid' }, 'userId', /must be a uuid/],
     ['a userId uuid without dashes', { ...valid, userId: USER.replace(/-/g, '') }, 'userId', /must be a uuid/],
-    ['a target that is a DSN', { ...valid, target: 'postgres://migrator:secret@db:5432/notes' }, 'target', /name declared in the worker config.*never a DSN/],
-    ['a target env: reference', { ...valid, target: 'env:HOME' }, 'target', /never a DSN, URL, path or env:\/file: reference/],
+    [
+      'a target that is a DSN',
+      { ...valid, target: 'postgres://migrator:secret@db:5432/notes' },
+      'target',
+      /name declared in the worker config.*never a DSN/,
+    ],
+    [
+      'a target env: reference',
+      { ...valid, target: 'env:HOME' },
+      'target',
+      /never a DSN, URL, path or env:\/file: reference/,
+    ],
     ['a keyring path', { ...valid, keyring: '/secrets/keyring.json' }, 'keyring', /name declared in the worker config/],
-    ['a file: keyring', { ...valid, keyring: 'file:/secrets/keyring.json' }, 'keyring', /name declared in the worker config/],
+    [
+      'a file: keyring',
+      { ...valid, keyring: 'file:/secrets/keyring.json' },
+      'keyring',
+      /name declared in the worker config/,
+    ],
     ['an empty keyring', { ...valid, keyring: '' }, 'keyring', /name/],
     ['an empty source', { ...valid, source: '' }, 'source', /path to the source SQLite file/],
     ['chunkRows 0', { ...valid, chunkRows: 0 }, 'chunkRows', />=\s*1/],
@@ -155,7 +186,9 @@ describe('parseMigrationInput', () => {
 
 describe('migrationWorkflowId', () => {
   it('is stable', () => {
-    expect(migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER })).toBe(migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER }));
+    expect(migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER })).toBe(
+      migrationWorkflowId({ target: 'env:TARGET_DSN', userId: USER }),
+    );
     expect(migrationWorkflowId({ target: 'notes-prod', userId: USER })).toBe(`migrate-notes-prod-${USER}`);
   });
 
@@ -166,7 +199,9 @@ describe('migrationWorkflowId', () => {
   });
 
   it('is the same for an upper-case spelling of the same user', () => {
-    expect(migrationWorkflowId({ target: 'env:T', userId: USER.toUpperCase() })).toBe(migrationWorkflowId({ target: 'env:T', userId: USER }));
+    expect(migrationWorkflowId({ target: 'env:T', userId: USER.toUpperCase() })).toBe(
+      migrationWorkflowId({ target: 'env:T', userId: USER }),
+    );
   });
 
   it('accepts the parsed config directly', () => {

@@ -15,7 +15,10 @@ describe('workflow sandbox lint rule', () => {
     ["import { readFileSync } from 'node:fs';\nexport const x = readFileSync;", 'node built-in'],
     ["import pg from 'pg';\nexport const x = pg;", 'pg'],
     ["import Database from 'better-sqlite3';\nexport const x = Database;", 'better-sqlite3'],
-    ["import { createActivities } from '../activities';\nexport const x = createActivities;", 'value import of activities'],
+    [
+      "import { createActivities } from '../activities';\nexport const x = createActivities;",
+      'value import of activities',
+    ],
     ["import { freePort } from '../infra/ports';\nexport const x = freePort;", 'infra (I/O)'],
     ["import { z } from 'zod';\nexport const x = z;", 'any other package'],
   ])('rejects %s (%s)', async (code) => {
@@ -36,7 +39,10 @@ describe('workflow sandbox lint rule', () => {
 
   it.each([
     ["import pg from 'pg';\nexport const x = pg;", 'pg'],
-    ["import { createActivities } from '../../activities';\nexport const x = createActivities;", 'value import of activities'],
+    [
+      "import { createActivities } from '../../activities';\nexport const x = createActivities;",
+      'value import of activities',
+    ],
     ["import { freePort } from '../../infra/ports';\nexport const x = freePort;", 'infra (I/O)'],
     ["import { x } from '../../../outside';\nexport const y = x;", 'outside the repository'],
   ])('rejects in a phase file %s (%s)', async (code) => {

@@ -180,18 +180,21 @@ describe('mapping registry', () => {
     expect(() => mappingFor('note_tags')).toThrow(/no mapping/);
   });
 
-  it.each(Object.values(MAPPINGS).map((m) => [m.sourceTable, m] as const))('%s: selectList yields exactly coveredColumns', (_t, m) => {
-    const aliases = m.selectList.split(',').map((part) => {
-      const as = /\bAS\s+(\w+)\s*$/i.exec(part.trim());
-      return as ? as[1]! : part.trim();
-    });
-    expect([...aliases].sort()).toEqual([...m.coveredColumns].sort());
-    expect(aliases).toContain(m.keyColumn);
-    // Every column but the key column is read as BLOB or is a non-text column.
-    for (const part of m.selectList.split(',').map((p) => p.trim())) {
-      if (/CAST\(/i.test(part)) expect(part).toMatch(/^CAST\((\w+) AS BLOB\) AS \1$/);
-    }
-  });
+  it.each(Object.values(MAPPINGS).map((m) => [m.sourceTable, m] as const))(
+    '%s: selectList yields exactly coveredColumns',
+    (_t, m) => {
+      const aliases = m.selectList.split(',').map((part) => {
+        const as = /\bAS\s+(\w+)\s*$/i.exec(part.trim());
+        return as ? as[1]! : part.trim();
+      });
+      expect([...aliases].sort()).toEqual([...m.coveredColumns].sort());
+      expect(aliases).toContain(m.keyColumn);
+      // Every column but the key column is read as BLOB or is a non-text column.
+      for (const part of m.selectList.split(',').map((p) => p.trim())) {
+        if (/CAST\(/i.test(part)) expect(part).toMatch(/^CAST\((\w+) AS BLOB\) AS \1$/);
+      }
+    },
+  );
 });
 
 describe('notes mapping (local_notes → notes)', () => {
@@ -235,19 +238,35 @@ describe('notes mapping (local_notes → notes)', () => {
   });
 
   it('accepts ISO-8601 text timestamps (ms precision, UTC)', () => {
-    expect(notesMapping.transform(noteRow({ updated_at: '2024-03-01T10:00:00Z' }), ctx).canonical.updated_at).toBe(Date.UTC(2024, 2, 1, 10, 0, 0));
-    expect(notesMapping.transform(noteRow({ updated_at: '2024-03-01T10:00:00.250Z' }), ctx).canonical.updated_at).toBe(Date.UTC(2024, 2, 1, 10, 0, 0, 250));
-    expect(notesMapping.transform(noteRow({ updated_at: '2024-03-01T12:00:00+02:00' }), ctx).canonical.updated_at).toBe(Date.UTC(2024, 2, 1, 10, 0, 0));
+    expect(notesMapping.transform(noteRow({ updated_at: '2024-03-01T10:00:00Z' }), ctx).canonical.updated_at).toBe(
+      Date.UTC(2024, 2, 1, 10, 0, 0),
+    );
+    expect(notesMapping.transform(noteRow({ updated_at: '2024-03-01T10:00:00.250Z' }), ctx).canonical.updated_at).toBe(
+      Date.UTC(2024, 2, 1, 10, 0, 0, 250),
+    );
+    expect(notesMapping.transform(noteRow({ updated_at: '2024-03-01T12:00:00+02:00' }), ctx).canonical.updated_at).toBe(
+      Date.UTC(2024, 2, 1, 10, 0, 0),
+    );
     // A zone-less local time is UTC (Drift stores UTC), whatever the test machine's zone.
-    expect(notesMapping.transform(noteRow({ updated_at: '2024-03-01 10:00:00' }), ctx).canonical.updated_at).toBe(Date.UTC(2024, 2, 1, 10, 0, 0));
-    expect(notesMapping.transform(noteRow({ updated_at: '2024-03-01' }), ctx).canonical.updated_at).toBe(Date.UTC(2024, 2, 1));
-    expect(notesMapping.transform(noteRow({ updated_at: blob(' 1700000000 ') }), ctx).canonical.updated_at).toBe(T1 * 1000);
+    expect(notesMapping.transform(noteRow({ updated_at: '2024-03-01 10:00:00' }), ctx).canonical.updated_at).toBe(
+      Date.UTC(2024, 2, 1, 10, 0, 0),
+    );
+    expect(notesMapping.transform(noteRow({ updated_at: '2024-03-01' }), ctx).canonical.updated_at).toBe(
+      Date.UTC(2024, 2, 1),
+    );
+    expect(notesMapping.transform(noteRow({ updated_at: blob(' 1700000000 ') }), ctx).canonical.updated_at).toBe(
+      T1 * 1000,
+    );
     expect(notesMapping.transform(noteRow({ updated_at: BigInt(T1) }), ctx).canonical.updated_at).toBe(T1 * 1000);
   });
 
   it('accepts timestamps at both ends of the plausible window', () => {
-    expect(notesMapping.transform(noteRow({ updated_at: 631_152_000 }), ctx).canonical.updated_at).toBe(631_152_000_000);
-    expect(notesMapping.transform(noteRow({ updated_at: AS_OF + 86_400 }), ctx).canonical.updated_at).toBe((AS_OF + 86_400) * 1000);
+    expect(notesMapping.transform(noteRow({ updated_at: 631_152_000 }), ctx).canonical.updated_at).toBe(
+      631_152_000_000,
+    );
+    expect(notesMapping.transform(noteRow({ updated_at: AS_OF + 86_400 }), ctx).canonical.updated_at).toBe(
+      (AS_OF + 86_400) * 1000,
+    );
   });
 
   it.each([
@@ -267,10 +286,30 @@ describe('notes mapping (local_notes → notes)', () => {
     ['updated_at impossible date', { updated_at: '2024-13-45T10:00:00Z' }, 'TIMESTAMP_OUT_OF_RANGE', 'updated_at'],
     ['updated_at NULL', { updated_at: null }, 'INVALID_VALUE', 'updated_at'],
     ['metadata that is not JSON', { encrypted_metadata: blob('{not json') }, 'INVALID_JSON', 'encrypted_metadata'],
-    ['metadata with an escaped NUL', { encrypted_metadata: blob('{"a":"x\\u0000y"}') }, 'UNSUPPORTED_TEXT', 'encrypted_metadata'],
-    ['metadata with a NUL in a key', { encrypted_metadata: blob('{"a\\u0000":1}') }, 'UNSUPPORTED_TEXT', 'encrypted_metadata'],
-    ['metadata with a nested NUL', { encrypted_metadata: blob('{"a":[{"b":"\\u0000"}]}') }, 'UNSUPPORTED_TEXT', 'encrypted_metadata'],
-    ['metadata with a lone surrogate', { encrypted_metadata: blob('{"a":"\\ud800"}') }, 'UNSUPPORTED_TEXT', 'encrypted_metadata'],
+    [
+      'metadata with an escaped NUL',
+      { encrypted_metadata: blob('{"a":"x\\u0000y"}') },
+      'UNSUPPORTED_TEXT',
+      'encrypted_metadata',
+    ],
+    [
+      'metadata with a NUL in a key',
+      { encrypted_metadata: blob('{"a\\u0000":1}') },
+      'UNSUPPORTED_TEXT',
+      'encrypted_metadata',
+    ],
+    [
+      'metadata with a nested NUL',
+      { encrypted_metadata: blob('{"a":[{"b":"\\u0000"}]}') },
+      'UNSUPPORTED_TEXT',
+      'encrypted_metadata',
+    ],
+    [
+      'metadata with a lone surrogate',
+      { encrypted_metadata: blob('{"a":"\\ud800"}') },
+      'UNSUPPORTED_TEXT',
+      'encrypted_metadata',
+    ],
     ['is_pinned 2', { is_pinned: 2 }, 'INVALID_VALUE', 'is_pinned'],
     ['deleted as text', { deleted: 'yes' }, 'INVALID_VALUE', 'deleted'],
   ])('rejects %s', (_name, override, reason, column) => {
@@ -281,7 +320,9 @@ describe('notes mapping (local_notes → notes)', () => {
   });
 
   it('keeps user content out of the rejection message', () => {
-    const r = rejection(() => notesMapping.transform(noteRow({ encrypted_metadata: blob('{"secret":"hunter2\\u0000"}') }), ctx));
+    const r = rejection(() =>
+      notesMapping.transform(noteRow({ encrypted_metadata: blob('{"secret":"hunter2\\u0000"}') }), ctx),
+    );
     expect(r.message).not.toContain('hunter2');
   });
 
@@ -327,7 +368,10 @@ describe('tasks mapping (note_tasks → note_tasks)', () => {
   });
 
   it('applies column defaults and keeps optional NULLs', () => {
-    const c = tasksMapping.transform(taskRow({ priority: null, position: null, due_date: null, completed_at: null, labels: null, deleted: 1 }), ctx).canonical;
+    const c = tasksMapping.transform(
+      taskRow({ priority: null, position: null, due_date: null, completed_at: null, labels: null, deleted: 1 }),
+      ctx,
+    ).canonical;
     expect(c.priority).toBe(1);
     expect(c.position).toBe(0);
     expect(c.due_date).toBeNull();
@@ -337,12 +381,15 @@ describe('tasks mapping (note_tasks → note_tasks)', () => {
   });
 
   it('accepts priorities 0..3 and an empty labels array', () => {
-    for (const p of [0, 1, 2, 3]) expect(tasksMapping.transform(taskRow({ priority: p }), ctx).canonical.priority).toBe(p);
+    for (const p of [0, 1, 2, 3])
+      expect(tasksMapping.transform(taskRow({ priority: p }), ctx).canonical.priority).toBe(p);
     expect(tasksMapping.transform(taskRow({ labels: blob('[]') }), ctx).canonical.labels).toEqual([]);
   });
 
   it('accepts an ISO-8601 text due_date', () => {
-    expect(tasksMapping.transform(taskRow({ due_date: '2024-03-01T10:00:00Z' }), ctx).canonical.due_date).toBe(Date.UTC(2024, 2, 1, 10));
+    expect(tasksMapping.transform(taskRow({ due_date: '2024-03-01T10:00:00Z' }), ctx).canonical.due_date).toBe(
+      Date.UTC(2024, 2, 1, 10),
+    );
   });
 
   it.each([
@@ -382,7 +429,9 @@ describe('tasks mapping (note_tasks → note_tasks)', () => {
     const task = tasksMapping.transform(taskRow({ id: 'task-7', note_id: blob('system_daily_standup') }), ctx);
     expect(task.canonical.note_id).toBe(note.targetId);
     expect(task.canonical.note_id).toBe(uuidV5('local_notes:system_daily_standup', NS));
-    expect(task.requiredRefs).toEqual([{ table: 'notes', sourceId: 'system_daily_standup', targetId: note.targetId, column: 'note_id' }]);
+    expect(task.requiredRefs).toEqual([
+      { table: 'notes', sourceId: 'system_daily_standup', targetId: note.targetId, column: 'note_id' },
+    ]);
     expect(task.targetId).toBe(uuidV5('note_tasks:task-7', NS));
     expect(task.targetId).not.toBe(uuidV5('local_notes:task-7', NS));
   });
@@ -395,7 +444,11 @@ describe('tasks mapping (note_tasks → note_tasks)', () => {
   it('reports the parent for deferred linking and leaves parent_id NULL until withParent', () => {
     const t = tasksMapping.transform(taskRow({ parent_task_id: blob('parent-task') }), ctx);
     expect(t.canonical.parent_id).toBeNull();
-    expect(t.parent).toEqual({ sourceId: 'parent-task', targetId: uuidV5('note_tasks:parent-task', NS), column: 'parent_task_id' });
+    expect(t.parent).toEqual({
+      sourceId: 'parent-task',
+      targetId: uuidV5('note_tasks:parent-task', NS),
+      column: 'parent_task_id',
+    });
     const linked = tasksMapping.withParent!(t.canonical, t.parent!.targetId);
     expect(linked.parent_id).toBe(uuidV5('note_tasks:parent-task', NS));
     expect(t.canonical.parent_id).toBeNull(); // withParent does not mutate
@@ -426,7 +479,10 @@ describe('folders mapping (local_folders → folders)', () => {
   });
 
   it('applies defaults for NULL optional columns', () => {
-    const c = foldersMapping.transform(folderRow({ color: null, icon: null, description: null, sort_order: null, deleted: 1 }), ctx).canonical;
+    const c = foldersMapping.transform(
+      folderRow({ color: null, icon: null, description: null, sort_order: null, deleted: 1 }),
+      ctx,
+    ).canonical;
     expect(c.color).toBeNull();
     expect(c.icon).toBeNull();
     expect(c.description).toBe('');
@@ -439,7 +495,9 @@ describe('folders mapping (local_folders → folders)', () => {
     expect(t.targetId).toBe(uuidV5('local_folders:child', NS));
     expect(t.canonical.parentId).toBeNull();
     expect(t.parent).toEqual({ sourceId: 'inbox', targetId: uuidV5('local_folders:inbox', NS), column: 'parent_id' });
-    expect(foldersMapping.withParent!(t.canonical, t.parent!.targetId).parentId).toBe(uuidV5('local_folders:inbox', NS));
+    expect(foldersMapping.withParent!(t.canonical, t.parent!.targetId).parentId).toBe(
+      uuidV5('local_folders:inbox', NS),
+    );
     expect(t.canonical.parentId).toBeNull();
   });
 
@@ -503,9 +561,31 @@ describe('encode → target row → decode round trip (real envelope Sealer)', (
 
   const notes: NoteRow[] = [
     notesMapping.transform(noteRow(), ctx).canonical,
-    notesMapping.transform(noteRow({ id: 'system_daily_standup', title: blob(''), body: blob(''), encrypted_metadata: null, is_pinned: 0, deleted: 1, note_type: 1 }), ctx).canonical,
-    notesMapping.transform(noteRow({ id: 'n-2', title: blob('漢字 "quotes" \\ back'), body: blob('x'.repeat(50_000)), encrypted_metadata: blob('{"z":1,"a":{"y":[3,2,1],"b":null},"n":-1.25e3}') }), ctx).canonical,
-    notesMapping.transform(noteRow({ id: 'n-3', encrypted_metadata: blob('[1,"two",true]'), updated_at: '2024-03-01T10:00:00.123Z' }), ctx).canonical,
+    notesMapping.transform(
+      noteRow({
+        id: 'system_daily_standup',
+        title: blob(''),
+        body: blob(''),
+        encrypted_metadata: null,
+        is_pinned: 0,
+        deleted: 1,
+        note_type: 1,
+      }),
+      ctx,
+    ).canonical,
+    notesMapping.transform(
+      noteRow({
+        id: 'n-2',
+        title: blob('漢字 "quotes" \\ back'),
+        body: blob('x'.repeat(50_000)),
+        encrypted_metadata: blob('{"z":1,"a":{"y":[3,2,1],"b":null},"n":-1.25e3}'),
+      }),
+      ctx,
+    ).canonical,
+    notesMapping.transform(
+      noteRow({ id: 'n-3', encrypted_metadata: blob('[1,"two",true]'), updated_at: '2024-03-01T10:00:00.123Z' }),
+      ctx,
+    ).canonical,
   ];
   it.each(notes.map((c) => [c.id, c] as const))('notes %s', (_id, canonical) => {
     const decoded = roundTrip(notesMapping, canonical, sealer);
@@ -514,8 +594,30 @@ describe('encode → target row → decode round trip (real envelope Sealer)', (
 
   const tasks: TaskRow[] = [
     tasksMapping.transform(taskRow(), ctx).canonical,
-    tasksMapping.transform(taskRow({ id: 'task-2', note_id: blob('system_daily_standup'), status: 0, priority: null, due_date: null, completed_at: null, labels: null, position: null, deleted: 1 }), ctx).canonical,
-    tasksMapping.transform(taskRow({ id: 'task-3', status: 2, priority: 0, content: blob('中文 🎉 "q"'), labels: blob('["a",{"k":"v","b":[1]}]') }), ctx).canonical,
+    tasksMapping.transform(
+      taskRow({
+        id: 'task-2',
+        note_id: blob('system_daily_standup'),
+        status: 0,
+        priority: null,
+        due_date: null,
+        completed_at: null,
+        labels: null,
+        position: null,
+        deleted: 1,
+      }),
+      ctx,
+    ).canonical,
+    tasksMapping.transform(
+      taskRow({
+        id: 'task-3',
+        status: 2,
+        priority: 0,
+        content: blob('中文 🎉 "q"'),
+        labels: blob('["a",{"k":"v","b":[1]}]'),
+      }),
+      ctx,
+    ).canonical,
   ];
   it.each(tasks.map((c) => [c.id, c] as const))('note_tasks %s', (_id, canonical) => {
     // parent_id is not in the insert (linked later); the target column is NULL right after it.
@@ -532,9 +634,28 @@ describe('encode → target row → decode round trip (real envelope Sealer)', (
 
   const folders: FolderRow[] = [
     foldersMapping.transform(folderRow(), ctx).canonical,
-    foldersMapping.transform(folderRow({ id: 'inbox', color: null, icon: null, description: null, sort_order: null, deleted: 1, name: blob('') }), ctx).canonical,
+    foldersMapping.transform(
+      folderRow({
+        id: 'inbox',
+        color: null,
+        icon: null,
+        description: null,
+        sort_order: null,
+        deleted: 1,
+        name: blob(''),
+      }),
+      ctx,
+    ).canonical,
     (() => {
-      const t = foldersMapping.transform(folderRow({ id: 'child', parent_id: blob('inbox'), name: blob('Ünïcødé 文件夹'), path: blob('/Inbox/Ünïcødé') }), ctx);
+      const t = foldersMapping.transform(
+        folderRow({
+          id: 'child',
+          parent_id: blob('inbox'),
+          name: blob('Ünïcødé 文件夹'),
+          path: blob('/Inbox/Ünïcødé'),
+        }),
+        ctx,
+      );
       return foldersMapping.withParent!(t.canonical, t.parent!.targetId);
     })(),
   ];
@@ -545,7 +666,10 @@ describe('encode → target row → decode round trip (real envelope Sealer)', (
 
   const links: NoteFolderRow[] = [
     noteFoldersMapping.transform(noteFolderRow(), ctx).canonical,
-    noteFoldersMapping.transform(noteFolderRow({ note_id: 'n-1', folder_id: blob('inbox'), added_at: '2024-03-01T10:00:00Z' }), ctx).canonical,
+    noteFoldersMapping.transform(
+      noteFolderRow({ note_id: 'n-1', folder_id: blob('inbox'), added_at: '2024-03-01T10:00:00Z' }),
+      ctx,
+    ).canonical,
   ];
   it.each(links.map((c) => [c.note_id, c] as const))('note_folders %s', (_id, canonical) => {
     const decoded = roundTrip(noteFoldersMapping, canonical, sealer);
@@ -606,7 +730,11 @@ describe('encode → target row → decode round trip (real envelope Sealer)', (
     const other = makeSealer();
     const noteRowPg = pgRow(notesMapping as unknown as TableMapping, notesMapping.encode(notes[0]!, sealer), USER);
     expect(() => notesMapping.decode(noteRowPg, other)).toThrow(EnvelopeError);
-    const folderRowPg = pgRow(foldersMapping as unknown as TableMapping, foldersMapping.encode(folders[0]!, sealer), USER);
+    const folderRowPg = pgRow(
+      foldersMapping as unknown as TableMapping,
+      foldersMapping.encode(folders[0]!, sealer),
+      USER,
+    );
     expect(() => foldersMapping.decode(folderRowPg, other)).toThrow(EnvelopeError);
   });
 
@@ -636,9 +764,12 @@ describe('rows read by real better-sqlite3 from the Drift v12 schema', () => {
     `INSERT INTO local_folders (id, name, parent_id, path, sort_order, color, icon, description, created_at, updated_at, deleted)
      VALUES ('child', 'Child', 'inbox', '/Inbox/Child', 2, NULL, 'star', 'd', ?, ?, 0)`,
   ).run(T1, T2);
-  db.prepare(`INSERT INTO note_folders (note_id, folder_id, added_at) VALUES ('system_daily_standup', 'inbox', ?)`).run(T3);
+  db.prepare(`INSERT INTO note_folders (note_id, folder_id, added_at) VALUES ('system_daily_standup', 'inbox', ?)`).run(
+    T3,
+  );
 
-  const select = (m: TableMapping): Row[] => db.prepare(`SELECT ${m.selectList} FROM ${m.sourceTable} ORDER BY ${m.keyColumn}`).all() as Row[];
+  const select = (m: TableMapping): Row[] =>
+    db.prepare(`SELECT ${m.selectList} FROM ${m.sourceTable} ORDER BY ${m.keyColumn}`).all() as Row[];
 
   it('returns text columns as Buffer, integers as number, the key column as string', () => {
     const [note] = select(notesMapping as unknown as TableMapping).filter((r) => r.id === NOTE_UUID);
@@ -652,7 +783,9 @@ describe('rows read by real better-sqlite3 from the Drift v12 schema', () => {
   it('transforms them as the hand-built rows above', () => {
     const rows = select(notesMapping as unknown as TableMapping);
     const byId = new Map(rows.map((r) => [r.id as string, r]));
-    expect(notesMapping.transform(byId.get(NOTE_UUID)!, ctx).canonical).toEqual(notesMapping.transform(noteRow(), ctx).canonical);
+    expect(notesMapping.transform(byId.get(NOTE_UUID)!, ctx).canonical).toEqual(
+      notesMapping.transform(noteRow(), ctx).canonical,
+    );
     const standup = notesMapping.transform(byId.get('system_daily_standup')!, ctx);
     expect(standup.targetId).toBe(uuidV5('local_notes:system_daily_standup', NS));
     expect(standup.canonical.updated_at).toBe(Date.UTC(2024, 2, 1, 10));
@@ -663,16 +796,35 @@ describe('rows read by real better-sqlite3 from the Drift v12 schema', () => {
 
     const [task] = select(tasksMapping as unknown as TableMapping);
     const t = tasksMapping.transform(task!, ctx);
-    expect(t.canonical).toMatchObject({ note_id: standup.targetId, status: 'cancelled', priority: 3, labels: ['a'], position: 1, due_date: null });
+    expect(t.canonical).toMatchObject({
+      note_id: standup.targetId,
+      status: 'cancelled',
+      priority: 3,
+      labels: ['a'],
+      position: 1,
+      due_date: null,
+    });
     expect(t.parent?.targetId).toBe(uuidV5('note_tasks:task-0', NS));
 
     const [folder] = select(foldersMapping as unknown as TableMapping);
     const f = foldersMapping.transform(folder!, ctx);
-    expect(f.canonical).toMatchObject({ name: 'Child', path: '/Inbox/Child', sortOrder: 2, color: null, icon: 'star', description: 'd' });
+    expect(f.canonical).toMatchObject({
+      name: 'Child',
+      path: '/Inbox/Child',
+      sortOrder: 2,
+      color: null,
+      icon: 'star',
+      description: 'd',
+    });
     expect(f.parent?.targetId).toBe(uuidV5('local_folders:inbox', NS));
 
     const [link] = select(noteFoldersMapping as unknown as TableMapping);
     const l = noteFoldersMapping.transform(link!, ctx);
-    expect(l.canonical).toEqual({ note_id: standup.targetId, user_id: USER, folder_id: uuidV5('local_folders:inbox', NS), added_at: T3 * 1000 });
+    expect(l.canonical).toEqual({
+      note_id: standup.targetId,
+      user_id: USER,
+      folder_id: uuidV5('local_folders:inbox', NS),
+      added_at: T3 * 1000,
+    });
   });
 });

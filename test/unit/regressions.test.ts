@@ -25,7 +25,9 @@ describe('regressions', () => {
   });
 
   it('JSON numbers beyond the double range (1e400 → Infinity → null) are quarantined', () => {
-    expect(() => optionalJson({ m: Buffer.from('{"x":1e400}') }, 'm')).toThrow(expect.objectContaining({ reason: 'UNSUPPORTED_NUMBER', column: 'm' }));
+    expect(() => optionalJson({ m: Buffer.from('{"x":1e400}') }, 'm')).toThrow(
+      expect.objectContaining({ reason: 'UNSUPPORTED_NUMBER', column: 'm' }),
+    );
     expect(optionalJson({ m: Buffer.from('{"x":1.5e-300,"y":-2.25}') }, 'm')).toEqual({ x: 1.5e-300, y: -2.25 });
   });
 

@@ -8,5 +8,13 @@ import { schemaPhase } from './schema';
 import { transferPhase } from './transfer';
 import { validationPhase } from './validation';
 
-export const PHASES: readonly Phase[] = [preflightPhase, backupPhase, schemaPhase, indexesPhase, transferPhase, validationPhase, postMigrationPhase];
+export const PHASES: readonly Phase[] = [
+  preflightPhase,
+  backupPhase,
+  schemaPhase,
+  indexesPhase,
+  transferPhase,
+  validationPhase,
+  postMigrationPhase,
+];
 export type { Phase, PhaseContext } from './phase';

@@ -5,7 +5,12 @@ import type { Phase } from './phase';
 export const indexesPhase: Phase = {
   name: 'indexes',
   inDryRun: false,
-  undo: ({ run, acts }) => [{ name: 'dropRunIndexes', run: () => acts.compensations.dropRunIndexes({ target: run.cfg.target, runId: run.runId }) }],
+  undo: ({ run, acts }) => [
+    {
+      name: 'dropRunIndexes',
+      run: () => acts.compensations.dropRunIndexes({ target: run.cfg.target, runId: run.runId }),
+    },
+  ],
   undoneBy: 'dropRunIndexes (every index this run recorded before building it, and INVALID leftovers of its sets)',
   proves: 'every index of the critical and temporary sets exists and is valid',
   async step({ run, acts }) {

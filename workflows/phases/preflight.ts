@@ -8,7 +8,8 @@ export const preflightPhase: Phase = {
   inDryRun: true,
   undo: () => [],
   undoneBy: 'nothing to undo: reads only',
-  proves: 'the source passes integrity_check and the Drift v12 schema check; the target is the expected database; its pre-run fingerprint is recorded',
+  proves:
+    'the source passes integrity_check and the Drift v12 schema check; the target is the expected database; its pre-run fingerprint is recorded',
   async step({ run, acts }) {
     const { cfg } = run;
     // Every capability the run names is checked against the worker's config here, before anything else.

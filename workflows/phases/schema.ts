@@ -20,7 +20,9 @@ export const SCHEMA_UNDO_OWN_TABLES = 'schema-undo-own-tables';
 function tablesToDrop(run: RunState): string[] {
   if (run.createdTables !== null) return run.createdTables;
   const existed = new Set(Object.keys(required(run.before, 'before').tables));
-  return TABLE_ORDER.flatMap((t) => [`public.${MAPPINGS[t].targetTable}`, `public.${MAPPINGS[t].bridgeTable}`]).filter((t) => !existed.has(t));
+  return TABLE_ORDER.flatMap((t) => [`public.${MAPPINGS[t].targetTable}`, `public.${MAPPINGS[t].bridgeTable}`]).filter(
+    (t) => !existed.has(t),
+  );
 }
 
 export const schemaPhase: Phase = {
@@ -31,7 +33,10 @@ export const schemaPhase: Phase = {
     return [
       { name: 'releaseLease', run: () => acts.compensations.releaseLease({ target: cfg.target, runId }) },
       // Decided when the compensation runs (after the step recorded what it created).
-      { name: 'dropCreatedTables', run: () => acts.compensations.dropCreatedTables({ target: cfg.target, tables: tablesToDrop(run), runId }) },
+      {
+        name: 'dropCreatedTables',
+        run: () => acts.compensations.dropCreatedTables({ target: cfg.target, tables: tablesToDrop(run), runId }),
+      },
     ];
   },
   undoneBy: 'releaseLease, dropCreatedTables (tables this run created and nothing else uses)',
@@ -51,11 +56,16 @@ export const schemaPhase: Phase = {
       // ensureSchema made IF NOT EXISTS are the holder's as much as ours), so it must not compensate:
       // its dropCreatedTables would drop the holder's still-empty tables and its fingerprint proof
       // would compare rows the holder is writing (found by the fault suite's concurrent-runs case).
-      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'LeaseLost') run.leaseRefused = true;
+      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'LeaseLost')
+        run.leaseRefused = true;
       throw err;
     }
     await acts.bookkeeping.recordBackups({ target: cfg.target, runId, userId: cfg.userId, backups: run.backups });
-    const baselineMs = await acts.bookkeeping.measureBaseline({ target: cfg.target, userId: cfg.userId, health: cfg.health });
+    const baselineMs = await acts.bookkeeping.measureBaseline({
+      target: cfg.target,
+      userId: cfg.userId,
+      health: cfg.health,
+    });
     await ctx.log('health', 'info', `baseline latency ${baselineMs.toFixed(1)} ms`);
     const guard = startHealthGuard({
       target: cfg.target,

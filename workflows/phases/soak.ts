@@ -12,7 +12,11 @@ export async function soak(run: RunState, forwardScope: CancellationScope): Prom
   run.progress.phase = 'soak';
   upsertSearchAttributes([{ key: MigrationPhase, value: 'soak' }]);
   await CancellationScope.cancellable(async () => {
-    await Promise.race([sleep(run.cfg.health.soakMs), guard.triggered, forwardScope.cancelRequested.catch(() => undefined)]);
+    await Promise.race([
+      sleep(run.cfg.health.soakMs),
+      guard.triggered,
+      forwardScope.cancelRequested.catch(() => undefined),
+    ]);
   });
   if (run.abort.reason !== null) throw ApplicationFailure.create({ type: 'Aborted', message: run.abort.reason });
 }

@@ -11,16 +11,27 @@ export const transferPhase: Phase = {
   name: 'transfer',
   inDryRun: true,
   undo: ({ run, acts }) =>
-    run.cfg.dryRun ? [] : [{ name: 'removeRunRows', run: () => acts.compensations.removeRunRows({ target: run.cfg.target, runId: run.runId, userId: run.cfg.userId }) }],
+    run.cfg.dryRun
+      ? []
+      : [
+          {
+            name: 'removeRunRows',
+            run: () =>
+              acts.compensations.removeRunRows({ target: run.cfg.target, runId: run.runId, userId: run.cfg.userId }),
+          },
+        ],
   undoneBy: 'removeRunRows (the rows this run created, found through its bridge rows, children first)',
-  proves: "every source row is migrated or quarantined with its reason, and each table's quarantine stays within the threshold",
+  proves:
+    "every source row is migrated or quarantined with its reason, and each table's quarantine stays within the threshold",
   async step(ctx) {
     const { run, acts } = ctx;
     run.transferStartedAt = Date.now();
     for (const table of TABLE_ORDER) await transferOneTable(ctx, table);
     run.progress.table = null;
     if (!run.cfg.dryRun) {
-      run.result.linkedParents = (await acts.dataWork.linkTaskParents({ target: run.cfg.target, userId: run.cfg.userId, runId: run.runId })).linked;
+      run.result.linkedParents = (
+        await acts.dataWork.linkTaskParents({ target: run.cfg.target, userId: run.cfg.userId, runId: run.runId })
+      ).linked;
     }
   },
 };

@@ -10,7 +10,8 @@ export const validationPhase: Phase = {
   inDryRun: false,
   undo: () => [],
   undoneBy: 'nothing to undo: reads only',
-  proves: 'source rows = migrated + quarantined, checksums equal, the sample decrypts to the source values, no dangling reference',
+  proves:
+    'source rows = migrated + quarantined, checksums equal, the sample decrypts to the source values, no dangling reference',
   async step({ run, acts }) {
     const { cfg, runId, result } = run;
     const checks: TableValidation[] = [];

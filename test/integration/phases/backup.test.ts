@@ -25,8 +25,16 @@ it('proves both backups verified, and leaves the target and the cluster as they 
   expect(await l.bystander.stop()).toBeGreaterThan(0);
 
   const [source, target] = l.run.backups;
-  expect(source).toMatchObject({ kind: 'source-sqlite', verified: true, verification: { integrityCheck: 'ok', userVersion: 12 } });
-  expect(target).toMatchObject({ kind: 'target-pg_dump', verified: true, verification: { database: l.target.database } });
+  expect(source).toMatchObject({
+    kind: 'source-sqlite',
+    verified: true,
+    verification: { integrityCheck: 'ok', userVersion: 12 },
+  });
+  expect(target).toMatchObject({
+    kind: 'target-pg_dump',
+    verified: true,
+    verification: { database: l.target.database },
+  });
   for (const b of [source!, target!]) {
     expect(existsSync(b.location), b.kind).toBe(true);
     expect(sha256(b.location), b.kind).toBe(b.sha256);

@@ -3,14 +3,23 @@
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
 import { indexesPhase } from '../../../workflows/phases/indexes';
-import { expectRestored, indexNames as names, indexValidity as indexes, runPreflight, runSchemaActivities, setUp, snapshot, undo, type Lifecycle } from './lifecycle';
+import {
+  expectRestored,
+  indexNames as names,
+  indexValidity as indexes,
+  runPreflight,
+  runSchemaActivities,
+  setUp,
+  snapshot,
+  undo,
+  type Lifecycle,
+} from './lifecycle';
 
 let l: Lifecycle | undefined;
 afterEach(async () => {
   await l?.close();
   l = undefined;
 });
-
 
 it('proves every critical and temporary index valid; its undo drops only the ones this run built', async () => {
   l = await setUp();
@@ -45,7 +54,9 @@ it('its undo also drops an INVALID leftover of an interrupted build', async () =
     await writer.query('BEGIN');
     await writer.query('LOCK TABLE note_tasks IN ROW EXCLUSIVE MODE');
     await builder.query("SET statement_timeout = '1s'");
-    await expect(builder.query('CREATE INDEX CONCURRENTLY note_tasks_user_idx ON note_tasks (user_id)')).rejects.toMatchObject({ code: '57014' });
+    await expect(
+      builder.query('CREATE INDEX CONCURRENTLY note_tasks_user_idx ON note_tasks (user_id)'),
+    ).rejects.toMatchObject({ code: '57014' });
     await writer.query('ROLLBACK');
   } finally {
     await Promise.all([writer.end(), builder.end()]);

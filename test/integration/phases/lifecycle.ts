@@ -48,7 +48,11 @@ function inActivityContext(acts: Activities): Activities {
   const wrapped: Record<string, unknown> = {};
   const logger = new DefaultLogger('ERROR'); // an expected failure is asserted by the test, not logged
   for (const [name, fn] of Object.entries(acts)) {
-    wrapped[name] = (...args: unknown[]) => new MockActivityEnvironment({ activityType: name }, { logger }).run(fn as (...a: unknown[]) => Promise<unknown>, ...args);
+    wrapped[name] = (...args: unknown[]) =>
+      new MockActivityEnvironment({ activityType: name }, { logger }).run(
+        fn as (...a: unknown[]) => Promise<unknown>,
+        ...args,
+      );
   }
   return wrapped as Activities;
 }
@@ -58,7 +62,9 @@ function inActivityContext(acts: Activities): Activities {
  * migrating user, an app index, and two app tables the migrator does not know), a generated
  * source, a keyring, and a run state as the workflow would build it.
  */
-export async function setUp(options: { notes?: number; seed?: number; input?: Partial<MigrationInput> } = {}): Promise<Lifecycle> {
+export async function setUp(
+  options: { notes?: number; seed?: number; input?: Partial<MigrationInput> } = {},
+): Promise<Lifecycle> {
   const target = await createTargetDatabase('ph');
   const userId = randomUUID();
   const dir = tempDir('migrator-phase-');
@@ -71,12 +77,17 @@ export async function setUp(options: { notes?: number; seed?: number; input?: Pa
   const acts = inActivityContext(createActivities(deps));
   const stubs = { bookkeeping: acts, dataWork: acts, compensations: acts } as unknown as ActivityStubs;
   const cfg = parseMigrationInput({ source, userId, target: target.ref, keyring: keyring.ref, ...options.input });
-  const run = newRunState(cfg, { workflowId: `phase-${randomUUID()}`, runId: randomUUID() }, Math.floor(Date.now() / 1000));
+  const run = newRunState(
+    cfg,
+    { workflowId: `phase-${randomUUID()}`, runId: randomUUID() },
+    Math.floor(Date.now() / 1000),
+  );
   const ctx: PhaseContext = {
     run,
     acts: stubs,
     log: async (phase, status, message = '') => {
-      if (run.loggingReady) await acts.logEvent({ target: cfg.target, runId: run.runId, userId, phase, status, message });
+      if (run.loggingReady)
+        await acts.logEvent({ target: cfg.target, runId: run.runId, userId, phase, status, message });
     },
     stop: (reason) => {
       throw new Error(`phase asked to stop: ${reason}`);
@@ -141,7 +152,13 @@ export async function runTransferActivities(l: Lifecycle): Promise<void> {
     const totals = emptyTotals();
     let after: string | null = null;
     for (;;) {
-      const plan = await l.acts.planChunks({ source: cfg.source, table, after, chunkRows: cfg.chunkRows, maxChunks: DEFAULT_PLAN_BATCH });
+      const plan = await l.acts.planChunks({
+        source: cfg.source,
+        table,
+        after,
+        chunkRows: cfg.chunkRows,
+        maxChunks: DEFAULT_PLAN_BATCH,
+      });
       for (const chunk of plan.chunks) {
         const r = await l.acts.transferChunk({
           runId,
@@ -168,7 +185,10 @@ export async function runTransferActivities(l: Lifecycle): Promise<void> {
     }
     l.run.result.tables[table] = { ...totals, sourceRows: preflight.sourceRows[table] ?? 0, durationMs: 0 };
   }
-  if (!cfg.dryRun) l.run.result.linkedParents = (await l.acts.linkTaskParents({ target: cfg.target, userId: cfg.userId, runId })).linked;
+  if (!cfg.dryRun)
+    l.run.result.linkedParents = (
+      await l.acts.linkTaskParents({ target: cfg.target, userId: cfg.userId, runId })
+    ).linked;
 }
 
 // ---- Target state ---------------------------------------------------------------------------
@@ -178,12 +198,22 @@ export async function runTransferActivities(l: Lifecycle): Promise<void> {
  * out rows whose key is in `except` (what the bystander wrote during the phase, checked apart).
  * Independent SQL, not the product's fingerprint code.
  */
-export async function stateExcept(target: TestTarget, except: ReadonlySet<string> = new Set()): Promise<Record<string, string>> {
+export async function stateExcept(
+  target: TestTarget,
+  except: ReadonlySet<string> = new Set(),
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const tables = await target.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+  const tables = await target.query<{ t: string }>(
+    "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+  );
   for (const { t } of tables) {
-    const rows = await target.query<{ r: string; k: string | null }>(`SELECT x::text AS r, coalesce(to_jsonb(x)->>'id', to_jsonb(x)->>'note_id') AS k FROM public.${t} x`);
-    const kept = rows.filter((row) => row.k === null || !except.has(row.k)).map((row) => row.r).sort();
+    const rows = await target.query<{ r: string; k: string | null }>(
+      `SELECT x::text AS r, coalesce(to_jsonb(x)->>'id', to_jsonb(x)->>'note_id') AS k FROM public.${t} x`,
+    );
+    const kept = rows
+      .filter((row) => row.k === null || !except.has(row.k))
+      .map((row) => row.r)
+      .sort();
     out[`table ${t}`] = `${kept.length}:${createHash('sha256').update(kept.join('\n')).digest('hex')}`;
   }
   const indexes = await target.query<{ d: string; v: boolean }>(
@@ -200,7 +230,10 @@ export interface Snapshot {
 
 /** The target as the test sees it (independent SQL) and as the product's rollback proof sees it. */
 export async function snapshot(l: Lifecycle): Promise<Snapshot> {
-  return { state: await stateExcept(l.target, l.bystander.writtenDuring), fingerprint: await l.acts.fingerprintTarget({ target: l.run.cfg.target, userId: l.userId }) };
+  return {
+    state: await stateExcept(l.target, l.bystander.writtenDuring),
+    fingerprint: await l.acts.fingerprintTarget({ target: l.run.cfg.target, userId: l.userId }),
+  };
 }
 
 /** Asserts the target equals `before` (both views), and that every bystander row is still there unchanged. */
@@ -216,7 +249,11 @@ export async function userRows(l: Lifecycle): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const t of TABLE_ORDER) {
     const table = MAPPINGS[t].targetTable;
-    out[table] = (await l.target.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.${table} WHERE user_id = $1`, [l.userId]))[0]!.n;
+    out[table] = (
+      await l.target.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.${table} WHERE user_id = $1`, [
+        l.userId,
+      ])
+    )[0]!.n;
   }
   return out;
 }
@@ -243,15 +280,26 @@ export class Bystander {
 
   static async create(target: TestTarget, otherUser: string, migratingUser: string): Promise<Bystander> {
     const b = new Bystander(target, otherUser);
-    await target.query('CREATE TABLE app_audit (id uuid PRIMARY KEY, user_id uuid NOT NULL, event text NOT NULL, at timestamptz NOT NULL DEFAULT now())');
+    await target.query(
+      'CREATE TABLE app_audit (id uuid PRIMARY KEY, user_id uuid NOT NULL, event text NOT NULL, at timestamptz NOT NULL DEFAULT now())',
+    );
     await target.query('CREATE TABLE app_settings (key text PRIMARY KEY, value text NOT NULL)');
     await target.query("INSERT INTO app_settings VALUES ('theme', 'dark'), ('locale', 'de-CH')");
     // The migrating user's own audit rows exist too: the migrator must not touch them either.
-    await target.query("INSERT INTO app_audit (id, user_id, event) VALUES ($1, $2, 'signed-in')", [randomUUID(), migratingUser]);
+    await target.query("INSERT INTO app_audit (id, user_id, event) VALUES ($1, $2, 'signed-in')", [
+      randomUUID(),
+      migratingUser,
+    ]);
     const folder = randomUUID();
-    await target.query("INSERT INTO folders (id, user_id, name_enc, props_enc, created_at, updated_at) VALUES ($1, $2, '\\x0a', '\\x0b', '2024-02-01', '2024-02-01')", [folder, otherUser]);
+    await target.query(
+      "INSERT INTO folders (id, user_id, name_enc, props_enc, created_at, updated_at) VALUES ($1, $2, '\\x0a', '\\x0b', '2024-02-01', '2024-02-01')",
+      [folder, otherUser],
+    );
     const [note] = await target.query<{ id: string }>('SELECT id FROM notes WHERE user_id = $1 LIMIT 1', [otherUser]);
-    await target.query("INSERT INTO note_folders (note_id, folder_id, user_id, added_at) VALUES ($1, $2, $3, '2024-02-02')", [note!.id, folder, otherUser]);
+    await target.query(
+      "INSERT INTO note_folders (note_id, folder_id, user_id, added_at) VALUES ($1, $2, $3, '2024-02-02')",
+      [note!.id, folder, otherUser],
+    );
     for (let i = 0; i < 3; i++) await b.write(false);
     return b;
   }
@@ -266,13 +314,15 @@ export class Bystander {
       "INSERT INTO notes (id, user_id, title_enc, props_enc, note_type, created_at, updated_at) VALUES ($1, $2, convert_to($3, 'UTF8'), '\\x02', 'note', now(), now())",
       [note, this.otherUser, stamp],
     );
-    await this.target.query("INSERT INTO note_tasks (id, user_id, note_id, content, status, priority, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', 1, now(), now())", [
-      task,
+    await this.target.query(
+      "INSERT INTO note_tasks (id, user_id, note_id, content, status, priority, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', 1, now(), now())",
+      [task, this.otherUser, note, stamp],
+    );
+    await this.target.query('INSERT INTO app_audit (id, user_id, event) VALUES ($1, $2, $3)', [
+      audit,
       this.otherUser,
-      note,
       stamp,
     ]);
-    await this.target.query('INSERT INTO app_audit (id, user_id, event) VALUES ($1, $2, $3)', [audit, this.otherUser, stamp]);
     for (const id of [note, task, audit]) {
       this.written.set(id, stamp);
       if (during) this.writtenDuring.add(id);
@@ -311,7 +361,8 @@ export class Bystander {
 }
 
 /** The index names an index set's SQL file creates. */
-export const indexNames = (set: string): string[] => sqlStatements(`indexes/${set}.sql`).map((s) => /IF NOT EXISTS\s+(\w+)/i.exec(s)![1]!);
+export const indexNames = (set: string): string[] =>
+  sqlStatements(`indexes/${set}.sql`).map((s) => /IF NOT EXISTS\s+(\w+)/i.exec(s)![1]!);
 
 /** Which of `wanted` exist in public, with their validity. */
 export async function indexValidity(lc: Lifecycle, wanted: string[]): Promise<Record<string, boolean>> {

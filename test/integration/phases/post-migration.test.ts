@@ -10,14 +10,26 @@ import { indexesPhase } from '../../../workflows/phases/indexes';
 import { postMigrationPhase } from '../../../workflows/phases/post-migration';
 import { validationPhase } from '../../../workflows/phases/validation';
 import { Saga } from '../../../workflows/saga';
-import { expectRestored, indexNames as names, indexValidity as indexes, runPreflight, runSchemaActivities, runTransferActivities, setUp, snapshot, undo, userRows, type Lifecycle, type Snapshot } from './lifecycle';
+import {
+  expectRestored,
+  indexNames as names,
+  indexValidity as indexes,
+  runPreflight,
+  runSchemaActivities,
+  runTransferActivities,
+  setUp,
+  snapshot,
+  undo,
+  userRows,
+  type Lifecycle,
+  type Snapshot,
+} from './lifecycle';
 
 let l: Lifecycle | undefined;
 afterEach(async () => {
   await l?.close();
   l = undefined;
 });
-
 
 /** Every phase up to post-migration, the app writing throughout; returns the pre-run state. */
 async function throughPostMigration(): Promise<{ lc: Lifecycle; before: Snapshot }> {
@@ -43,11 +55,16 @@ it('proves the post-migration indexes valid and the bridge archived; the stacked
   expect(await indexes(l, post)).toEqual(Object.fromEntries(post.map((n) => [n, true])));
   expect(await indexes(l, names('temporary'))).toEqual({});
   for (const t of TABLE_ORDER) {
-    const [{ n }] = (await l.target.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.${MAPPINGS[t].bridgeTable} WHERE user_id = $1`, [l.userId])) as [{ n: number }];
+    const [{ n }] = (await l.target.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM public.${MAPPINGS[t].bridgeTable} WHERE user_id = $1`,
+      [l.userId],
+    )) as [{ n: number }];
     expect(n, t).toBe(0);
   }
   expect(l.run.result.archivedBridgeRows['schema_bridge_notes']).toBe(l.run.result.tables.local_notes!.read);
-  const lease = await l.target.query<{ state: string }>('SELECT state FROM migration.run_leases WHERE run_id = $1', [runId]);
+  const lease = await l.target.query<{ state: string }>('SELECT state FROM migration.run_leases WHERE run_id = $1', [
+    runId,
+  ]);
   expect(lease).toEqual([{ state: 'released' }]);
 
   // undoneBy: the rollback as the workflow runs it, over every phase's compensations.
@@ -69,7 +86,10 @@ it('reports the rows a failed removeRunRows left, although their bridge rows wer
   const saga = new Saga();
   for (const phase of PHASES) {
     for (const c of phase.undo(l.ctx)) {
-      saga.push(c.name, c.name === 'removeRunRows' ? () => Promise.reject(new Error('removeRunRows: retries exhausted')) : c.run);
+      saga.push(
+        c.name,
+        c.name === 'removeRunRows' ? () => Promise.reject(new Error('removeRunRows: retries exhausted')) : c.run,
+      );
     }
   }
   await l.acts.releaseLease({ target: cfg.target, runId });
@@ -77,7 +97,9 @@ it('reports the rows a failed removeRunRows left, although their bridge rows wer
   expect(failed.map((f) => f.step)).toEqual(['removeRunRows']);
   expect(compensated).toEqual(['dropRunIndexes', 'dropCreatedTables', 'releaseLease']);
   // The bridge tables were empty (archived), so the schema's compensation dropped them.
-  const bridges = await l.target.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`public.${MAPPINGS.local_notes.bridgeTable}`]);
+  const bridges = await l.target.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [
+    `public.${MAPPINGS.local_notes.bridgeTable}`,
+  ]);
   expect(bridges).toEqual([{ t: null }]);
   expect(await userRows(l)).toEqual(rows);
 

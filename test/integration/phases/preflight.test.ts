@@ -25,12 +25,15 @@ it('proves the source sound and the target identified, records the fingerprint, 
   expect(pre.userVersion).toBe(12);
   expect(pre.target?.database).toBe(l.target.database);
   const db = new Database(l.source, { readonly: true });
-  for (const t of TABLE_ORDER) expect(pre.sourceRows[t], t).toBe((db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n);
+  for (const t of TABLE_ORDER)
+    expect(pre.sourceRows[t], t).toBe((db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n);
   db.close();
   // The recorded fingerprint is this user's view of the target as it was (others' writes do not count).
   expect(diffFingerprints(before.fingerprint, l.run.before!)).toEqual([]);
   // Scoped to what a run can touch: the mapped tables and their bridges, not the app's other tables.
-  expect(Object.keys(l.run.before!.tables)).toEqual(expect.arrayContaining(['public.notes', 'public.note_tasks', 'public.folders', 'public.note_folders']));
+  expect(Object.keys(l.run.before!.tables)).toEqual(
+    expect.arrayContaining(['public.notes', 'public.note_tasks', 'public.folders', 'public.note_folders']),
+  );
   expect(Object.keys(l.run.before!.tables)).not.toContain('public.app_settings');
   expect(Object.keys(l.run.before!.tables)).not.toContain('public.app_audit');
   await expectRestored(l, before);
@@ -39,7 +42,10 @@ it('proves the source sound and the target identified, records the fingerprint, 
 it('refuses a target that is not the expected database, with a typed error, before any write', async () => {
   l = await setUp({ input: { expectDatabase: 'some_other_db' } });
   const before = await snapshot(l);
-  await expect(runPreflight(l)).rejects.toMatchObject({ type: 'TargetIdentity', message: expect.stringContaining('some_other_db') });
+  await expect(runPreflight(l)).rejects.toMatchObject({
+    type: 'TargetIdentity',
+    message: expect.stringContaining('some_other_db'),
+  });
   expect(l.run.before).toBeNull();
   await expectRestored(l, before);
 });

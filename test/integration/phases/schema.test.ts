@@ -15,12 +15,18 @@ afterEach(async () => {
 const bridges = TABLE_ORDER.map((t) => `public.${MAPPINGS[t].bridgeTable}`);
 
 async function leases(lc: Lifecycle): Promise<Record<string, string>> {
-  const rows = await lc.target.query<{ run_id: string; state: string }>('SELECT run_id, state FROM migration.run_leases WHERE user_id = $1', [lc.userId]);
+  const rows = await lc.target.query<{ run_id: string; state: string }>(
+    'SELECT run_id, state FROM migration.run_leases WHERE user_id = $1',
+    [lc.userId],
+  );
   return Object.fromEntries(rows.map((r) => [r.run_id, r.state]));
 }
 
 async function present(lc: Lifecycle, tables: string[]): Promise<string[]> {
-  const rows = await lc.target.query<{ t: string }>('SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL', [tables]);
+  const rows = await lc.target.query<{ t: string }>(
+    'SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL',
+    [tables],
+  );
   return rows.map((r) => r.t);
 }
 
@@ -35,8 +41,13 @@ it('proves the lease held and the baseline measured; its undo drops what it crea
   expect(await present(l, bridges)).toEqual(bridges);
   expect(await leases(l)).toEqual({ [l.run.runId]: 'held' });
   // The lease excludes any other run of this user.
-  await expect(l.acts.acquireLease({ target: l.run.cfg.target, runId: randomUUID(), userId: l.userId })).rejects.toMatchObject({ type: 'LeaseLost' });
-  const log = await l.target.query<{ message: string }>("SELECT message FROM migration.migration_log WHERE run_id = $1 AND phase = 'health'", [l.run.runId]);
+  await expect(
+    l.acts.acquireLease({ target: l.run.cfg.target, runId: randomUUID(), userId: l.userId }),
+  ).rejects.toMatchObject({ type: 'LeaseLost' });
+  const log = await l.target.query<{ message: string }>(
+    "SELECT message FROM migration.migration_log WHERE run_id = $1 AND phase = 'health'",
+    [l.run.runId],
+  );
   expect(log[0]?.message).toMatch(/^baseline latency \d+\.\d ms$/);
 
   expect(await undo(l, schemaPhase)).toEqual(['dropCreatedTables', 'releaseLease']);
@@ -48,14 +59,14 @@ it('proves the lease held and the baseline measured; its undo drops what it crea
   await l.acts.acquireLease({ target: l.run.cfg.target, runId: randomUUID(), userId: l.userId });
 });
 
-it('keeps bridge tables another run created, with that run\'s rows', async () => {
+it("keeps bridge tables another run created, with that run's rows", async () => {
   l = await setUp();
   // Another user's run already created the schema and wrote a bridge row.
   await l.acts.ensureSchema({ target: l.run.cfg.target });
-  await l.target.query("INSERT INTO public.schema_bridge_notes (user_id, local_id, remote_id, status, run_id, created_row) VALUES ($1, 'n1', $2, 'completed', 'other-run', true)", [
-    l.bystander.otherUser,
-    randomUUID(),
-  ]);
+  await l.target.query(
+    "INSERT INTO public.schema_bridge_notes (user_id, local_id, remote_id, status, run_id, created_row) VALUES ($1, 'n1', $2, 'completed', 'other-run', true)",
+    [l.bystander.otherUser, randomUUID()],
+  );
   await runPreflight(l);
   const before = await snapshot(l);
   l.bystander.startWriting();

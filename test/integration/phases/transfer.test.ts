@@ -6,7 +6,17 @@ import { isUuid } from '../../../lib/ids';
 import { MAPPINGS, TABLE_ORDER } from '../../../lib/mapping';
 import { indexesPhase } from '../../../workflows/phases/indexes';
 import { transferPhase } from '../../../workflows/phases/transfer';
-import { expectRestored, runPreflight, runSchemaActivities, runTransferActivities, setUp, snapshot, undo, userRows, type Lifecycle } from './lifecycle';
+import {
+  expectRestored,
+  runPreflight,
+  runSchemaActivities,
+  runTransferActivities,
+  setUp,
+  snapshot,
+  undo,
+  userRows,
+  type Lifecycle,
+} from './lifecycle';
 
 let l: Lifecycle | undefined;
 afterEach(async () => {
@@ -44,15 +54,23 @@ it('proves every source row migrated or quarantined; its undo removes exactly th
   expect(left.filter((a) => !a.startsWith('index '))).toEqual([]);
 });
 
-it('its undo keeps rows it did not create: this user\'s row from an earlier run, and another user\'s row under a colliding id', async () => {
+it("its undo keeps rows it did not create: this user's row from an earlier run, and another user's row under a colliding id", async () => {
   l = await setUp({ notes: 60, input: { chunkRows: 10, quarantineThreshold: 0.5 } });
   const db = new Database(l.source, { readonly: true });
-  const ids = (db.prepare('SELECT id FROM local_notes ORDER BY id').all() as { id: string }[]).map((r) => r.id).filter(isUuid);
+  const ids = (db.prepare('SELECT id FROM local_notes ORDER BY id').all() as { id: string }[])
+    .map((r) => r.id)
+    .filter(isUuid);
   db.close();
   const [own, foreign] = [ids[0]!.toLowerCase(), ids[1]!.toLowerCase()];
   // Same ids as two source notes: one already this user's (an earlier run), one another user's.
-  for (const [id, uid] of [[own, l.userId], [foreign, l.bystander.otherUser]] as const) {
-    await l.target.query("INSERT INTO notes (id, user_id, title_enc, props_enc, created_at, updated_at) VALUES ($1, $2, '\\x0f', '\\x0e', '2023-01-01', '2023-01-01')", [id, uid]);
+  for (const [id, uid] of [
+    [own, l.userId],
+    [foreign, l.bystander.otherUser],
+  ] as const) {
+    await l.target.query(
+      "INSERT INTO notes (id, user_id, title_enc, props_enc, created_at, updated_at) VALUES ($1, $2, '\\x0f', '\\x0e', '2023-01-01', '2023-01-01')",
+      [id, uid],
+    );
   }
   await runPreflight(l);
   await runSchemaActivities(l);
@@ -70,7 +88,10 @@ it('its undo keeps rows it did not create: this user\'s row from an earlier run,
   expect(await undo(l, transferPhase)).toEqual(['removeRunRows']);
   await l.bystander.stop();
   await expectRestored(l, before);
-  const kept = await l.target.query<{ id: string; t: string }>("SELECT id::text, encode(title_enc, 'hex') AS t FROM notes WHERE id = ANY ($1::uuid[]) ORDER BY id", [[own, foreign]]);
+  const kept = await l.target.query<{ id: string; t: string }>(
+    "SELECT id::text, encode(title_enc, 'hex') AS t FROM notes WHERE id = ANY ($1::uuid[]) ORDER BY id",
+    [[own, foreign]],
+  );
   expect(kept).toEqual([own, foreign].sort().map((id) => ({ id, t: '0f' })));
 });
 

@@ -4,7 +4,15 @@
 import { afterEach, expect, it } from 'vitest';
 import { indexesPhase } from '../../../workflows/phases/indexes';
 import { validationPhase } from '../../../workflows/phases/validation';
-import { expectRestored, runPreflight, runSchemaActivities, runTransferActivities, setUp, snapshot, type Lifecycle } from './lifecycle';
+import {
+  expectRestored,
+  runPreflight,
+  runSchemaActivities,
+  runTransferActivities,
+  setUp,
+  snapshot,
+  type Lifecycle,
+} from './lifecycle';
 
 let l: Lifecycle | undefined;
 afterEach(async () => {
@@ -44,13 +52,19 @@ it('reports a sampled row that does not decrypt as a validation failure naming i
     "SELECT local_id, remote_id::text FROM public.schema_bridge_notes WHERE user_id = $1 AND status = 'completed' ORDER BY local_id LIMIT 1",
     [l.userId],
   );
-  await l.target.query("UPDATE notes SET title_enc = overlay(title_enc PLACING decode(CASE WHEN get_byte(title_enc, length(title_enc) - 1) = 0 THEN '01' ELSE '00' END, 'hex') FROM length(title_enc)) WHERE id = $1", [row!.remote_id]);
+  await l.target.query(
+    "UPDATE notes SET title_enc = overlay(title_enc PLACING decode(CASE WHEN get_byte(title_enc, length(title_enc) - 1) = 0 THEN '01' ELSE '00' END, 'hex') FROM length(title_enc)) WHERE id = $1",
+    [row!.remote_id],
+  );
   const before = await snapshot(l);
   const err = await validationPhase.step(l.ctx).catch((e: unknown) => e);
   expect(err).toMatchObject({ type: 'ValidationFailed', nonRetryable: true });
   expect(l.run.result.validation.ok).toBe(false);
   expect(l.run.result.validation.failures).toEqual(
-    expect.arrayContaining(['local_notes: 1 target rows do not decrypt with the user\'s key', `local_notes: sampled row ${row!.local_id} does not decrypt`]),
+    expect.arrayContaining([
+      "local_notes: 1 target rows do not decrypt with the user's key",
+      `local_notes: sampled row ${row!.local_id} does not decrypt`,
+    ]),
   );
   await expectRestored(l, before);
 });
