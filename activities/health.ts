@@ -3,6 +3,7 @@
 // a Prometheus endpoint), and integrity (INVALID indexes). The workflow decides; this measures.
 // Sources and webhooks are names resolved in the worker config (activities/capabilities.ts): their
 // SQL and URLs never travel in workflow input, and errors name them, never print their URL.
+import { log } from '@temporalio/activity';
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { BASELINE_PROBE_RUNS } from '../lib/defaults';
@@ -215,13 +216,15 @@ export function createHealthActivities(deps: ActivityDeps) {
       };
     },
 
-    /** Rollback notifications: a log line always, a JSON POST when a webhook is configured. */
+    /** Rollback notifications: a structured log entry always (the worker's logger: its file, and the
+     * console at WARN for a rollback that started or failed), a JSON POST when a webhook is configured. */
     async notify(input: {
       webhook?: string;
       event: 'rollback-started' | 'rollback-succeeded' | 'rollback-failed';
       details: Record<string, unknown>;
     }): Promise<void> {
-      console.error(`[migrator] ${input.event} ${JSON.stringify(input.details)}`);
+      if (input.event === 'rollback-succeeded') log.info(input.event, input.details);
+      else log.warn(input.event, input.details);
       if (input.event !== 'rollback-started')
         recordRollback(String(input.details.cause), input.event === 'rollback-succeeded');
       if (!input.webhook) return;
