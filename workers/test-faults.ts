@@ -18,6 +18,9 @@ export interface FaultPlan {
   failCompensation?: string;
   /** removeRunRows first waits this long, heartbeating (to crash a worker mid-rollback). */
   compensationDelayMs?: number;
+  /** The worker process SIGKILLs itself right after this many transferChunk activities of the run
+   * committed, before Temporal hears that the last one completed (the retry must be a no-op). */
+  killAfterCommittedChunks?: number;
 }
 
 /** The activity whose completion ends each phase (workflows/phases/<phase>.ts calls it last). */
@@ -90,6 +93,12 @@ export class TestFaults {
             this.chunks.set(key, done + 1);
           }
           const result = await next(input);
+          if (activityType === 'transferChunk' && plan.killAfterCommittedChunks !== undefined) {
+            const key = `${runKey}/committed`;
+            const committed = (this.chunks.get(key) ?? 0) + 1;
+            this.chunks.set(key, committed);
+            if (committed >= plan.killAfterCommittedChunks) process.kill(process.pid, 'SIGKILL');
+          }
           const last =
             plan.failAfterPhase && plan.failAfterPhase !== 'soak' ? LAST_ACTIVITY[plan.failAfterPhase] : undefined;
           if (last && last.type === activityType && (!last.when || last.when(arg)) && !this.fired.has(runKey)) {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
-import { progressQuery } from '../../workflows/definitions';
+import { progressQuery, type MigrationResult } from '../../workflows/definitions';
 import type { CaseContext, FaultCase } from './harness';
 
 /** A chunk count to strike at, from the seed: the same seed breaks the same run at the same point. */
@@ -28,6 +28,34 @@ const workerSigkill: FaultCase = {
     await ctx.waitForChunks(strikeAt(ctx));
     ctx.faultStarted();
     await ctx.workers[0]!.kill('SIGKILL');
+    await ctx.addWorker();
+    return [h];
+  },
+};
+
+/** Killed between COMMIT and the activity's completion: Temporal retries a chunk that already committed. */
+const workerKilledAfterCommit: FaultCase = {
+  name: 'worker-kill-after-commit',
+  async extra(ctx) {
+    // The committed chunk was retried and found in the ledger: a replay that wrote nothing.
+    const id = (ctx as CaseContext & { workflowId?: string }).workflowId!;
+    const result = (await ctx.stack.client.workflow.getHandle(id).result()) as MigrationResult;
+    const replayed = Object.values(result.tables).reduce((n, t) => n + t.replayedChunks, 0);
+    return replayed > 0 ? [] : ['no committed chunk was retried (fault not injected)'];
+  },
+  ci: true,
+  notes: 1200,
+  timeoutMs: 180_000,
+  async inject(ctx) {
+    const workflowId = `commit-${ctx.seed}-${Date.now()}`;
+    (ctx as CaseContext & { workflowId?: string }).workflowId = workflowId;
+    // The worker's test-fault interceptor kills its own process right after the Nth chunk returned.
+    writeFileSync(ctx.faultsFile, JSON.stringify({ [workflowId]: { killAfterCommittedChunks: strikeAt(ctx) } }));
+    const h = await ctx.start(workflowId);
+    await waitFor('the worker to kill itself after a commit', async () => ctx.workers[0]!.stopped);
+    ctx.faultStarted();
+    await ctx.workers[0]!.kill(); // gone already: the case's doing, not a crash
+    writeFileSync(ctx.faultsFile, '{}'); // the next worker runs without the plan
     await ctx.addWorker();
     return [h];
   },
@@ -371,6 +399,7 @@ const keyringGone: FaultCase = {
 
 export const CASES: FaultCase[] = [
   workerSigkill,
+  workerKilledAfterCommit,
   workerFrozen,
   terminateBackend,
   pgRestartTransfer,
