@@ -2,9 +2,7 @@
 // continues-as-new, so a run paused for hours at a short interval does not grow the migration's
 // own history (at 1 s the in-workflow loop reached the 51,200-event limit in ~78 minutes).
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateDataset } from '../../gen/generate';
+import { expect, it } from 'vitest';
 import { GUARD_READINGS_PER_RUN } from '../../lib/defaults';
 import {
   healthReadingQuery,
@@ -13,42 +11,22 @@ import {
   resumeUpdate,
   type MigrationResult,
 } from '../../workflows/definitions';
-import {
-  createTargetDatabase,
-  startTestWorker,
-  tempDir,
-  writeKeyring,
-  type TestTarget,
-  type TestWorker,
-} from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';
+import { migrationFixture } from '../helpers/fixture';
 
-let worker: TestWorker;
-let target: TestTarget;
-const userId = randomUUID();
-const source = join(tempDir(), 'bounds.sqlite');
-const keyring = writeKeyring([userId]);
-
-beforeAll(async () => {
-  generateDataset({ path: source, seed: 21, notes: 300 });
-  worker = await startTestWorker();
-  target = await createTargetDatabase('bounds');
-});
-afterAll(async () => {
-  await worker?.stop();
-  await target?.close();
-});
+const fx = migrationFixture('bounds', { seed: 21, notes: 300 });
+const { userId, source, keyring } = fx;
 
 it('a paused run at a 100 ms health interval: the guard continues-as-new, the run history stays flat, and the run completes', async () => {
   const workflowId = `bounds-${randomUUID()}`;
-  const handle = await worker.client.workflow.start('migrationWorkflow', {
-    taskQueue: worker.taskQueue,
+  const handle = await fx.worker.client.workflow.start('migrationWorkflow', {
+    taskQueue: fx.worker.taskQueue,
     workflowId,
     args: [
       {
         source,
         userId,
-        target: target.ref,
+        target: fx.target.ref,
         keyring: keyring.ref,
         chunkRows: 10,
         parallelism: 1,
@@ -64,7 +42,7 @@ it('a paused run at a 100 ms health interval: the guard continues-as-new, the ru
   );
   expect(guardId).toBe(`${workflowId}-health`);
   await handle.executeUpdate(pauseUpdate);
-  const guard = worker.client.workflow.getHandle(guardId!);
+  const guard = fx.worker.client.workflow.getHandle(guardId!);
   const firstRunId = (await guard.describe()).runId;
   const eventsOf = async () => (await handle.fetchHistory()).events?.length ?? 0;
   // Let in-flight work settle, then watch the run's own history while the guard keeps reading.

@@ -5,62 +5,40 @@
 // ROLLBACK_FAILED naming them, having deleted nothing; once the operator moved the app's rows away,
 // `runbook clean` (the same activity) removes the run's rows.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { createRollbackActivities } from '../../activities/rollback';
-import { generateDataset } from '../../gen/generate';
 import { causeChain } from '../../lib/failures';
 import { abortUpdate, pauseUpdate, progressQuery } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
-import {
-  createTargetDatabase,
-  startTestWorker,
-  tempDir,
-  writeKeyring,
-  type TestTarget,
-  type TestWorker,
-  testWorkerConfig,
-} from '../helpers/stack';
-import { seedTarget } from '../helpers/target-state';
+import { tempDir, testWorkerConfig } from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';
+import { migrationFixture } from '../helpers/fixture';
 
-let worker: TestWorker;
-let target: TestTarget;
-const userId = randomUUID();
-const source = join(tempDir(), 'dependents.sqlite');
-const keyring = writeKeyring([userId]);
-
+const fx = migrationFixture('dependents', { seed: 17, notes: 400, seedTarget: true });
+const { userId, source, keyring } = fx;
 beforeAll(async () => {
-  generateDataset({ path: source, seed: 17, notes: 400 });
-  worker = await startTestWorker();
-  target = await createTargetDatabase('dep');
-  await seedTarget(target, userId);
-  await target.query(
+  await fx.target.query(
     'CREATE TABLE app_comments (id uuid PRIMARY KEY, note_id uuid NOT NULL REFERENCES notes (id) ON DELETE CASCADE, body text)',
   );
 });
-afterAll(async () => {
-  await worker?.stop();
-  await target?.close();
-});
 
 const runNotes = () =>
-  target.query<{ n: number }>(
+  fx.target.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM notes n JOIN schema_bridge_notes b ON b.remote_id = n.id AND b.created_row WHERE n.user_id = $1',
     [userId],
   );
 
 it('an app row attached to a run-created note blocks the rollback: ROLLBACK_FAILED names it, nothing is deleted; clean works once it is moved', async () => {
-  const handle = await worker.client.workflow.start(migrationWorkflow, {
-    taskQueue: worker.taskQueue,
+  const handle = await fx.worker.client.workflow.start(migrationWorkflow, {
+    taskQueue: fx.worker.taskQueue,
     workflowId: `dep-${randomUUID()}`,
     args: [
       {
         source,
         userId,
-        target: target.ref,
+        target: fx.target.ref,
         keyring: keyring.ref,
         chunkRows: 20,
         parallelism: 1,
@@ -78,23 +56,23 @@ it('an app row attached to a run-created note blocks the rollback: ROLLBACK_FAIL
     { timeoutMs: 90_000 },
   );
   await handle.executeUpdate(pauseUpdate);
-  const [a, b] = await target.query<{ id: string }>(
+  const [a, b] = await fx.target.query<{ id: string }>(
     'SELECT n.id FROM notes n JOIN schema_bridge_notes b ON b.remote_id = n.id AND b.created_row WHERE n.user_id = $1 ORDER BY n.id LIMIT 2',
     [userId],
   );
   const appTask = randomUUID();
   const appComment = randomUUID();
-  await target.query(
+  await fx.target.query(
     "INSERT INTO note_tasks (id, user_id, note_id, content, status, priority, created_at, updated_at) VALUES ($1, $2, $3, 'added by the app', 'pending', 1, now(), now())",
     [appTask, userId, a!.id],
   );
-  await target.query("INSERT INTO app_comments (id, note_id, body) VALUES ($1, $2, 'the app''s comment')", [
+  await fx.target.query("INSERT INTO app_comments (id, note_id, body) VALUES ($1, $2, 'the app''s comment')", [
     appComment,
     b!.id,
   ]);
   const notesBefore = (await runNotes())[0]!.n;
   const tasksBefore = (
-    await target.query<{ n: number }>('SELECT count(*)::int AS n FROM note_tasks WHERE user_id = $1', [userId])
+    await fx.target.query<{ n: number }>('SELECT count(*)::int AS n FROM note_tasks WHERE user_id = $1', [userId])
   )[0]!.n;
 
   await handle.executeUpdate(abortUpdate, { args: ['operator abort'] });
@@ -111,24 +89,25 @@ it('an app row attached to a run-created note blocks the rollback: ROLLBACK_FAIL
   expect(failure.message).toContain('runbook clean');
 
   // The app's rows and the notes they hang on are intact; nothing of the run was deleted either.
-  expect(await target.query('SELECT content FROM note_tasks WHERE id = $1', [appTask])).toEqual([
+  expect(await fx.target.query('SELECT content FROM note_tasks WHERE id = $1', [appTask])).toEqual([
     { content: 'added by the app' },
   ]);
-  expect(await target.query('SELECT body FROM app_comments WHERE id = $1', [appComment])).toEqual([
+  expect(await fx.target.query('SELECT body FROM app_comments WHERE id = $1', [appComment])).toEqual([
     { body: "the app's comment" },
   ]);
   expect((await runNotes())[0]!.n).toBe(notesBefore);
   expect(
-    (await target.query<{ n: number }>('SELECT count(*)::int AS n FROM note_tasks WHERE user_id = $1', [userId]))[0]!.n,
+    (await fx.target.query<{ n: number }>('SELECT count(*)::int AS n FROM note_tasks WHERE user_id = $1', [userId]))[0]!
+      .n,
   ).toBe(tasksBefore);
 
   // The operator moves the app's rows off the run's notes; clean then removes every row of the run.
-  await target.query('DELETE FROM note_tasks WHERE id = $1', [appTask]);
-  await target.query('DELETE FROM app_comments WHERE id = $1', [appComment]);
+  await fx.target.query('DELETE FROM note_tasks WHERE id = $1', [appTask]);
+  await fx.target.query('DELETE FROM app_comments WHERE id = $1', [appComment]);
   const deps = createDeps({ backupDir: tempDir(), config: testWorkerConfig });
   try {
     const runId = (await handle.query(progressQuery)).runId;
-    const removed = await createRollbackActivities(deps).removeRunRows({ target: target.ref, runId, userId });
+    const removed = await createRollbackActivities(deps).removeRunRows({ target: fx.target.ref, runId, userId });
     expect(removed.notes).toBe(notesBefore);
   } finally {
     await deps.close();

@@ -3,69 +3,45 @@
 // tables, and the app may add an index of its own: none of that is the run's business, so a
 // rollback still ends RolledBack (fingerprint equal), and the app's writes survive it.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateDataset } from '../../gen/generate';
+import { beforeAll, expect, it } from 'vitest';
 import { causeChain } from '../../lib/failures';
 import type { RollbackReport } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
-import {
-  createTargetDatabase,
-  startTestWorker,
-  tempDir,
-  writeKeyring,
-  type TestTarget,
-  type TestWorker,
-} from '../helpers/stack';
-import { seedTarget } from '../helpers/target-state';
+import { migrationFixture } from '../helpers/fixture';
 
-let worker: TestWorker;
-let target: TestTarget;
-const userId = randomUUID();
-const source = join(tempDir(), 'scope.sqlite');
-const keyring = writeKeyring([userId]);
-
+const fx = migrationFixture('scope', { seed: 23, notes: 300, seedTarget: true });
+const { userId, source, keyring } = fx;
 beforeAll(async () => {
-  generateDataset({ path: source, seed: 23, notes: 300 });
-  worker = await startTestWorker();
-  target = await createTargetDatabase('scope');
-  const { otherUser } = await seedTarget(target, userId);
-  await target.query(
+  await fx.target.query(
     'CREATE TABLE app_sessions (id bigserial PRIMARY KEY, token text NOT NULL, seen timestamptz DEFAULT now())',
   );
-  await target.query('CREATE TABLE app_audit (id bigserial PRIMARY KEY, what text)');
-  other = otherUser;
+  await fx.target.query('CREATE TABLE app_audit (id bigserial PRIMARY KEY, what text)');
 });
-afterAll(async () => {
-  await worker?.stop();
-  await target?.close();
-});
-let other = '';
 
 it('a rollback on a live database: app tables without user_id, other users and an app index change meanwhile; RolledBack, fingerprint equal, app writes kept', async () => {
   const workflowId = `scope-${randomUUID()}`;
-  worker.faults.plan(workflowId, { failAfterPhase: 'validation' });
+  fx.worker.faults.plan(workflowId, { failAfterPhase: 'validation' });
   let writing = true;
   let sessions = 0;
   const writer = (async () => {
     for (let i = 0; writing; i++) {
-      await target.query('INSERT INTO app_sessions (token) VALUES ($1)', [`s${i}`]);
-      await target.query("INSERT INTO app_audit (what) VALUES ('login')");
-      await target.query(
+      await fx.target.query('INSERT INTO app_sessions (token) VALUES ($1)', [`s${i}`]);
+      await fx.target.query("INSERT INTO app_audit (what) VALUES ('login')");
+      await fx.target.query(
         "INSERT INTO notes (id, user_id, title_enc, props_enc, note_type, created_at, updated_at) VALUES ($1, $2, '\\x01', '\\x02', 'note', now(), now())",
-        [randomUUID(), other],
+        [randomUUID(), fx.otherUser],
       );
-      if (i === 5) await target.query('CREATE INDEX IF NOT EXISTS app_added_idx ON app_sessions (seen)');
+      if (i === 5) await fx.target.query('CREATE INDEX IF NOT EXISTS app_added_idx ON app_sessions (seen)');
       sessions++;
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
-  const err = await worker.client.workflow
+  const err = await fx.worker.client.workflow
     .execute(migrationWorkflow, {
-      taskQueue: worker.taskQueue,
+      taskQueue: fx.worker.taskQueue,
       workflowId,
-      args: [{ source, userId, target: target.ref, keyring: keyring.ref, chunkRows: 50, heartbeatTimeoutMs: 3000 }],
+      args: [{ source, userId, target: fx.target.ref, keyring: keyring.ref, chunkRows: 50, heartbeatTimeoutMs: 3000 }],
     })
     .then(
       () => null,
@@ -79,11 +55,13 @@ it('a rollback on a live database: app tables without user_id, other users and a
   const report = failure.details![0] as RollbackReport;
   expect(report).toMatchObject({ fingerprintEqual: true, differences: [], failed: [] });
   expect(sessions).toBeGreaterThan(5);
-  const [kept] = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM app_sessions');
+  const [kept] = await fx.target.query<{ n: number }>('SELECT count(*)::int AS n FROM app_sessions');
   expect(kept!.n).toBe(sessions);
-  expect(await target.query("SELECT indexname FROM pg_indexes WHERE indexname = 'app_added_idx'")).toHaveLength(1);
+  expect(await fx.target.query("SELECT indexname FROM pg_indexes WHERE indexname = 'app_added_idx'")).toHaveLength(1);
   // This user's rows in the mapped tables are back to the seed: one note, one task.
-  expect(await target.query('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [userId])).toEqual([{ n: 1 }]);
+  expect(await fx.target.query('SELECT count(*)::int AS n FROM notes WHERE user_id = $1', [userId])).toEqual([
+    { n: 1 },
+  ]);
   // The runbook never offers a whole-database restore without saying what it destroys.
   for (const step of report.runbook.filter((s) => s.includes('runbook restore')))
     expect(step).toMatch(/DESTROYS every write/);

@@ -4,55 +4,31 @@
 // validated data now: a later clean of R1 (`runbook clean` runs removeRunRows) must remove
 // nothing and say which run owns them; a removal of R2's rows hands them back to R1.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { createRollbackActivities } from '../../activities/rollback';
-import { generateDataset } from '../../gen/generate';
 import { RunSupersededError } from '../../lib/errors';
 import { causeChain } from '../../lib/failures';
 import { MAPPINGS, TABLE_ORDER } from '../../lib/mapping';
 import type { MigrationResult } from '../../workflows/definitions';
 import { progressQuery } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
-import {
-  createTargetDatabase,
-  startTestWorker,
-  tempDir,
-  writeKeyring,
-  type TestTarget,
-  type TestWorker,
-  testWorkerConfig,
-} from '../helpers/stack';
-import { seedTarget } from '../helpers/target-state';
+import { tempDir, testWorkerConfig } from '../helpers/stack';
+import { migrationFixture } from '../helpers/fixture';
 
-let worker: TestWorker;
-let target: TestTarget;
-const userId = randomUUID();
-const source = join(tempDir(), 'ownership.sqlite');
-const keyring = writeKeyring([userId]);
-
-beforeAll(async () => {
-  generateDataset({ path: source, seed: 23, notes: 120 });
-  worker = await startTestWorker();
-  target = await createTargetDatabase('own');
-  await seedTarget(target, userId);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await target?.close();
-});
+const fx = migrationFixture('ownership', { seed: 23, notes: 120, seedTarget: true });
+const { userId, source, keyring } = fx;
 
 const start = (workflowId: string) =>
-  worker.client.workflow.start(migrationWorkflow, {
-    taskQueue: worker.taskQueue,
+  fx.worker.client.workflow.start(migrationWorkflow, {
+    taskQueue: fx.worker.taskQueue,
     workflowId,
     args: [
       {
         source,
         userId,
-        target: target.ref,
+        target: fx.target.ref,
         keyring: keyring.ref,
         chunkRows: 50,
         parallelism: 1,
@@ -66,7 +42,7 @@ async function userRows(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const t of TABLE_ORDER) {
     const table = MAPPINGS[t].targetTable;
-    const [r] = await target.query<{ n: number; h: string | null }>(
+    const [r] = await fx.target.query<{ n: number; h: string | null }>(
       `SELECT count(*)::int AS n, md5(string_agg(x::text, '|' ORDER BY x::text)) AS h FROM public.${table} x WHERE user_id = $1`,
       [userId],
     );
@@ -80,7 +56,7 @@ it("a run that completed over a failed run's leftovers owns them: clean of the f
 
   // R1: fails after the transfer, and its rollback cannot remove its rows.
   const r1Id = `own-r1-${randomUUID()}`;
-  worker.faults.plan(r1Id, { failAfterPhase: 'transfer', failCompensation: 'removeRunRows' });
+  fx.worker.faults.plan(r1Id, { failAfterPhase: 'transfer', failCompensation: 'removeRunRows' });
   const r1 = await start(r1Id);
   const err = await r1.result().then(
     () => null,
@@ -93,7 +69,7 @@ it("a run that completed over a failed run's leftovers owns them: clean of the f
   const r1RunId = (await r1.query(progressQuery)).runId;
   const left = await userRows();
   expect(left.notes).not.toBe(seeded.notes); // R1's rows are still there
-  const [r1Bridge] = await target.query<{ n: number }>(
+  const [r1Bridge] = await fx.target.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM public.schema_bridge_notes WHERE run_id = $1 AND created_row',
     [r1RunId],
   );
@@ -106,13 +82,13 @@ it("a run that completed over a failed run's leftovers owns them: clean of the f
   expect(result.validation.ok).toBe(true);
   const r2RunId = result.runId;
   // R2 archived R1's bridge rows (still named for R1) and recorded that it took them over.
-  const [archived] = await target.query<{ n: number }>(
+  const [archived] = await fx.target.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM migration_archive.schema_bridge_notes WHERE run_id = $1 AND created_row',
     [r1RunId],
   );
   expect(archived!.n).toBe(r1Bridge!.n);
   expect(
-    await target.query('SELECT run_id, superseded_by FROM migration.run_supersessions WHERE user_id = $1', [userId]),
+    await fx.target.query('SELECT run_id, superseded_by FROM migration.run_supersessions WHERE user_id = $1', [userId]),
   ).toEqual([{ run_id: r1RunId, superseded_by: r2RunId }]);
   const validated = await userRows();
 
@@ -120,7 +96,7 @@ it("a run that completed over a failed run's leftovers owns them: clean of the f
   const deps = createDeps({ backupDir: tempDir(), config: testWorkerConfig });
   try {
     const rollback = createRollbackActivities(deps);
-    const refused = await rollback.removeRunRows({ target: target.ref, runId: r1RunId, userId }).then(
+    const refused = await rollback.removeRunRows({ target: fx.target.ref, runId: r1RunId, userId }).then(
       () => null,
       (e: unknown) => e,
     );
@@ -129,24 +105,24 @@ it("a run that completed over a failed run's leftovers owns them: clean of the f
     expect((refused as Error).message).toContain(`superseded by run ${r2RunId}`);
     expect(await userRows()).toEqual(validated);
     // The indexes R2 relies on stay too (R1's clean drops only indexes no other run uses).
-    const before = await target.query<{ name: string }>(
+    const before = await fx.target.query<{ name: string }>(
       "SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
     );
-    await rollback.dropRunIndexes({ target: target.ref, runId: r1RunId });
+    await rollback.dropRunIndexes({ target: fx.target.ref, runId: r1RunId });
     expect(
-      await target.query("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"),
+      await fx.target.query("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"),
     ).toEqual(before);
     expect(await userRows()).toEqual(validated);
 
     // Should R2 be rolled back after all (its soak, or a clean of R2), R1's rows are R1's again:
     // R2 created none of them, so its removal leaves them, and R1's clean then removes them.
-    const r2Removed = await rollback.removeRunRows({ target: target.ref, runId: r2RunId, userId });
+    const r2Removed = await rollback.removeRunRows({ target: fx.target.ref, runId: r2RunId, userId });
     expect(Object.values(r2Removed).every((n) => n === 0)).toBe(true);
-    expect(await target.query('SELECT run_id FROM migration.run_supersessions WHERE user_id = $1', [userId])).toEqual(
-      [],
-    );
+    expect(
+      await fx.target.query('SELECT run_id FROM migration.run_supersessions WHERE user_id = $1', [userId]),
+    ).toEqual([]);
     expect(await userRows()).toEqual(validated);
-    await rollback.removeRunRows({ target: target.ref, runId: r1RunId, userId });
+    await rollback.removeRunRows({ target: fx.target.ref, runId: r1RunId, userId });
     expect(await userRows()).toEqual(seeded);
   } finally {
     await deps.close();
