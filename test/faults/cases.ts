@@ -5,32 +5,34 @@ import { spawn } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type MigrationResult } from '../../workflows/definitions';
+import { waitUntil } from '../helpers/wait';
 import type { CaseContext, FaultCase } from './harness';
 
 /** A chunk count to strike at, from the seed: the same seed breaks the same run at the same point. */
 const strikeAt = (ctx: CaseContext, min = 4, spread = 6) => min + (ctx.seed % spread);
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Starts the run, waits for the seeded chunk, marks the fault's start and breaks something. */
+async function strike(ctx: CaseContext, fault: () => Promise<void>): Promise<WorkflowHandle[]> {
+  const h = await ctx.start();
+  await ctx.waitForChunks(strikeAt(ctx));
+  ctx.faultStarted();
+  await fault();
+  return [h];
 }
+
+/** The suite waits up to 2 minutes for a point of a run (the shared helper's default is 1). */
+const waitFor = (what: string, check: () => Promise<boolean>) => waitUntil(what, check, { timeoutMs: 120_000 });
 
 const workerSigkill: FaultCase = {
   name: 'worker-sigkill',
   ci: true,
   notes: 1200,
   timeoutMs: 180_000,
-  async inject(ctx) {
-    const h = await ctx.start();
-    await ctx.waitForChunks(strikeAt(ctx));
-    ctx.faultStarted();
-    await ctx.workers[0]!.kill('SIGKILL');
-    await ctx.addWorker();
-    return [h];
-  },
+  inject: (ctx) =>
+    strike(ctx, async () => {
+      await ctx.workers[0]!.kill('SIGKILL');
+      await ctx.addWorker();
+    }),
 };
 
 /** Killed between COMMIT and the activity's completion: Temporal retries a chunk that already committed. */
@@ -88,26 +90,23 @@ const terminateBackend: FaultCase = {
   ci: true,
   notes: 1200,
   timeoutMs: 180_000,
-  async inject(ctx) {
-    const h = await ctx.start();
-    await ctx.waitForChunks(strikeAt(ctx));
-    ctx.faultStarted();
-    // For 3 s, every 20 ms: kill the migration's backends that are inside a transaction, above all
-    // 'idle in transaction' ones (a chunk's client checked out between two queries while the worker
-    // transforms and encrypts: the moment an unhandled 'error' event used to kill the worker).
-    const until = Date.now() + 3000;
-    let killed = 0;
-    while (Date.now() < until) {
-      const r = await ctx.query<{ n: number }>(
-        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-         WHERE datname = current_database() AND application_name = 'migrator' AND pid <> pg_backend_pid() AND xact_start IS NOT NULL`,
-      );
-      killed += r[0]!.n;
-      await ctx.sleep(20);
-    }
-    (ctx as CaseContext & { killed?: number }).killed = killed;
-    return [h];
-  },
+  inject: (ctx) =>
+    strike(ctx, async () => {
+      // For 3 s, every 20 ms: kill the migration's backends that are inside a transaction, above all
+      // 'idle in transaction' ones (a chunk's client checked out between two queries while the worker
+      // transforms and encrypts: the moment an unhandled 'error' event used to kill the worker).
+      const until = Date.now() + 3000;
+      let killed = 0;
+      while (Date.now() < until) {
+        const r = await ctx.query<{ n: number }>(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND application_name = 'migrator' AND pid <> pg_backend_pid() AND xact_start IS NOT NULL`,
+        );
+        killed += r[0]!.n;
+        await ctx.sleep(20);
+      }
+      (ctx as CaseContext & { killed?: number }).killed = killed;
+    }),
 };
 
 const pgRestartTransfer: FaultCase = {
@@ -116,13 +115,10 @@ const pgRestartTransfer: FaultCase = {
   ci: true,
   notes: 1200,
   timeoutMs: 240_000,
-  async inject(ctx) {
-    const h = await ctx.start();
-    await ctx.waitForChunks(strikeAt(ctx));
-    ctx.faultStarted();
-    await ctx.stack.restartPostgres({ downMs: 5000 });
-    return [h];
-  },
+  inject: (ctx) =>
+    strike(ctx, async () => {
+      await ctx.stack.restartPostgres({ downMs: 5000 });
+    }),
 };
 
 const pgRestartRollback: FaultCase = {
@@ -159,13 +155,10 @@ const temporalRestart: FaultCase = {
   ci: false,
   notes: 1200,
   timeoutMs: 240_000,
-  async inject(ctx) {
-    const h = await ctx.start();
-    await ctx.waitForChunks(strikeAt(ctx));
-    ctx.faultStarted();
-    await ctx.stack.restartTemporal({ downMs: 3000 });
-    return [h];
-  },
+  inject: (ctx) =>
+    strike(ctx, async () => {
+      await ctx.stack.restartTemporal({ downMs: 3000 });
+    }),
 };
 
 /** The worker's path to Temporal goes silent for 10 s (polls, heartbeats and completions held). */
@@ -175,15 +168,12 @@ const temporalBlackhole: FaultCase = {
   ci: false,
   notes: 1200,
   timeoutMs: 240_000,
-  async inject(ctx) {
-    const h = await ctx.start();
-    await ctx.waitForChunks(strikeAt(ctx));
-    ctx.faultStarted();
-    ctx.stack.temporalProxy.set({ mode: 'blackhole' });
-    await ctx.sleep(10_000);
-    ctx.stack.temporalProxy.set({ mode: 'pass' });
-    return [h];
-  },
+  inject: (ctx) =>
+    strike(ctx, async () => {
+      ctx.stack.temporalProxy.set({ mode: 'blackhole' });
+      await ctx.sleep(10_000);
+      ctx.stack.temporalProxy.set({ mode: 'pass' });
+    }),
 };
 
 const blackhole: FaultCase = {
@@ -223,13 +213,10 @@ const connectionReset: FaultCase = {
   ci: false,
   notes: 1200,
   timeoutMs: 180_000,
-  async inject(ctx) {
-    const h = await ctx.start();
-    await ctx.waitForChunks(strikeAt(ctx));
-    ctx.faultStarted();
-    await resetMidChunk(ctx);
-    return [h];
-  },
+  inject: (ctx) =>
+    strike(ctx, async () => {
+      await resetMidChunk(ctx);
+    }),
 };
 
 const latency: FaultCase = {
@@ -238,15 +225,12 @@ const latency: FaultCase = {
   ci: false,
   notes: 800,
   timeoutMs: 240_000,
-  async inject(ctx) {
-    const h = await ctx.start();
-    await ctx.waitForChunks(strikeAt(ctx));
-    ctx.faultStarted();
-    ctx.stack.pgProxy.set({ mode: 'latency', latencyMs: 200 });
-    await ctx.sleep(10_000);
-    ctx.stack.pgProxy.set({ mode: 'pass' });
-    return [h];
-  },
+  inject: (ctx) =>
+    strike(ctx, async () => {
+      ctx.stack.pgProxy.set({ mode: 'latency', latencyMs: 200 });
+      await ctx.sleep(10_000);
+      ctx.stack.pgProxy.set({ mode: 'pass' });
+    }),
 };
 
 // Runs in a process of its own, so the suite's event loop (busy with other cases' checks) cannot
@@ -386,15 +370,12 @@ const keyringGone: FaultCase = {
   expectStatus: /^(completed|RolledBack)$/,
   notes: 1200,
   timeoutMs: 240_000,
-  async inject(ctx) {
-    const h = await ctx.start();
-    await ctx.waitForChunks(strikeAt(ctx));
-    ctx.faultStarted();
-    renameSync(ctx.keyringPath, `${ctx.keyringPath}.away`);
-    await ctx.sleep(3000);
-    renameSync(`${ctx.keyringPath}.away`, ctx.keyringPath);
-    return [h];
-  },
+  inject: (ctx) =>
+    strike(ctx, async () => {
+      renameSync(ctx.keyringPath, `${ctx.keyringPath}.away`);
+      await ctx.sleep(3000);
+      renameSync(`${ctx.keyringPath}.away`, ctx.keyringPath);
+    }),
 };
 
 export const CASES: FaultCase[] = [
