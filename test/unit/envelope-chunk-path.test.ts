@@ -1,43 +1,13 @@
 // The rest of a chunk's per-row CPU path, next to the envelope: the row checksum (native SHA-256,
 // loop canonicalJson) and minted ids (cached namespaces) must give exactly what the pure-JS
 // versions they replaced gave — checksums and ids of rows migrated before must not move.
-import { sha1 } from '@noble/hashes/legacy.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
+import { previous } from '../../bench/previous-chunk-path';
 import { canonicalJson, ChecksumAccumulator, rowHash } from '../../lib/checksum';
 import { ID_NAMESPACE, targetId, userNamespace, uuidV5 } from '../../lib/ids';
 
-const encoder = new TextEncoder();
-
-/** The previous implementations, as they were. */
-const before = {
-  rowHash(canonical: string): bigint {
-    const h = sha256(encoder.encode(canonical));
-    let v = 0n;
-    for (let i = 0; i < 8; i++) v = (v << 8n) | BigInt(h[i]!);
-    return v;
-  },
-  canonicalJson(value: unknown): string {
-    if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-    if (Array.isArray(value)) return `[${value.map((v) => before.canonicalJson(v)).join(',')}]`;
-    const keys = Object.keys(value as Record<string, unknown>).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${before.canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  },
-  uuidV5(name: string, namespace: string): string {
-    const hex = namespace.replace(/-/g, '');
-    const ns = new Uint8Array(16);
-    for (let i = 0; i < 16; i++) ns[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-    const nameBytes = encoder.encode(name);
-    const input = new Uint8Array(16 + nameBytes.length);
-    input.set(ns, 0);
-    input.set(nameBytes, 16);
-    const hash = sha1(input);
-    hash[6] = (hash[6]! & 0x0f) | 0x50;
-    hash[8] = (hash[8]! & 0x3f) | 0x80;
-    const h = Array.from(hash.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-  },
-};
+/** The previous implementations, as they were (bench/previous-chunk-path.ts). */
+const before = previous;
 
 /** Deterministic pseudo-random JSON-ish values, including the odd ones canonicalJson must render the same. */
 function value(seed: number, depth = 0): unknown {
