@@ -1,5 +1,6 @@
 // Staged rollout support: which users of a manifest are already migrated into the target
-// (a re-run of a manifest skips them).
+// (a re-run of a manifest skips them), and the users file read page by page. The users file is
+// read only inside the worker config's source directories, like the sources it lists.
 import { sqlFile } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 import { describeUsersFile, usersFilePage, type RolloutUser } from './users-file';
@@ -8,7 +9,7 @@ export function createRolloutActivities(deps: ActivityDeps) {
   return {
     /** The users file's size and sha256 (every line validated). */
     async describeUsersFile(input: { usersFile: string }): Promise<{ users: number; sha256: string }> {
-      return describeUsersFile(input.usersFile);
+      return describeUsersFile(deps.capabilities.sourcePath(input.usersFile, 'usersFile'));
     },
 
     /** One page of the users file: ids and source paths only. */
@@ -18,7 +19,12 @@ export function createRolloutActivities(deps: ActivityDeps) {
       offset: number;
       limit: number;
     }): Promise<RolloutUser[]> {
-      return usersFilePage(input.usersFile, input.sha256, input.offset, input.limit);
+      return usersFilePage(
+        deps.capabilities.sourcePath(input.usersFile, 'usersFile'),
+        input.sha256,
+        input.offset,
+        input.limit,
+      );
     },
 
     async migratedUsers(input: { target: string; userIds: string[] }): Promise<string[]> {

@@ -121,7 +121,7 @@ it('plans 20,000 users from a users file, runs the first 4 % through continue-as
   expect((await handle.query(rolloutStatusQuery)).cohorts[0]!.migrated).toBe(FIRST);
 }, 600_000);
 
-it('refuses a users file that changed under a running rollout', async () => {
+it('refuses a users file that changed under a running rollout, a bad line, or one outside the source directories', async () => {
   const file = join(dir, 'changing.jsonl');
   writeFileSync(
     file,
@@ -140,5 +140,10 @@ it('refuses a users file that changed under a running rollout', async () => {
   await expect(activities.describeUsersFile({ usersFile: bad })).rejects.toMatchObject({
     field: 'usersFile',
     message: expect.stringMatching(/line 2: userId/),
+  });
+  // The worker reads a users file only inside its configured source directories.
+  await expect(activities.describeUsersFile({ usersFile: '/etc/hostname' })).rejects.toMatchObject({
+    type: 'NotPermitted',
+    message: expect.stringMatching(/usersFile/),
   });
 });
