@@ -4,7 +4,7 @@
 // during the run. Before deleting, find every foreign key (any schema) that references the table,
 // and count referencing rows that are not the run's own; any such row blocks the rollback.
 import type pg from 'pg';
-import { sqlFile } from '../infra/sql-files';
+import { qualified, quoteIdent, sqlFile } from '../infra/sql-files';
 import type { TableMapping } from '../lib/mapping/types';
 
 export interface Dependents {
@@ -26,18 +26,19 @@ const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 /** The run-created keys of one table (hot bridge rows and archived ones). */
 export async function runCreatedIds(
   db: pg.Pool | pg.PoolClient,
+  schema: string,
   m: TableMapping,
   input: { userId: string; runId: string },
 ): Promise<string[]> {
   const ids: string[] = [];
   for (const [file, table] of [
-    ['queries/run_created_ids.sql', `public.${m.bridgeTable}`],
+    ['queries/run_created_ids.sql', qualified(schema, m.bridgeTable)],
     ['queries/archived_run_created_ids.sql', `migration_archive.${m.bridgeTable}`],
   ] as const) {
     const present = (await db.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [table])).rows[0]!
       .present;
     if (!present) continue;
-    const { rows } = await db.query<{ id: string }>(sqlFile(file, { bridge: m.bridgeTable }), [
+    const { rows } = await db.query<{ id: string }>(sqlFile(file, { schema: quoteIdent(schema), bridge: m.bridgeTable }), [
       input.userId,
       input.runId,
     ]);
@@ -53,6 +54,7 @@ export async function runCreatedIds(
  */
 export async function foreignDependents(
   db: pg.Pool | pg.PoolClient,
+  schema: string,
   m: TableMapping,
   ids: string[],
   created: Map<string, { key: string; ids: string[] }>,
@@ -61,7 +63,7 @@ export async function foreignDependents(
   const fks = (
     await db.query<{ schema: string; table: string; columns: string[]; on_delete: string }>(
       sqlFile('queries/referencing_foreign_keys.sql'),
-      [m.targetTable],
+      [qualified(schema, m.targetTable)],
     )
   ).rows;
   const found: Dependents[] = [];
@@ -75,7 +77,7 @@ export async function foreignDependents(
       continue;
     }
     const column = quote(fk.columns[0]!);
-    const own = fk.schema === 'public' ? created.get(fk.table) : undefined;
+    const own = fk.schema === schema ? created.get(fk.table) : undefined;
     const n = own
       ? (
           await db.query<{ n: number }>(

@@ -15,6 +15,7 @@ import {
   POOL_HEADROOM,
 } from '../lib/defaults';
 import { InvalidInputError } from '../lib/errors';
+import { quoteIdent } from '../infra/sql-files';
 import { deriveEntityKey, openString, sealString } from '../lib/envelope';
 import type { Sealer } from '../lib/mapping/types';
 import type { WorkerConfig } from '../lib/worker-config';
@@ -33,6 +34,8 @@ export interface ActivityDeps {
   /** The pool of a target the worker config declares (NotPermitted otherwise). */
   pool(targetName: string): pg.Pool;
   dsn(targetName: string): string;
+  /** The app schema of a target the worker config declares (lib/worker-config.ts; `public` by default). */
+  schema(targetName: string): string;
   /** A pool for a DSN reference of the worker config itself (a health source's metrics database). */
   poolForRef(dsnRef: string): pg.Pool;
   sealer(keyringName: string, userId: string): Sealer;
@@ -72,29 +75,56 @@ const GUCS: Record<keyof SessionSettings, string> = {
  * The connection config of every migration connection: the settings travel as `-c name=value` in the
  * startup packet's `options`, so the server enforces them on the session itself (a dead worker's
  * idle transaction is ended by the server, not by a client that no longer exists). Precedence
- * (docs/conventions.md §6): explicit `settings` > libpq's PGOPTIONS (appended after ours: the server
- * applies the last -c of a name) > defaults. Client-side keepalives are on as well.
+ * (docs/conventions.md §6; the server applies the last -c of a name): the app schema's
+ * `search_path` pin > explicit `settings` > the DSN's own `options` parameter > libpq's PGOPTIONS >
+ * defaults. Client-side keepalives are on as well.
+ *
+ * With `appSchema`, `search_path` is pinned to `pg_catalog, "<schema>", pg_temp`: an unqualified
+ * name can only mean the app schema (never a role-named schema of the DSN's user, a DSN's
+ * `-csearch_path`, or a temporary table), and an unqualified CREATE fails instead of landing elsewhere.
  */
 export function migrationConnectionConfig(
   dsn: string,
   settings: Partial<SessionSettings> = {},
   env: NodeJS.ProcessEnv = process.env,
+  appSchema?: string,
 ): pg.ClientConfig {
   checkSessionSettings(settings);
   const opt = (values: Partial<SessionSettings>) =>
     Object.entries(values)
       .filter((e): e is [keyof SessionSettings, number] => e[1] !== undefined)
       .map(([key, value]) => `-c ${GUCS[key]}=${value}`);
-  const options = [...opt(DEFAULT_SESSION_SETTINGS), ...(env.PGOPTIONS ? [env.PGOPTIONS] : []), ...opt(settings)].join(
-    ' ',
-  );
+  // node-postgres lets a DSN's `options` replace the config's whole `options` (our settings and the
+  // pin with them): take it out of the DSN and put it in its place in the order above.
+  const { connectionString, dsnOptions } = splitDsnOptions(dsn);
+  const pin = appSchema === undefined ? [] : [`-c search_path=pg_catalog,${quoteIdent(appSchema)},pg_temp`];
+  const options = [
+    ...opt(DEFAULT_SESSION_SETTINGS),
+    ...(env.PGOPTIONS ? [env.PGOPTIONS] : []),
+    ...dsnOptions,
+    ...opt(settings),
+    ...pin,
+  ].join(' ');
   return {
-    connectionString: dsn,
+    connectionString,
     options,
     application_name: 'migrator',
     keepAlive: true,
     keepAliveInitialDelayMillis: (settings.tcpKeepalivesIdleS ?? DEFAULT_TCP_KEEPALIVES_IDLE_S) * 1000,
   };
+}
+
+/** A DSN without its `options=` query parameter(s), and their decoded values (the rest of the DSN unchanged). */
+function splitDsnOptions(dsn: string): { connectionString: string; dsnOptions: string[] } {
+  const q = dsn.indexOf('?');
+  if (q < 0) return { connectionString: dsn, dsnOptions: [] };
+  const kept: string[] = [];
+  const dsnOptions: string[] = [];
+  for (const param of dsn.slice(q + 1).split('&')) {
+    if (param.startsWith('options=')) dsnOptions.push(new URLSearchParams(param).get('options') ?? '');
+    else kept.push(param);
+  }
+  return { connectionString: kept.length ? `${dsn.slice(0, q)}?${kept.join('&')}` : dsn.slice(0, q), dsnOptions };
 }
 
 function checkSessionSettings(settings: Partial<SessionSettings>): void {
@@ -128,13 +158,15 @@ export function createDeps(
   const capabilities = capabilitiesOf(options.config ?? NO_CAPABILITIES);
   // Keyed by the DSN reference: two names for one database share a pool.
   const pools = new Map<string, pg.Pool>();
-  const poolForRef = (ref: string, what: string): pg.Pool => {
-    let pool = pools.get(ref);
+  // A target's pool pins its app schema (two targets on one DSN with different schemas get two pools).
+  const poolForRef = (ref: string, what: string, appSchema?: string): pg.Pool => {
+    const key = appSchema === undefined ? ref : `${ref}\u0000${appSchema}`;
+    let pool = pools.get(key);
     if (!pool) {
       // One connection per concurrent activity: a smaller pool makes activities queue for a
       // connection inside their own timeouts; a larger one only holds server slots idle.
       pool = new pg.Pool({
-        ...migrationConnectionConfig(resolveSecretRef(ref, what), options.session),
+        ...migrationConnectionConfig(resolveSecretRef(ref, what), options.session, process.env, appSchema),
         max: concurrency + POOL_HEADROOM,
       });
       // A broken connection must never crash the worker: pg-pool drops its own 'error' listener while
@@ -145,7 +177,7 @@ export function createDeps(
         console.error(`[migrator] target connection error (replaced on next use): ${err.message}`);
       pool.on('error', logError);
       pool.on('connect', (client) => client.on('error', logError));
-      pools.set(ref, pool);
+      pools.set(key, pool);
     }
     return pool;
   };
@@ -153,7 +185,11 @@ export function createDeps(
     capabilities,
     backupDir: resolve(options.backupDir ?? process.env.MIGRATOR_BACKUP_DIR ?? DEFAULT_BACKUP_DIR),
     dsn: (name) => resolveSecretRef(capabilities.target(name).dsn, `the DSN of target "${name}"`),
-    pool: (name) => poolForRef(capabilities.target(name).dsn, `the DSN of target "${name}"`),
+    schema: (name) => capabilities.target(name).schema,
+    pool: (name) => {
+      const target = capabilities.target(name);
+      return poolForRef(target.dsn, `the DSN of target "${name}"`, target.schema);
+    },
     poolForRef: (ref) => poolForRef(ref, 'a health source DSN'),
     sealer(keyringName, userId) {
       const master = resolveUserKey(capabilities.keyringRef(keyringName), userId, `keyring "${keyringName}"`);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { BASELINE_PROBE_RUNS } from '../lib/defaults';
 import type { HealthConfig } from '../lib/input';
-import { sqlFile, sqlFolder, sqlStatements } from '../infra/sql-files';
+import { quoteIdent, sqlFile, sqlFolder, sqlStatements } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 import { ourIndexNames } from './indexes';
 import { recordRollback } from './metrics';
@@ -55,12 +55,13 @@ async function timed(client: pg.PoolClient, statement: string, params: unknown[]
  * The write path is probed on the migrator's own table (migration.health_probe) under the run's key
  * (`runKey`: the migrating user, one run per user at a time by the lease), in a rolled-back transaction.
  */
-async function probeOnce(pool: pg.Pool, runKey: string, extra: string[] = []): Promise<number> {
+async function probeOnce(pool: pg.Pool, schema: string, runKey: string, extra: string[] = []): Promise<number> {
   const client = await pool.connect();
   let total = 0;
   try {
     await client.query('BEGIN READ ONLY');
-    const statements = [...sqlFolder('health').flatMap((file) => sqlStatements(file)), ...extra];
+    const app = { schema: quoteIdent(schema) };
+    const statements = [...sqlFolder('health').flatMap((file) => sqlStatements(file, app)), ...extra];
     for (const statement of statements)
       total += await timed(client, statement, statement.includes('$1') ? [PROBE_USER_ID] : []);
     await client.query('ROLLBACK');
@@ -138,8 +139,10 @@ export function createHealthActivities(deps: ActivityDeps) {
     async measureBaseline(input: { target: string; userId: string; health: HealthConfig }): Promise<number> {
       if (!input.health.probe.enabled) return 0;
       const runs: number[] = [];
-      await probeOnce(deps.pool(input.target), input.userId); // warm-up: plans and caches
-      for (let i = 0; i < BASELINE_PROBE_RUNS; i++) runs.push(await probeOnce(deps.pool(input.target), input.userId));
+      const schema = deps.schema(input.target);
+      await probeOnce(deps.pool(input.target), schema, input.userId); // warm-up: plans and caches
+      for (let i = 0; i < BASELINE_PROBE_RUNS; i++)
+        runs.push(await probeOnce(deps.pool(input.target), schema, input.userId));
       runs.sort((a, b) => a - b);
       return runs[Math.floor(runs.length / 2)]!;
     },
@@ -162,7 +165,7 @@ export function createHealthActivities(deps: ActivityDeps) {
         const extra = sources.flatMap(({ name, source }) =>
           source.kind === 'benchmark' ? statementsOf(source.file, name) : [],
         );
-        latencyMs = await probeOnce(deps.pool(input.target), input.userId, extra);
+        latencyMs = await probeOnce(deps.pool(input.target), deps.schema(input.target), input.userId, extra);
         if (latencyMs > input.baselineMs * h.latencyFactor && latencyMs - input.baselineMs > h.minLatencyDeltaMs) {
           triggers.push(
             `latency ${latencyMs.toFixed(1)} ms > ${h.latencyFactor}x baseline ${input.baselineMs.toFixed(1)} ms`,
@@ -200,7 +203,9 @@ export function createHealthActivities(deps: ActivityDeps) {
         );
       }
       const invalidIndexes = (
-        await deps.pool(input.target).query<{ name: string }>(sqlFile('queries/invalid_indexes.sql'))
+        await deps
+          .pool(input.target)
+          .query<{ name: string }>(sqlFile('queries/invalid_indexes.sql'), [deps.schema(input.target)])
       ).rows.map((r) => r.name);
       const foreign = invalidIndexes.filter((n) => !OUR_INDEXES.has(n));
       if (foreign.length) triggers.push(`INVALID index(es) in the target: ${foreign.join(', ')}`);

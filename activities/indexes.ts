@@ -4,7 +4,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import type pg from 'pg';
 import { DEFAULT_LOCK_TIMEOUT_MS, INDEX_LOCK_POLL_MS } from '../lib/defaults';
-import { sqlFile, sqlStatements } from '../infra/sql-files';
+import { qualified, quoteIdent, sqlFile, sqlStatements } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 import { beat, cancellationSignal } from './heartbeat';
 
@@ -27,7 +27,8 @@ export function ourIndexNames(): string[] {
 
 /** The index names of one set. */
 export function indexNamesOf(set: IndexSet): string[] {
-  return sqlStatements(`indexes/${set}.sql`).map(indexName);
+  // The names only: which schema the statements would build in does not change them.
+  return sqlStatements(`indexes/${set}.sql`, { schema: quoteIdent('public') }).map(indexName);
 }
 
 /**
@@ -76,7 +77,13 @@ function indexName(statement: string): string {
  * cancelled (abort, rollback) the backend's query is cancelled and the INVALID index it leaves is
  * dropped before the cancellation propagates.
  */
-async function buildCancellable(client: pg.PoolClient, pool: pg.Pool, statement: string, name: string): Promise<void> {
+async function buildCancellable(
+  client: pg.PoolClient,
+  pool: pg.Pool,
+  statement: string,
+  name: string,
+  schema: string,
+): Promise<void> {
   const ctx = Context.current();
   const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   let cancelled = false;
@@ -89,7 +96,7 @@ async function buildCancellable(client: pg.PoolClient, pool: pg.Pool, statement:
     await client.query(statement);
   } catch (err) {
     if (cancelled) {
-      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`).catch(() => undefined);
+      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(schema, name)}`).catch(() => undefined);
       throw new Error(`index build ${name} cancelled; its INVALID leftover was dropped`);
     }
     throw err;
@@ -102,6 +109,7 @@ export function createIndexActivities(deps: ActivityDeps) {
   return {
     async buildIndexes(input: { target: string; runId: string; set: IndexSet }): Promise<IndexResult> {
       const result: IndexResult = { created: [], existing: [], rebuiltInvalid: [] };
+      const schema = deps.schema(input.target);
       const client = await deps.pool(input.target).connect();
       try {
         // Runs for several users may build the same indexes at once: one builder at a time per target.
@@ -109,17 +117,18 @@ export function createIndexActivities(deps: ActivityDeps) {
         await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
         await client.query('SET statement_timeout = 0');
         const register = await hasIndexUsers(client);
-        for (const statement of sqlStatements(`indexes/${input.set}.sql`)) {
+        for (const statement of sqlStatements(`indexes/${input.set}.sql`, { schema: quoteIdent(schema) })) {
           const name = indexName(statement);
           // This run uses the index from now on, whoever built it: no other run drops it under us.
           if (register) await client.query(sqlFile('queries/register_index_user.sql'), [input.runId, name, input.set]);
-          const state = (await client.query<{ valid: boolean }>(sqlFile('queries/index_state.sql'), [name])).rows[0];
+          const state = (await client.query<{ valid: boolean }>(sqlFile('queries/index_state.sql'), [name, schema]))
+            .rows[0];
           if (state?.valid) {
             result.existing.push(name);
             continue;
           }
           if (state && !state.valid) {
-            await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+            await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(schema, name)}`);
             result.rebuiltInvalid.push(name);
           }
           // Recorded before the build: a crash mid-build still leaves the rollback a record to drop.
@@ -127,12 +136,12 @@ export function createIndexActivities(deps: ActivityDeps) {
           for (let attempt = 1; ; attempt++) {
             heartbeat({ index: name, attempt });
             try {
-              await buildCancellable(client, deps.pool(input.target), statement, name);
+              await buildCancellable(client, deps.pool(input.target), statement, name, schema);
               break;
             } catch (err) {
               // 55P03 lock_not_available: app traffic holds the table; back off and retry.
               if ((err as { code?: string }).code !== '55P03' || attempt >= LOCK_RETRIES) throw err;
-              await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+              await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(schema, name)}`);
               await new Promise((r) => setTimeout(r, 500 * attempt));
             }
           }
@@ -153,6 +162,7 @@ export function createIndexActivities(deps: ActivityDeps) {
      * an index any run is registered for stays.
      */
     async dropIndexes(input: { target: string; set: IndexSet; runId?: string }): Promise<string[]> {
+      const schema = deps.schema(input.target);
       const client = await deps.pool(input.target).connect();
       const dropped: string[] = [];
       try {
@@ -165,7 +175,7 @@ export function createIndexActivities(deps: ActivityDeps) {
         for (const name of names) {
           heartbeat({ index: name });
           if (counted && (await otherIndexUsers(client, name, input.runId ?? null)).length > 0) continue;
-          await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+          await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(schema, name)}`);
           dropped.push(name);
         }
       } finally {

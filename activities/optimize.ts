@@ -1,7 +1,7 @@
 // The `post-migration` phase: ANALYZE the target tables and move this user's bridge rows out of
 // the hot schema into migration_archive (kept for audit). Indexes are built by activities/indexes.
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
-import { sqlFile } from '../infra/sql-files';
+import { qualified, quoteIdent, sqlFile } from '../infra/sql-files';
 import type pg from 'pg';
 import type { ActivityDeps } from './deps';
 import { inTransaction } from './transaction';
@@ -14,7 +14,8 @@ export function createOptimizeActivities(deps: ActivityDeps) {
   return {
     async analyzeTargets(input: { target: string }): Promise<string[]> {
       const tables = TABLE_ORDER.map((t) => MAPPINGS[t].targetTable);
-      for (const table of tables) await deps.pool(input.target).query(`ANALYZE ${table}`);
+      const schema = deps.schema(input.target);
+      for (const table of tables) await deps.pool(input.target).query(`ANALYZE ${qualified(schema, table)}`);
       return tables;
     },
 
@@ -26,10 +27,11 @@ export function createOptimizeActivities(deps: ActivityDeps) {
      */
     async archiveBridge(input: { target: string; userId: string; runId?: string }): Promise<Record<string, number>> {
       const moved: Record<string, number> = {};
+      const schema = quoteIdent(deps.schema(input.target));
       await inTransaction(deps.pool(input.target), async (client) => {
         for (const table of TABLE_ORDER) {
           const m = MAPPINGS[table];
-          const vars = { bridge: m.bridgeTable, table: m.targetTable, key: m.targetKeyColumn };
+          const vars = { schema, bridge: m.bridgeTable, table: m.targetTable, key: m.targetKeyColumn };
           // (Before this version's control tables exist — a run started before the upgrade — there is nothing to record into.)
           if (input.runId && (await present(client, 'migration.run_supersessions')))
             await client.query(sqlFile('queries/record_supersessions.sql', vars), [input.userId, input.runId]);
@@ -48,11 +50,12 @@ export async function archiveRunBridge(
   input: { target: string; userId: string; runId: string },
 ): Promise<Record<string, number>> {
   const moved: Record<string, number> = {};
+  const schema = quoteIdent(deps.schema(input.target));
   for (const table of TABLE_ORDER) {
     const bridge = MAPPINGS[table].bridgeTable;
     const result = await deps
       .pool(input.target)
-      .query(sqlFile('queries/archive_run_bridge.sql', { bridge }), [input.userId, input.runId]);
+      .query(sqlFile('queries/archive_run_bridge.sql', { schema, bridge }), [input.userId, input.runId]);
     moved[bridge] = result.rowCount ?? 0;
   }
   return moved;

@@ -29,12 +29,13 @@ export type RefLookup = (
   refs: { sourceId: string; targetId: string }[],
 ) => Promise<Set<string>>;
 
-export function targetRefLookup(client: pg.ClientBase, userId: string): RefLookup {
+/** `schema`: the target's app schema, quoted (infra/sql-files.ts quoteIdent). */
+export function targetRefLookup(client: pg.ClientBase, schema: string, userId: string): RefLookup {
   return async (table, refs) => {
     if (refs.length === 0) return new Set();
     const ids = refs.map((r) => r.targetId);
     const { rows } = await client.query<{ id: string; user_id: string }>(
-      sqlFile('queries/select_owned_ids.sql', { table, key: 'id' }),
+      sqlFile('queries/select_owned_ids.sql', { schema, table, key: 'id' }),
       [ids],
     );
     return new Set(rows.filter((r) => r.user_id === userId).map((r) => r.id));

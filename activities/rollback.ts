@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { RollbackBlockedError, RunSupersededError } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import type { TableMapping } from '../lib/mapping/types';
-import { sqlFile } from '../infra/sql-files';
+import { qualified, quoteIdent, sqlFile, tableLabel } from '../infra/sql-files';
 import type { TargetFingerprint } from '../lib/fingerprint';
 import { fingerprintDatabase } from './backup';
 import type { ActivityDeps } from './deps';
@@ -25,13 +25,15 @@ import { DEFAULT_LOCK_TIMEOUT_MS, SCHEMA_USER_GRACE_MS } from '../lib/defaults';
 const REMOVE_BATCH = 5000;
 
 /**
- * What the proof of restoration looks at: the mapped target tables and their bridge tables, over
- * this user's rows. Other users' rows and tables the run never writes (sessions, job queues, audit
- * logs) change all the time on a live database and are not the run's business.
+ * What the proof of restoration looks at: the mapped target tables and their bridge tables in the
+ * app schema, over this user's rows. Other users' rows, other schemas and tables the run never writes
+ * (sessions, job queues, audit logs) change all the time on a live database and are not the run's business.
+ * Names are the catalog's `format('%I.%I')` (the schema quoted only when it must be).
  */
-const RUN_SCOPE = new RegExp(
-  `^public\\.(${TABLE_ORDER.flatMap((t) => [MAPPINGS[t].targetTable, MAPPINGS[t].bridgeTable]).join('|')})$`,
-);
+function runScope(schema: string): RegExp {
+  const tables = TABLE_ORDER.flatMap((t) => [MAPPINGS[t].targetTable, MAPPINGS[t].bridgeTable]).join('|');
+  return new RegExp(`^(${schema}|"${schema}")\\.(${tables})$`);
+}
 
 /** Reverse foreign-key order: children before parents. */
 const REVERSE = [...TABLE_ORDER].reverse();
@@ -40,16 +42,20 @@ export function createRollbackActivities(deps: ActivityDeps) {
   return {
     /** Row counts and checksums of this user's rows in the mapped and bridge tables, and the index list. */
     async fingerprintTarget(input: { target: string; userId: string }): Promise<TargetFingerprint> {
+      const schema = deps.schema(input.target);
       const client = await deps.pool(input.target).connect();
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const perUser = new Set(
-          (await client.query<{ name: string }>(sqlFile('queries/tables_with_user_id.sql'))).rows.map((r) => r.name),
+          (await client.query<{ name: string }>(sqlFile('queries/tables_with_user_id.sql'), [schema])).rows.map(
+            (r) => r.name,
+          ),
         );
-        const tables = await fingerprintDatabase(client, RUN_SCOPE, { perUser, userId: input.userId });
+        const tables = await fingerprintDatabase(client, runScope(schema), { perUser, userId: input.userId });
         const ours = new Set(ourIndexNames());
         const { rows } = await client.query<{ name: string; def: string; valid: boolean }>(
           sqlFile('queries/list_indexes.sql'),
+          [schema],
         );
         // One of ours another run is building right now is INVALID until it finishes: its work in
         // progress, not a leftover of this run (the index-builder lock keeps leftovers apart).
@@ -77,6 +83,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
      */
     async removeRunRows(input: { target: string; runId: string; userId: string }): Promise<Record<string, number>> {
       const pool = deps.pool(input.target);
+      const schema = deps.schema(input.target);
       const tracked = await exists(pool, 'migration.run_supersessions');
       if (tracked) {
         const later = (
@@ -93,17 +100,17 @@ export function createRollbackActivities(deps: ActivityDeps) {
       const created = new Map<string, { key: string; ids: string[] }>();
       for (const source of REVERSE) {
         const m = MAPPINGS[source];
-        if (await exists(pool, `public.${m.targetTable}`))
-          created.set(m.targetTable, { key: m.targetKeyColumn, ids: await runCreatedIds(pool, m, input) });
+        if (await exists(pool, qualified(schema, m.targetTable)))
+          created.set(m.targetTable, { key: m.targetKeyColumn, ids: await runCreatedIds(pool, schema, m, input) });
       }
-      for (const source of REVERSE) await refuseDependents(pool, MAPPINGS[source], input, created);
+      for (const source of REVERSE) await refuseDependents(pool, schema, MAPPINGS[source], input, created);
       const removed: Record<string, number> = {};
       for (const source of REVERSE) {
         const m = MAPPINGS[source];
         if (!created.has(m.targetTable)) continue;
         removed[m.targetTable] = await inTransaction(pool, async (client) => {
-          await refuseDependents(client, m, input, created, { lock: true });
-          return removeTableRows(client, m, input);
+          await refuseDependents(client, schema, m, input, created, { lock: true });
+          return removeTableRows(client, schema, m, input);
         });
       }
       // Rolled back (or cleaned): the rows it took over from earlier runs are theirs again.
@@ -117,6 +124,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
      * index-builder lock: an INVALID index seen then is no build in progress but a leftover.
      */
     async dropRunIndexes(input: { target: string; runId: string }): Promise<string[]> {
+      const schema = deps.schema(input.target);
       const client = await deps.pool(input.target).connect();
       const dropped: string[] = [];
       try {
@@ -138,7 +146,9 @@ export function createRollbackActivities(deps: ActivityDeps) {
             ).rows.map((r) => r.index_name)
           : [];
         const temporary = new Set(indexNamesOf('temporary'));
-        const listed = (await client.query<{ name: string; valid: boolean }>(sqlFile('queries/list_indexes.sql'))).rows;
+        const listed = (
+          await client.query<{ name: string; valid: boolean }>(sqlFile('queries/list_indexes.sql'), [schema])
+        ).rows;
         const invalid = new Set(listed.filter((r) => !r.valid && ours.includes(r.name)).map((r) => r.name));
         const candidates = new Set([...created, ...used.filter((n) => temporary.has(n)), ...invalid]);
         for (const name of candidates) {
@@ -148,7 +158,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
               await client.query(sqlFile('queries/hand_over_created_index.sql'), [name, input.runId]);
             continue;
           }
-          await client.query(`DROP INDEX CONCURRENTLY IF EXISTS public.${name}`);
+          await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(schema, name)}`);
           dropped.push(name);
         }
       } finally {
@@ -170,21 +180,21 @@ export function createRollbackActivities(deps: ActivityDeps) {
       runId?: string;
     }): Promise<{ dropped: string[]; kept: string[] }> {
       const pool = deps.pool(input.target);
+      const schema = deps.schema(input.target);
       const dropped: string[] = [];
       const kept: string[] = [];
       // Bridge tables first, then target tables children-first (foreign keys).
-      const order = [
-        ...REVERSE.map((t) => `public.${MAPPINGS[t].bridgeTable}`),
-        ...REVERSE.map((t) => `public.${MAPPINGS[t].targetTable}`),
-      ];
-      for (const table of order.filter((t) => input.tables.includes(t))) {
+      const order = [...REVERSE.map((t) => MAPPINGS[t].bridgeTable), ...REVERSE.map((t) => MAPPINGS[t].targetTable)];
+      for (const name of order.filter((t) => input.tables.includes(tableLabel(schema, t)))) {
+        const table = tableLabel(schema, name);
+        const sql = qualified(schema, name);
         heartbeat({ table });
         const client = await pool.connect();
         try {
           await client.query('BEGIN');
           await client.query(`SET LOCAL lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
           await client.query(sqlFile('queries/schema_xact_lock.sql'));
-          const why = await keepReason(client, table, input.runId ?? null);
+          const why = await keepReason(client, sql, input.runId ?? null);
           if (why === 'gone') {
             await client.query('COMMIT');
             continue;
@@ -195,7 +205,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
             continue;
           }
           try {
-            await client.query(`DROP TABLE ${table}`);
+            await client.query(`DROP TABLE ${sql}`);
           } catch (err) {
             // 2BP01: another object (a foreign key of a table the migrator does not know, a view) depends on it.
             if ((err as { code?: string }).code !== '2BP01') throw err;
@@ -218,20 +228,26 @@ export function createRollbackActivities(deps: ActivityDeps) {
     /** What of the run is still in the target (for a ROLLBACK_FAILED report). */
     async runArtifacts(input: { target: string; runId: string; userId: string }): Promise<string[]> {
       const pool = deps.pool(input.target);
+      const schema = deps.schema(input.target);
       const out: string[] = [];
       for (const source of REVERSE) {
         const m = MAPPINGS[source];
-        if (!(await exists(pool, `public.${m.targetTable}`))) continue;
+        if (!(await exists(pool, qualified(schema, m.targetTable)))) continue;
         // Post-migration archives the bridge rows, after which a rollback may drop the (empty)
         // live bridge table: the archived half alone still names the rows this run created.
-        const live = await exists(pool, `public.${m.bridgeTable}`);
+        const live = await exists(pool, qualified(schema, m.bridgeTable));
         if (!(await exists(pool, `migration_archive.${m.bridgeTable}`))) {
           if (live) out.push(`(could not check ${m.targetTable}: migration_archive.${m.bridgeTable} is missing)`);
           continue;
         }
         const file = live ? 'queries/run_artifacts.sql' : 'queries/run_artifacts_archived.sql';
         const { rows } = await pool.query<{ object: string; n: number }>(
-          sqlFile(file, { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn }),
+          sqlFile(file, {
+            schema: quoteIdent(schema),
+            table: m.targetTable,
+            bridge: m.bridgeTable,
+            key: m.targetKeyColumn,
+          }),
           [input.userId, input.runId],
         );
         if (rows[0]!.n > 0) out.push(`${rows[0]!.n} rows in ${m.targetTable} written by run ${input.runId}`);
@@ -242,7 +258,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
           .catch(() => ({ rows: [] }))
       ).rows;
       const present = new Set(
-        (await pool.query<{ name: string }>(sqlFile('queries/list_indexes.sql'))).rows.map((r) => r.name),
+        (await pool.query<{ name: string }>(sqlFile('queries/list_indexes.sql'), [schema])).rows.map((r) => r.name),
       );
       // An index this run built that other runs still use is theirs now (dropped by its last user), not a leftover.
       const client = await pool.connect();
@@ -264,6 +280,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
 /** Refuses (RollbackBlocked) when rows the run did not create reference the run's rows of this table (locked first when asked). */
 async function refuseDependents(
   db: pg.Pool | pg.PoolClient,
+  schema: string,
   m: TableMapping,
   input: { runId: string; userId: string },
   created: Map<string, { key: string; ids: string[] }>,
@@ -272,8 +289,11 @@ async function refuseDependents(
   const ids = created.get(m.targetTable)?.ids ?? [];
   if (ids.length === 0) return;
   if (opts.lock)
-    await db.query(sqlFile('queries/lock_rows.sql', { table: m.targetTable, key: m.targetKeyColumn }), [ids]);
-  const found = await foreignDependents(db, m, ids, created);
+    await db.query(
+      sqlFile('queries/lock_rows.sql', { schema: quoteIdent(schema), table: m.targetTable, key: m.targetKeyColumn }),
+      [ids],
+    );
+  const found = await foreignDependents(db, schema, m, ids, created);
   if (found.length > 0) {
     throw new RollbackBlockedError(
       `rollback stopped before deleting from ${m.targetTable}: ${describeDependents(m.targetTable, found)}. ` +
@@ -286,20 +306,21 @@ async function refuseDependents(
 /** This run's rows of one table, in batches, inside the caller's transaction (hot bridge, then archived). */
 async function removeTableRows(
   client: pg.PoolClient,
+  schema: string,
   m: TableMapping,
   input: { runId: string; userId: string },
 ): Promise<number> {
-  const vars = { table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn };
+  const vars = { schema: quoteIdent(schema), table: m.targetTable, bridge: m.bridgeTable, key: m.targetKeyColumn };
   let n = 0;
   for (const file of ['queries/remove_run_rows.sql', 'queries/remove_archived_run_rows.sql']) {
-    if (file.includes('remove_run_rows') && !(await exists(client, `public.${m.bridgeTable}`))) continue;
+    if (file.includes('remove_run_rows') && !(await exists(client, qualified(schema, m.bridgeTable)))) continue;
     // The archive exists once the schema phase ran; before that there is nothing archived to remove.
     if (file.includes('archived') && !(await exists(client, `migration_archive.${m.bridgeTable}`))) continue;
     for (;;) {
       const r = await client.query(sqlFile(file, vars), [input.userId, input.runId, REMOVE_BATCH]);
       n += r.rowCount ?? 0;
       heartbeat({ table: m.targetTable, removed: n });
-      const left = file.includes('archived') ? (r.rowCount ?? 0) : await bridgeLeft(client, m.bridgeTable, input);
+      const left = file.includes('archived') ? (r.rowCount ?? 0) : await bridgeLeft(client, schema, m.bridgeTable, input);
       if (left === 0) break;
     }
   }
@@ -343,10 +364,12 @@ async function exists(pool: pg.Pool | pg.PoolClient, table: string): Promise<boo
 
 async function bridgeLeft(
   pool: pg.Pool | pg.PoolClient,
+  schema: string,
   bridge: string,
   input: { runId: string; userId: string },
 ): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>(sqlFile('queries/bridge_run_rows.sql', { bridge }), [
+  const vars = { schema: quoteIdent(schema), bridge };
+  const { rows } = await pool.query<{ n: number }>(sqlFile('queries/bridge_run_rows.sql', vars), [
     input.userId,
     input.runId,
   ]);

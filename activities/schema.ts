@@ -1,7 +1,7 @@
 // The `schema` phase: control tables, target tables and bridge tables from the idempotent
 // files in sql/, plus the backup inventory and migration_log writes.
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../lib/defaults';
-import { sqlFile, sqlFolder } from '../infra/sql-files';
+import { qualified, quoteIdent, sqlFile, sqlFolder, tableLabel } from '../infra/sql-files';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import type { BackupRecord } from './backup';
 import type { ActivityDeps } from './deps';
@@ -24,6 +24,7 @@ export function createSchemaActivities(deps: ActivityDeps) {
     async ensureSchema(input: { target: string; runId?: string }): Promise<{ files: string[]; created: string[] }> {
       const files = [...sqlFolder('target'), ...sqlFolder('control')];
       const created: string[] = [];
+      const schema = deps.schema(input.target);
       const client = await deps.pool(input.target).connect();
       try {
         await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
@@ -32,14 +33,12 @@ export function createSchemaActivities(deps: ActivityDeps) {
         try {
           const present = async (t: string) =>
             (await client.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [t])).rows[0]!.present;
-          const watched = TABLE_ORDER.flatMap((t) => [
-            `public.${MAPPINGS[t].targetTable}`,
-            `public.${MAPPINGS[t].bridgeTable}`,
-          ]);
+          const watched = TABLE_ORDER.flatMap((t) => [MAPPINGS[t].targetTable, MAPPINGS[t].bridgeTable]);
           const before = new Map<string, boolean>();
-          for (const t of watched) before.set(t, await present(t));
-          for (const file of files) await client.query(sqlFile(file));
-          for (const t of watched) if (!before.get(t) && (await present(t))) created.push(t);
+          for (const t of watched) before.set(t, await present(qualified(schema, t)));
+          for (const file of files) await client.query(sqlFile(file, { schema: quoteIdent(schema) }));
+          for (const t of watched)
+            if (!before.get(t) && (await present(qualified(schema, t)))) created.push(tableLabel(schema, t));
           // This run now relies on these tables: another run's rollback will not drop them under it.
           if (input.runId) await client.query(sqlFile('queries/register_schema_user.sql'), [input.runId]);
         } finally {

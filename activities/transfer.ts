@@ -11,7 +11,7 @@ import { mappingFor } from '../lib/mapping';
 import { chunkLength, type KeySize } from '../lib/mapping/bounds';
 import type { Sealer, TableMapping } from '../lib/mapping/types';
 import { TargetRejection, QuarantineReason } from '../lib/reasons';
-import { sqlFile } from '../infra/sql-files';
+import { quoteIdent, sqlFile } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 import {
   prepareRows,
@@ -80,6 +80,7 @@ function columns(rows: OkRow[], mapping: TableMapping, sealer: Sealer): unknown[
 
 async function insertTargetRows(
   client: pg.ClientBase,
+  schema: string,
   mapping: TableMapping,
   rows: OkRow[],
   sealer: Sealer,
@@ -87,7 +88,7 @@ async function insertTargetRows(
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const [ids, ...rest] = columns(rows, mapping, sealer);
-  const { rows: inserted } = await client.query<{ id: string }>(sqlFile(`queries/insert_${mapping.targetTable}.sql`), [
+  const { rows: inserted } = await client.query<{ id: string }>(sqlFile(`queries/insert_${mapping.targetTable}.sql`, { schema }), [
     ids,
     userId,
     ...rest,
@@ -102,6 +103,7 @@ async function insertTargetRows(
  */
 async function insertIsolating(
   client: pg.ClientBase,
+  schema: string,
   mapping: TableMapping,
   rows: OkRow[],
   sealer: Sealer,
@@ -109,7 +111,7 @@ async function insertIsolating(
 ) {
   await client.query('SAVEPOINT chunk_rows');
   try {
-    return { inserted: await insertTargetRows(client, mapping, rows, sealer, userId), refused: [] as Rejected[] };
+    return { inserted: await insertTargetRows(client, schema, mapping, rows, sealer, userId), refused: [] as Rejected[] };
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
     if (!/^2[23]/.test(code)) throw err;
@@ -120,7 +122,7 @@ async function insertIsolating(
   for (const row of rows) {
     await client.query('SAVEPOINT one_row');
     try {
-      for (const id of await insertTargetRows(client, mapping, [row], sealer, userId)) inserted.add(id);
+      for (const id of await insertTargetRows(client, schema, mapping, [row], sealer, userId)) inserted.add(id);
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       if (!/^2[23]/.test(code)) throw err;
@@ -187,6 +189,8 @@ export function createTransferActivities(deps: ActivityDeps) {
       const sealer = deps.sealer(input.keyring, input.userId);
       // Ledger key of the lower bound: '' = from the start; a real key is prefixed so a source key '' cannot collide.
       const lo = input.lo === null ? '' : `>${input.lo}`;
+      // The app schema from the worker config, quoted for the statements' {{schema}}.
+      const schema = quoteIdent(deps.schema(input.target));
       const client = await deps.pool(input.target).connect();
       try {
         await client.query('BEGIN');
@@ -207,10 +211,10 @@ export function createTransferActivities(deps: ActivityDeps) {
           };
         }
         const prepared = await withSourceAsync(deps.capabilities.sourcePath(input.source, 'source'), (db) =>
-          prepareRows(db, mapping, rows, ctx, targetRefLookup(client, input.userId)),
+          prepareRows(db, mapping, rows, ctx, targetRefLookup(client, schema, input.userId)),
         );
         heartbeat({ table: input.table, phase: 'write', rows: read });
-        const { inserted, refused } = await insertIsolating(client, mapping, prepared.ok, sealer, input.userId);
+        const { inserted, refused } = await insertIsolating(client, schema, mapping, prepared.ok, sealer, input.userId);
         const rejected = [...oversized, ...prepared.rejected, ...refused];
         const refusedIds = new Set(refused.map((r) => r.sourceId));
         let ok = prepared.ok.filter((r) => !refusedIds.has(r.sourceId));
@@ -218,7 +222,7 @@ export function createTransferActivities(deps: ActivityDeps) {
         const notInserted = ok.filter((r) => !inserted.has(r.targetId)).map((r) => r.targetId);
         if (notInserted.length) {
           const owners = await client.query<{ id: string; user_id: string }>(
-            sqlFile('queries/select_owned_ids.sql', { table: mapping.targetTable, key: mapping.targetKeyColumn }),
+            sqlFile('queries/select_owned_ids.sql', { schema, table: mapping.targetTable, key: mapping.targetKeyColumn }),
             [notInserted],
           );
           const foreign = new Set(owners.rows.filter((o) => o.user_id !== input.userId).map((o) => o.id));
@@ -232,7 +236,7 @@ export function createTransferActivities(deps: ActivityDeps) {
           }
           ok = ok.filter((r) => !foreign.has(r.targetId));
         }
-        await writeBridge(client, mapping, input, ok, rejected, inserted);
+        await writeBridge(client, schema, mapping, input, ok, rejected, inserted);
         if (rejected.length) {
           await client.query(sqlFile('queries/insert_quarantine.sql'), [
             input.runId,
@@ -281,7 +285,10 @@ export function createTransferActivities(deps: ActivityDeps) {
     async linkTaskParents(input: { target: string; userId: string; runId: string }): Promise<{ linked: number }> {
       const result = await deps
         .pool(input.target)
-        .query(sqlFile('queries/link_task_parents.sql'), [input.userId, input.runId]);
+        .query(sqlFile('queries/link_task_parents.sql', { schema: quoteIdent(deps.schema(input.target)) }), [
+          input.userId,
+          input.runId,
+        ]);
       return { linked: result.rowCount ?? 0 };
     },
   };
@@ -310,6 +317,7 @@ function summarize(read: number, ok: OkRow[], rejected: Rejected[], inserted: nu
 
 async function writeBridge(
   client: pg.ClientBase,
+  schema: string,
   mapping: TableMapping,
   input: TransferChunkInput,
   ok: OkRow[],
@@ -335,7 +343,7 @@ async function writeBridge(
     })),
   ];
   if (entries.length === 0) return;
-  await client.query(sqlFile('queries/insert_bridge.sql', { bridge: mapping.bridgeTable }), [
+  await client.query(sqlFile('queries/insert_bridge.sql', { schema, bridge: mapping.bridgeTable }), [
     input.userId,
     input.runId,
     entries.map((e) => e.local),

@@ -6,7 +6,7 @@ import { heartbeat } from '@temporalio/activity';
 import { canonicalJson, ChecksumAccumulator } from '../lib/checksum';
 import { TIMESTAMP_TOLERANCE_MS } from '../lib/defaults';
 import { mappingFor } from '../lib/mapping';
-import { sqlFile } from '../infra/sql-files';
+import { quoteIdent, sqlFile } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 import { prepareRows, targetRefLookup } from './prepare-rows';
 import { withSourceAsync } from './source';
@@ -50,7 +50,8 @@ export function createValidateActivities(deps: ActivityDeps) {
 
       // Whole-table checksum over the target, decrypting every encrypted column.
       const acc = new ChecksumAccumulator();
-      const vars = { table: mapping.targetTable, bridge: mapping.bridgeTable, key: mapping.targetKeyColumn };
+      const schema = quoteIdent(deps.schema(input.target));
+      const vars = { schema, table: mapping.targetTable, bridge: mapping.bridgeTable, key: mapping.targetKeyColumn };
       let after: string | null = null;
       let undecryptable = 0;
       for (;;) {
@@ -90,7 +91,7 @@ export function createValidateActivities(deps: ActivityDeps) {
               mapping,
               sample,
               { userId: input.userId, asOfSeconds: input.asOfSeconds },
-              targetRefLookup(client, input.userId),
+              targetRefLookup(client, schema, input.userId),
             );
             // Rows the target itself refused at write time are quarantined too, not missing.
             const refused = new Set(
@@ -170,7 +171,10 @@ export function createValidateActivities(deps: ActivityDeps) {
     }): Promise<{ ok: boolean; dangling: Record<string, number> }> {
       const { rows } = await deps
         .pool(input.target)
-        .query<{ ref: string; n: number }>(sqlFile('queries/dangling_refs.sql'), [input.userId]);
+        .query<{ ref: string; n: number }>(
+          sqlFile('queries/dangling_refs.sql', { schema: quoteIdent(deps.schema(input.target)) }),
+          [input.userId],
+        );
       const dangling = Object.fromEntries(rows.map((r) => [r.ref, Number(r.n)]));
       return { ok: rows.every((r) => Number(r.n) === 0), dangling };
     },

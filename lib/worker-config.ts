@@ -15,6 +15,14 @@ export const Name = z
     'must be a name declared in the worker config (letters, digits, . _ -; at most 63 characters), never a DSN, URL, path or env:/file: reference',
   );
 
+/**
+ * The app schema's name as PostgreSQL folds an unquoted one: lowercase, so `alice` in the config is the
+ * schema `CREATE SCHEMA alice` made (a mixed-case name would need quoting everywhere the app writes it).
+ */
+export const APP_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Not the app's: the system schemas and the migrator's control schemas (they stay `migration*`). */
+const RESERVED_SCHEMA = /^(pg_.*|information_schema|migration|migration_archive)$/;
+
 /** env:NAME (a variable of the worker's environment) or file:PATH (a file the worker reads). */
 const SecretRef = z
   .string()
@@ -31,8 +39,18 @@ const TargetConfig = z
     dsn: SecretRef,
     /** current_database() the target must be: the run refuses any other database. */
     database: z.string().min(1),
-    /** The app's schema. This version migrates into `public` only; declared so a config says so. */
-    schema: z.literal('public', { message: 'only "public" is supported by this version' }).default('public'),
+    /**
+     * The app's schema: every app and bridge table is created, written, checked and rolled back in it
+     * (qualified in every statement), and every migration connection pins `search_path` to it.
+     */
+    schema: z
+      .string()
+      .regex(
+        APP_SCHEMA,
+        'must be a lowercase schema name (a letter or _, then letters, digits or _; at most 63 characters), never SQL',
+      )
+      .refine((s) => !RESERVED_SCHEMA.test(s), 'names a system schema or the migrator\'s own control schema')
+      .default('public'),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 -- Bridge table for tasks (idempotent): source id → target id with per-row transform status.
 -- created_row is true when this run's INSERT created the target row (what a rollback removes).
 -- pending_parent holds a mapped parent id until the deferred self-reference is linked.
-CREATE TABLE IF NOT EXISTS public.schema_bridge_tasks (
+CREATE TABLE IF NOT EXISTS {{schema}}.schema_bridge_tasks (
   user_id         uuid NOT NULL,
   local_id        text NOT NULL,
   remote_id       uuid,
@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS public.schema_bridge_tasks (
 
 -- The audit copy that post-migration moves this run's bridge rows into.
 CREATE TABLE IF NOT EXISTS migration_archive.schema_bridge_tasks (
-  LIKE public.schema_bridge_tasks,
+  LIKE {{schema}}.schema_bridge_tasks,
   archived_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (run_id, user_id, local_id)
 );

@@ -1,6 +1,6 @@
 -- Post-migration: move this user's bridge rows out of the hot schema into the audit archive.
 WITH moved AS (
-  DELETE FROM public.{{bridge}} WHERE user_id = $1::uuid RETURNING *
+  DELETE FROM {{schema}}.{{bridge}} WHERE user_id = $1::uuid RETURNING *
 )
 INSERT INTO migration_archive.{{bridge}} SELECT moved.*, now() FROM moved
 ON CONFLICT DO NOTHING;

@@ -1,2 +1,2 @@
 -- Per-status counts of this user's bridge rows for one table.
-SELECT status, count(*)::int AS n FROM public.{{bridge}} WHERE user_id = $1::uuid GROUP BY status;
+SELECT status, count(*)::int AS n FROM {{schema}}.{{bridge}} WHERE user_id = $1::uuid GROUP BY status;

@@ -1,1 +1,1 @@
-SELECT count(*)::int AS n FROM public.{{bridge}} WHERE user_id = $1::uuid AND run_id = $2;
+SELECT count(*)::int AS n FROM {{schema}}.{{bridge}} WHERE user_id = $1::uuid AND run_id = $2;

@@ -1,2 +1,2 @@
 -- The target keys of the rows this run created (bridge rows still in the hot table).
-SELECT remote_id::text AS id FROM public.{{bridge}} WHERE user_id = $1::uuid AND run_id = $2 AND created_row;
+SELECT remote_id::text AS id FROM {{schema}}.{{bridge}} WHERE user_id = $1::uuid AND run_id = $2 AND created_row;

@@ -29,7 +29,7 @@ beforeAll(async () => {
   );
   // The app's indexes, as on a live target the probe watches.
   for (const set of ['critical', 'post-migration'])
-    for (const statement of sqlStatements(`indexes/${set}.sql`)) await target.query(statement);
+    for (const statement of sqlStatements(`indexes/${set}.sql`, { schema: '"public"' })) await target.query(statement);
   await target.query('ANALYZE notes');
   // The app's trigger: counts every write to notes in a sequence, which no rollback undoes (a write
   // inside a rolled-back transaction would still show).
@@ -84,7 +84,7 @@ it('the benchmark queries are read-only and the notes lookups use an index', asy
   try {
     await client.query('BEGIN READ ONLY');
     for (const file of sqlFolder('health')) {
-      for (const statement of sqlStatements(file)) {
+      for (const statement of sqlStatements(file, { schema: '"public"' })) {
         // EXPLAIN ANALYZE in a READ ONLY transaction: any write here would be refused (25006).
         const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(
           `EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`,

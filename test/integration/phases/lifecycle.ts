@@ -362,7 +362,7 @@ export class Bystander {
 
 /** The index names an index set's SQL file creates. */
 export const indexNames = (set: string): string[] =>
-  sqlStatements(`indexes/${set}.sql`).map((s) => /IF NOT EXISTS\s+(\w+)/i.exec(s)![1]!);
+  sqlStatements(`indexes/${set}.sql`, { schema: '"public"' }).map((s) => /IF NOT EXISTS\s+(\w+)/i.exec(s)![1]!);
 
 /** Which of `wanted` exist in public, with their validity. */
 export async function indexValidity(lc: Lifecycle, wanted: string[]): Promise<Record<string, boolean>> {
