@@ -9,8 +9,11 @@ const TARGET_SQL = fileURLToPath(new URL('../../sql/target/', import.meta.url));
 
 /** The app's tables, as they exist in a target before any migration (in the app schema `schema`). */
 export async function createAppTables(target: TestTarget, schema = 'public'): Promise<void> {
-  for (const f of readdirSync(TARGET_SQL).sort())
-    await target.query(readFileSync(`${TARGET_SQL}${f}`, 'utf8').replaceAll('{{schema}}', `"${schema}"`));
+  // One simple-protocol string runs as one implicit transaction: SET LOCAL covers the file's statements.
+  for (const f of readdirSync(TARGET_SQL).sort()) {
+    const sql = readFileSync(`${TARGET_SQL}${f}`, 'utf8').replaceAll('{{schema}}', `"${schema}"`);
+    await target.query(`SET LOCAL search_path = "${schema}";\n${sql}`);
+  }
 }
 
 /** Creates the app's tables and rows that exist before any migration: another user's, and one of the migrating user's own. */
