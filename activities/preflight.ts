@@ -87,8 +87,9 @@ export function createPreflightActivities(deps: ActivityDeps) {
       });
       const { rows } = await deps
         .pool(input.target)
-        .query<{ db: string; version: string; num: string }>(
-          "SELECT current_database() AS db, version() AS version, current_setting('server_version_num') AS num",
+        .query<{ db: string; version: string; num: string; schema: boolean }>(
+          "SELECT current_database() AS db, version() AS version, current_setting('server_version_num') AS num, to_regnamespace($1) IS NOT NULL AS schema",
+          [`"${target.schema}"`],
         );
       const row = rows[0]!;
       for (const [expected, by] of [
@@ -100,6 +101,12 @@ export function createPreflightActivities(deps: ActivityDeps) {
             `target ${input.target} is database "${row.db}", but ${by} expects "${expected}": refusing to touch it`,
           );
         }
+      }
+      // The config's app schema must exist: the migrator never creates it (its owner and privileges are the operator's).
+      if (!row.schema) {
+        throw new TargetIdentityError(
+          `target ${input.target} (database "${row.db}") has no schema "${target.schema}", the app schema its worker config names (targets.${input.target}.schema)`,
+        );
       }
       return {
         ...source,

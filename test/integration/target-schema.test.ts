@@ -91,7 +91,7 @@ describe('the app schema comes from the worker config', () => {
     const target = await createTargetDatabase('alice');
     // alice connects with the default search_path "$user", public: alice.notes is what `notes` means
     // to her sessions. A superuser, so privileges are no part of this test.
-    await target.query("DO $$ BEGIN CREATE ROLE alice LOGIN SUPERUSER; EXCEPTION WHEN duplicate_object THEN END $$");
+    await target.query('DO $$ BEGIN CREATE ROLE alice LOGIN SUPERUSER; EXCEPTION WHEN duplicate_object THEN END $$');
     await target.query('CREATE SCHEMA alice AUTHORIZATION alice');
     await seedTarget(target, userId, 'alice');
     await seedTarget(target, randomUUID(), 'public'); // other users' rows in public.notes
@@ -153,6 +153,25 @@ describe('the app schema comes from the worker config', () => {
     expect(await userNotes(target, 'public')).toBe(1);
     await target.close();
   });
+
+  it('a schema the target does not have: preflight refuses (TargetIdentity) before anything is written', async () => {
+    const target = await createTargetDatabase('noschema');
+    const name = `${target.database}-missing`;
+    declareTarget(name, target, target.url, 'missing_schema');
+    const err = await (await start(name)).result().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const failure = causeChain(err).find((e) => e instanceof ApplicationFailure) as ApplicationFailure;
+    expect(failure.type).toBe('TargetIdentity');
+    expect(failure.message).toContain('has no schema "missing_schema"');
+    expect(failure.message).toContain(`targets.${name}.schema`);
+    const [made] = await target.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_namespace WHERE nspname IN ('missing_schema', 'migration')",
+    );
+    expect(made!.n).toBe(0);
+    await target.close();
+  });
 });
 
 describe('a worker config schema that is not a name is refused', () => {
@@ -182,8 +201,7 @@ describe('a worker config schema that is not a name is refused', () => {
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as InvalidInputError).field).toBe('workerConfig.targets.notes-prod.schema');
     // The message says what a schema must be; it never echoes the refused value.
-    if (typeof schema === 'string' && schema.length > 3)
-      expect((err as Error).message).not.toContain(schema);
+    if (typeof schema === 'string' && schema.length > 3) expect((err as Error).message).not.toContain(schema);
   });
 
   it('in a config file too (migrator worker --config), and a valid name or the default is accepted', () => {
