@@ -38,10 +38,10 @@ export async function runCreatedIds(
     const present = (await db.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [table])).rows[0]!
       .present;
     if (!present) continue;
-    const { rows } = await db.query<{ id: string }>(sqlFile(file, { schema: quoteIdent(schema), bridge: m.bridgeTable }), [
-      input.userId,
-      input.runId,
-    ]);
+    const { rows } = await db.query<{ id: string }>(
+      sqlFile(file, { schema: quoteIdent(schema), bridge: m.bridgeTable }),
+      [input.userId, input.runId],
+    );
     ids.push(...rows.map((r) => r.id));
   }
   return ids;

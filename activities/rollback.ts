@@ -320,7 +320,9 @@ async function removeTableRows(
       const r = await client.query(sqlFile(file, vars), [input.userId, input.runId, REMOVE_BATCH]);
       n += r.rowCount ?? 0;
       heartbeat({ table: m.targetTable, removed: n });
-      const left = file.includes('archived') ? (r.rowCount ?? 0) : await bridgeLeft(client, schema, m.bridgeTable, input);
+      const left = file.includes('archived')
+        ? (r.rowCount ?? 0)
+        : await bridgeLeft(client, schema, m.bridgeTable, input);
       if (left === 0) break;
     }
   }

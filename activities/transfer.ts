@@ -88,11 +88,10 @@ async function insertTargetRows(
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const [ids, ...rest] = columns(rows, mapping, sealer);
-  const { rows: inserted } = await client.query<{ id: string }>(sqlFile(`queries/insert_${mapping.targetTable}.sql`, { schema }), [
-    ids,
-    userId,
-    ...rest,
-  ]);
+  const { rows: inserted } = await client.query<{ id: string }>(
+    sqlFile(`queries/insert_${mapping.targetTable}.sql`, { schema }),
+    [ids, userId, ...rest],
+  );
   return new Set(inserted.map((r) => r.id));
 }
 
@@ -111,7 +110,10 @@ async function insertIsolating(
 ) {
   await client.query('SAVEPOINT chunk_rows');
   try {
-    return { inserted: await insertTargetRows(client, schema, mapping, rows, sealer, userId), refused: [] as Rejected[] };
+    return {
+      inserted: await insertTargetRows(client, schema, mapping, rows, sealer, userId),
+      refused: [] as Rejected[],
+    };
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
     if (!/^2[23]/.test(code)) throw err;
@@ -222,7 +224,11 @@ export function createTransferActivities(deps: ActivityDeps) {
         const notInserted = ok.filter((r) => !inserted.has(r.targetId)).map((r) => r.targetId);
         if (notInserted.length) {
           const owners = await client.query<{ id: string; user_id: string }>(
-            sqlFile('queries/select_owned_ids.sql', { schema, table: mapping.targetTable, key: mapping.targetKeyColumn }),
+            sqlFile('queries/select_owned_ids.sql', {
+              schema,
+              table: mapping.targetTable,
+              key: mapping.targetKeyColumn,
+            }),
             [notInserted],
           );
           const foreign = new Set(owners.rows.filter((o) => o.user_id !== input.userId).map((o) => o.id));

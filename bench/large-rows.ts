@@ -102,7 +102,8 @@ async function runVariant(variant: Variant, source: string, url: string, chunkRo
         );
         const encoded = prepared.ok.map((r) => mapping.encode(r.canonical, sealer));
         const [ids, ...rest] = Array.from({ length: encoded[0]?.length ?? 0 }, (_, i) => encoded.map((e) => e[i]));
-        if (ids) await client.query(sqlFile('queries/insert_notes.sql', { schema: '"public"' }), [ids, userId, ...rest]);
+        if (ids)
+          await client.query(sqlFile('queries/insert_notes.sql', { schema: '"public"' }), [ids, userId, ...rest]);
         report.chunks += 1;
         peaks.push(statusMiB('VmHWM'));
         report.written += prepared.ok.length;
@@ -146,7 +147,8 @@ export async function runLargeRowsBench(opts: { notes: number; bodyBytes: number
         await admin.query(`CREATE DATABASE ${database}`);
         const target = new pg.Client({ connectionString: withDatabase(url, database) });
         await target.connect();
-        for (const statement of sqlStatements('target/001_notes_schema.sql', { schema: '"public"' })) await target.query(statement);
+        for (const statement of sqlStatements('target/001_notes_schema.sql', { schema: '"public"' }))
+          await target.query(statement);
         await target.end();
         const child = spawnSync(
           process.execPath,

@@ -49,7 +49,7 @@ const TargetConfig = z
         APP_SCHEMA,
         'must be a lowercase schema name (a letter or _, then letters, digits or _; at most 63 characters), never SQL',
       )
-      .refine((s) => !RESERVED_SCHEMA.test(s), 'names a system schema or the migrator\'s own control schema')
+      .refine((s) => !RESERVED_SCHEMA.test(s), "names a system schema or the migrator's own control schema")
       .default('public'),
   })
   .strict();
