@@ -9,7 +9,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { loadWorkerConfig } from '../../activities/capabilities';
+import { migrationConnectionConfig } from '../../activities/deps';
+import { DEFAULT_SESSION_LOCK_TIMEOUT_MS } from '../../lib/defaults';
 import { generateDataset } from '../../gen/generate';
 import { InvalidInputError } from '../../lib/errors';
 import { causeChain } from '../../lib/failures';
@@ -171,6 +174,27 @@ describe('the app schema comes from the worker config', () => {
     );
     expect(made!.n).toBe(0);
     await target.close();
+  });
+});
+
+describe('a migration connection', () => {
+  it("pins search_path last, after the DSN's own options, which no longer replace the session settings", async () => {
+    const target = await createTargetDatabase('pin');
+    const dsn = new URL(target.url);
+    dsn.searchParams.set('options', '-csearch_path=app -cstatement_timeout=1234');
+    const client = new pg.Client(migrationConnectionConfig(dsn.toString(), {}, {}, 'alice'));
+    await client.connect();
+    try {
+      const show = async (name: string) => (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name];
+      expect(await show('search_path')).toBe('pg_catalog,"alice",pg_temp');
+      expect(await show('statement_timeout')).toBe('1234ms'); // the DSN's option, over the default
+      expect(await show('lock_timeout')).toBe(`${DEFAULT_SESSION_LOCK_TIMEOUT_MS / 1000}s`); // a default, kept
+      // Nothing unqualified can be created: the first schema in the path is pg_catalog.
+      await expect(client.query('CREATE TABLE stray (x int)')).rejects.toThrow(/permission denied/);
+    } finally {
+      await client.end();
+      await target.close();
+    }
   });
 });
 
