@@ -1,5 +1,6 @@
 // Loads the idempotent SQL files in sql/ (docs/conventions.md §7). Identifiers substituted into {{name}}
-// placeholders come from mappings or the catalog, never from input, and are checked anyway.
+// placeholders come from mappings, the catalog or the validated worker config (the app schema, quoted by
+// quoteIdent), never from workflow input, and are checked anyway.
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
