@@ -4,7 +4,11 @@
 // final content, decrypted; every hard-deleted row absent), and the source holds no trigger or log
 // table: its sqlite_master equals the pre-run one. An abort during the delta passes leaves the
 // source the same way and the target exactly as before the run.
+import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import Database from 'better-sqlite3';
@@ -195,6 +199,11 @@ describe('online mode', () => {
     expect(online.changesApplied).toBeGreaterThan(0);
     expect(online.freezeMs).toBeGreaterThan(0);
     expect(online.schemaDigestAfter).toBe(online.schemaDigestBefore);
+    // The figures of this run, for the record (not asserted beyond the checks below).
+    console.info(
+      `[online] ${summary.acknowledged} writes in ${summary.elapsedMs} ms (longest lock wait ${summary.maxLockWaitMs} ms); ` +
+        `${online.passes} passes, ${online.changesApplied} changes applied, freeze ${online.freezeMs!.toFixed(1)} ms`,
+    );
     const before = writes.filter((w) => w.lockedAtMs < online.freezeEndedAtMs!);
     const after = writes.filter((w) => w.lockedAtMs >= online.freezeEndedAtMs!);
     // The load really ran through the run, with every kind of write, and on past the freeze.
@@ -286,4 +295,45 @@ describe('online mode', () => {
       expect(sourceSchema(source).some((r) => r.includes('_migrator'))).toBe(false);
     }, 300_000);
   });
+
+  it('`migrator load` writes nothing while the freeze flag file says frozen, then logs every acknowledged write', async () => {
+    const dir = tempDir();
+    const source = join(dir, 'flag.sqlite');
+    generateDataset({ path: source, seed: 43, notes: 100 });
+    const flag = join(dir, 'freeze.json');
+    const frozenUntilMs = Date.now() + 8000; // well past the CLI's start-up
+    writeFileSync(flag, JSON.stringify({ frozenUntilMs, runId: 'test-run' }));
+    const log = join(dir, 'load.jsonl');
+    const bin = fileURLToPath(new URL('../../bin/migrator.js', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      bin,
+      'load',
+      '--source',
+      source,
+      '--rate',
+      '100',
+      '--duration',
+      '10s',
+      '--user',
+      fx.userId,
+      '--log',
+      log,
+      '--freeze-flag',
+      flag,
+      '--json',
+    ]);
+    const summary = JSON.parse(stdout) as LoadSummary & { user: string };
+    const writes = readLoadLog(log);
+    expect(summary.user).toBe(fx.userId);
+    expect(summary.flagWaitMs).toBeGreaterThan(500);
+    expect(summary.acknowledged).toBeGreaterThan(20);
+    expect(writes.length).toBeGreaterThanOrEqual(summary.acknowledged);
+    expect(Math.min(...writes.map((w) => w.lockedAtMs))).toBeGreaterThanOrEqual(frozenUntilMs);
+    // Every logged write is in the file: each inserted note is there with the content its hash names.
+    const now = sourceState(source);
+    const inserted = writes.filter((w) => w.table === 'local_notes' && w.op === 'insert');
+    expect(inserted.length).toBeGreaterThan(0);
+    const last = new Map(writes.filter((w) => w.table === 'local_notes').map((w) => [w.key, w.contentHash]));
+    for (const w of inserted) expect(now.local_notes!.get(w.key) ?? null, w.key).toBe(last.get(w.key));
+  }, 60_000);
 });
