@@ -61,7 +61,7 @@ export interface DeltaPassResult {
   deleted: number;
   quarantined: number;
   /** Final pass only: how long the source's writers waited for us (process.hrtime), and when. */
-  freeze: { ms: number; startedAtMs: number; endedAtMs: number } | null;
+  freeze: { ms: number; drainMs: number; startedAtMs: number; endedAtMs: number } | null;
   expected: Record<string, ExpectedTable> | null;
 }
 
@@ -275,6 +275,7 @@ export function createDeltaActivities(deps: ActivityDeps) {
       let frozeAt: bigint | null = null;
       let freeze: DeltaPassResult['freeze'] = null;
       let startedAtMs = 0;
+      let drainMs = 0;
       try {
         // The freeze: the app's writers wait (their busy_timeout) until this connection ends its transaction.
         if (input.freeze) {
@@ -298,6 +299,7 @@ export function createDeltaActivities(deps: ActivityDeps) {
           if (!input.freeze || entries.length < DELTA_MAX_CHANGES_PER_PASS) break;
         }
         if (input.freeze) {
+          drainMs = Number(process.hrtime.bigint() - frozeAt!) / 1e6;
           expected = {};
           for (const table of TABLE_ORDER) expected[table] = await expectedTable(p, mappingFor(table));
         }
@@ -309,7 +311,12 @@ export function createDeltaActivities(deps: ActivityDeps) {
         client.release();
         if (frozeAt !== null) {
           // Measured while the lock is still ours: every write the app commits later is after endedAtMs.
-          freeze = { ms: Number(process.hrtime.bigint() - frozeAt) / 1e6, startedAtMs, endedAtMs: Date.now() };
+          freeze = {
+            ms: Number(process.hrtime.bigint() - frozeAt) / 1e6,
+            drainMs,
+            startedAtMs,
+            endedAtMs: Date.now(),
+          };
         }
         if (db.inTransaction) db.exec('ROLLBACK'); // the freeze wrote nothing: releasing the lock is all
         db.close();

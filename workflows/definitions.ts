@@ -125,6 +125,8 @@ export interface OnlineReport {
   changesApplied: number;
   /** How long the final pass held the source's write lock (ms), and when (epoch ms, worker clock). */
   freezeMs: number | null;
+  /** Of freezeMs, the part spent applying the rest of the log (the rest recomputes the expected state). */
+  freezeDrainMs: number | null;
   freezeStartedAtMs: number | null;
   freezeEndedAtMs: number | null;
   /** The source's sqlite_master digest before the capture was installed and after it was removed. */

@@ -143,7 +143,7 @@ export function defaultStubs(rowsPerTable: number): Activities {
         upserted: 0,
         deleted: 0,
         quarantined: 0,
-        freeze: freeze ? { ms: 0, startedAtMs: 0, endedAtMs: 0 } : null,
+        freeze: freeze ? { ms: 0, drainMs: 0, startedAtMs: 0, endedAtMs: 0 } : null,
         expected: null,
       };
     },

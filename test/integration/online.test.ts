@@ -202,7 +202,7 @@ describe('online mode', () => {
     // The figures of this run, for the record (not asserted beyond the checks below).
     console.info(
       `[online] ${summary.acknowledged} writes in ${summary.elapsedMs} ms (longest lock wait ${summary.maxLockWaitMs} ms); ` +
-        `${online.passes} passes, ${online.changesApplied} changes applied, freeze ${online.freezeMs!.toFixed(1)} ms`,
+        `${online.passes} passes, ${online.changesApplied} changes applied, freeze ${online.freezeMs!.toFixed(1)} ms (draining the log ${online.freezeDrainMs!.toFixed(1)} ms)`,
     );
     const before = writes.filter((w) => w.lockedAtMs < online.freezeEndedAtMs!);
     const after = writes.filter((w) => w.lockedAtMs >= online.freezeEndedAtMs!);

@@ -24,6 +24,7 @@ export const capturePhase: Phase = {
       passes: 0,
       changesApplied: 0,
       freezeMs: null,
+      freezeDrainMs: null,
       freezeStartedAtMs: null,
       freezeEndedAtMs: null,
       schemaDigestBefore: installed.schemaDigest,

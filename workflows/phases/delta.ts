@@ -25,6 +25,7 @@ export const deltaPhase: Phase = {
     }
     const final = await deltaPass(ctx, true);
     online.freezeMs = final.freeze?.ms ?? null;
+    online.freezeDrainMs = final.freeze?.drainMs ?? null;
     online.freezeStartedAtMs = final.freeze?.startedAtMs ?? null;
     online.freezeEndedAtMs = final.freeze?.endedAtMs ?? null;
     // Validation checks the target against the source at the freeze, not against the bulk copy's sums.
