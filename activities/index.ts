@@ -1,6 +1,8 @@
 // All activities, built from the worker's shared dependencies (docs/conventions.md §2).
 import { toApplicationFailure } from '../lib/failures';
 import { createBackupActivities } from './backup';
+import { createCaptureActivities } from './capture';
+import { createDeltaActivities } from './delta';
 import type { ActivityDeps } from './deps';
 import { createHealthActivities } from './health';
 import { createIndexActivities } from './indexes';
@@ -41,6 +43,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRollbackActivities(deps),
     ...createHealthActivities(deps),
     ...createRolloutActivities(deps),
+    ...createCaptureActivities(deps),
+    ...createDeltaActivities(deps),
   });
 }
 
@@ -50,5 +54,7 @@ export type { BackupRecord } from './backup';
 export type { ChunkBounds, ChunkResult } from './transfer';
 export type { PreflightResult } from './preflight';
 export type { TableValidation } from './validate';
+export type { CaptureInstalled } from './capture';
+export type { DeltaPassResult, ExpectedTable } from './delta';
 export type { IndexResult } from './indexes';
 export type { HealthReading, Counters } from './health';

@@ -100,7 +100,7 @@ async function insertTargetRows(
  * did not foresee), retries row by row under savepoints so only that row is quarantined and a
  * poison row never makes the chunk retry forever.
  */
-async function insertIsolating(
+export async function insertIsolating(
   client: pg.ClientBase,
   schema: string,
   mapping: TableMapping,
@@ -321,11 +321,11 @@ function summarize(read: number, ok: OkRow[], rejected: Rejected[], inserted: nu
   };
 }
 
-async function writeBridge(
+export async function writeBridge(
   client: pg.ClientBase,
   schema: string,
   mapping: TableMapping,
-  input: TransferChunkInput,
+  input: Pick<TransferChunkInput, 'userId' | 'runId'>,
   ok: OkRow[],
   rejected: Rejected[],
   inserted: Set<string>,

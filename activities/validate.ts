@@ -23,6 +23,8 @@ export interface ValidateTableInput {
   asOfSeconds: number;
   sampleSize: number;
   expected: { sourceRows: number; migrated: number; quarantined: number; checksum: string };
+  /** Online runs: the sample leaves out rows the source's change log shows changed after this sequence. */
+  changedAfterSeq?: number;
 }
 
 export interface TableValidation {
@@ -83,9 +85,20 @@ export function createValidateActivities(deps: ActivityDeps) {
         const client = await pool.connect();
         try {
           await withSourceAsync(deps.capabilities.sourcePath(input.source, 'source'), async (db) => {
-            const sample = db
+            let sample = db
               .prepare(`SELECT ${mapping.selectList} FROM ${mapping.sourceTable} ORDER BY random() LIMIT ?`)
               .all(input.sampleSize) as Record<string, unknown>[];
+            if (input.changedAfterSeq !== undefined) {
+              // Read after the sample: any change to a sampled row is in the log by now.
+              const changed = new Set(
+                (
+                  db
+                    .prepare(sqlFile('source/capture_changed_keys.sql'))
+                    .all({ tbl: mapping.sourceTable, after: input.changedAfterSeq }) as { k: string }[]
+                ).map((r) => r.k),
+              );
+              sample = sample.filter((r) => !changed.has(String(r[mapping.keyColumn])));
+            }
             const prepared = await prepareRows(
               db,
               mapping,

@@ -131,3 +131,15 @@ export const ROLLOUT_FAILURES_KEPT = 20;
  * got its lease stops counting after it.
  */
 export const SCHEMA_USER_GRACE_MS = 10 * 60_000;
+
+/** Online mode: delta passes repeat until one applies fewer logged changes than this, then the final
+ * pass runs with the source's writers waiting; small enough that the frozen pass is short. */
+export const DEFAULT_DELTA_THRESHOLD = 50;
+/** Online mode: delta passes before the final one at most, even if the app writes faster than they
+ * catch up (the final, frozen pass then applies the rest). */
+export const DEFAULT_MAX_DELTA_PASSES = 20;
+/** Online mode: logged changes one delta pass reads at most (bounded memory; the next pass continues). */
+export const DELTA_MAX_CHANGES_PER_PASS = 5_000;
+/** Online mode: how long the migrator waits for the source's write lock (install, freeze, removal)
+ * while the app holds it; the app's own writers wait for the migrator with their busy_timeout. */
+export const SOURCE_WRITE_BUSY_TIMEOUT_MS = 30_000;

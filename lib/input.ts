@@ -20,6 +20,8 @@ import {
   DEFAULT_PARALLELISM,
   DEFAULT_QUARANTINE_THRESHOLD,
   DEFAULT_SAMPLE_SIZE,
+  DEFAULT_DELTA_THRESHOLD,
+  DEFAULT_MAX_DELTA_PASSES,
   ROLLOUT_INLINE_USERS_MAX,
 } from './defaults';
 import { InvalidInputError } from './errors';
@@ -93,6 +95,18 @@ const REMOVED: Record<string, string> = {
     'must be names of health sources declared in the worker config; SQL and URLs are not accepted in workflow input',
 };
 
+/** Online mode (README "Online mode"); disabled: the offline path, unchanged. */
+export const OnlineSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Delta passes repeat until one applies fewer logged changes than this; then the final, frozen pass. */
+    deltaThreshold: z.number().int().min(0).max(1_000_000).default(DEFAULT_DELTA_THRESHOLD),
+    /** Delta passes at most before the final one. */
+    maxDeltaPasses: z.number().int().min(0).max(1_000).default(DEFAULT_MAX_DELTA_PASSES),
+  })
+  .strict();
+export type OnlineConfig = z.output<typeof OnlineSchema>;
+
 /** Rows per chunk: the one range every caller checks (input, the setChunkSize Update, the CLI). */
 export const ChunkRows = z.number().int().min(MIN_CHUNK_ROWS).max(MAX_CHUNK_ROWS);
 
@@ -125,6 +139,8 @@ export const MigrationInputSchema = z
     chunksPerExecution: z.number().int().min(1).max(10_000).default(DEFAULT_CHUNKS_PER_EXECUTION),
     heartbeatTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(DEFAULT_HEARTBEAT_TIMEOUT_MS),
     health: HealthSchema.default(() => HealthSchema.parse({})),
+    /** Online mode: the source stays live (change capture, bulk copy, delta passes, a brief final freeze). */
+    online: OnlineSchema.default(() => OnlineSchema.parse({})),
   })
   .strict();
 

@@ -34,16 +34,28 @@ export const PHASE_NAMES = [
   'soak',
 ] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
+/** The phases only an online run has (README "Online mode"): capture before transfer, delta after it,
+ * release-capture after validation. Kept apart from PHASE_NAMES: offline runs never see them. */
+export const ONLINE_PHASE_NAMES = ['capture', 'delta', 'release-capture'] as const;
+export type OnlinePhaseName = (typeof ONLINE_PHASE_NAMES)[number];
 /** Where a run is: before, in or after its phases. */
 export type RunPhase =
-  'starting' | PhaseName | 'completing' | 'completed' | 'dry-run' | 'rolling-back' | 'rolled-back' | 'rollback-failed';
+  | 'starting'
+  | PhaseName
+  | OnlinePhaseName
+  | 'completing'
+  | 'completed'
+  | 'dry-run'
+  | 'rolling-back'
+  | 'rolled-back'
+  | 'rollback-failed';
 
 export interface MigrationProgress {
   runId: string;
   phase: RunPhase;
   table: string | null;
   tables: Record<string, Partial<TableReport>>;
-  phaseDurationsMs: Partial<Record<PhaseName, number>>;
+  phaseDurationsMs: Partial<Record<PhaseName | OnlinePhaseName, number>>;
   paused: boolean;
   chunkRows: number;
   chunksDone: number;
@@ -89,16 +101,38 @@ export interface MigrationResult {
   dryRun: boolean;
   status: 'completed' | 'dry-run';
   tables: Record<string, TableReport>;
-  phaseDurationsMs: Partial<Record<PhaseName, number>>;
+  phaseDurationsMs: Partial<Record<PhaseName | OnlinePhaseName, number>>;
   backups: BackupSummary[];
   uncovered: { tables: string[]; columns: string[] };
   indexes: { created: string[]; rebuiltInvalid: string[]; temporaryDropped: string[] };
   validation: { ok: boolean; failures: string[]; dangling: Record<string, number> };
   linkedParents: number;
   archivedBridgeRows: Record<string, number>;
+  /** Online runs only: the change capture and the delta passes (sequences and counts, no rows). */
+  online?: OnlineReport;
 }
 
 export const progressQuery = defineQuery<MigrationProgress>('progress');
+
+export interface OnlineReport {
+  /** The change log's sequence when the bulk copy started. */
+  startSeq: number;
+  /** The last sequence applied (by the final, frozen pass once it ran). */
+  lastSeq: number;
+  /** Delta passes run, the final one included. */
+  passes: number;
+  /** Logged changes applied over all passes. */
+  changesApplied: number;
+  /** How long the final pass held the source's write lock (ms), and when (epoch ms, worker clock). */
+  freezeMs: number | null;
+  /** Of freezeMs, the part spent applying the rest of the log (the rest recomputes the expected state). */
+  freezeDrainMs: number | null;
+  freezeStartedAtMs: number | null;
+  freezeEndedAtMs: number | null;
+  /** The source's sqlite_master digest before the capture was installed and after it was removed. */
+  schemaDigestBefore: string;
+  schemaDigestAfter: string | null;
+}
 
 /** Operator control (Updates: answered, with validators). */
 export const pauseUpdate = defineUpdate<{ paused: true; phase: RunPhase }>('pause');

@@ -19,7 +19,7 @@ import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import { activitiesFor } from './activity-options';
 import type { MigrationResult } from './definitions';
 import { installOperatorControls, stopForward } from './operator-controls';
-import { PHASES, type Phase, type PhaseContext } from './phases';
+import { phasesFor, type Phase, type PhaseContext } from './phases';
 import { soak } from './phases/soak';
 import { rollBack } from './rollback';
 import { newRunState } from './run-state';
@@ -74,7 +74,7 @@ export async function migrationWorkflow(raw: MigrationInput): Promise<MigrationR
   let failure: unknown = null;
   try {
     await forwardScope.run(async () => {
-      for (const phase of PHASES) if (!cfg.dryRun || phase.inDryRun) await runPhase(ctx, saga, phase);
+      for (const phase of phasesFor(cfg)) if (!cfg.dryRun || phase.inDryRun) await runPhase(ctx, saga, phase);
     });
     await soak(run, forwardScope);
   } catch (err) {

@@ -4,7 +4,7 @@
 import type { BackupRecord, PreflightResult } from '../activities';
 import type { TargetFingerprint } from '../lib/fingerprint';
 import type { MigrationConfig } from '../lib/input';
-import type { MigrationProgress, MigrationResult, RollbackCause } from './definitions';
+import type { MigrationProgress, MigrationResult, OnlineReport, RollbackCause } from './definitions';
 import type { GuardHandle } from './health-guard';
 
 export interface RunState {
@@ -34,6 +34,8 @@ export interface RunState {
   createdTables: string[] | null;
   /** Another run of this user held the lease: this run changed nothing of its own, so nothing is rolled back. */
   leaseRefused: boolean;
+  /** Online runs: the change capture's state once installed (the same object as result.online). */
+  online: OnlineReport | null;
 }
 
 export function newRunState(
@@ -91,6 +93,7 @@ export function newRunState(
     loggingReady: false,
     createdTables: null,
     leaseRefused: false,
+    online: null,
   };
 }
 

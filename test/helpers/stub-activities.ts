@@ -127,6 +127,26 @@ export function defaultStubs(rowsPerTable: number): Activities {
     async linkTaskParents() {
       return { linked: 0 };
     },
+    // Online mode (never used by the driver tests, which run offline): an empty log.
+    async installCapture() {
+      return { startSeq: 0, schemaDigest: ZERO, objects: 0 };
+    },
+    async removeCapture() {
+      return { schemaDigest: ZERO, remaining: [] };
+    },
+    async applyDeltaPass({ afterSeq, freeze }) {
+      return {
+        afterSeq,
+        lastSeq: afterSeq,
+        changes: 0,
+        keys: 0,
+        upserted: 0,
+        deleted: 0,
+        quarantined: 0,
+        freeze: freeze ? { ms: 0, drainMs: 0, startedAtMs: 0, endedAtMs: 0 } : null,
+        expected: null,
+      };
+    },
     async validateTable({ table, expected }) {
       return {
         table,

@@ -6,6 +6,8 @@ import {
   DEFAULT_MIN_LATENCY_DELTA_MS,
   DEFAULT_MIN_SAMPLES,
   DEFAULT_SOAK_MS,
+  DEFAULT_DELTA_THRESHOLD,
+  DEFAULT_MAX_DELTA_PASSES,
   DEFAULT_CHUNK_ROWS,
   DEFAULT_CHUNK_BYTES,
   DEFAULT_CHUNKS_PER_EXECUTION,
@@ -53,7 +55,18 @@ describe('parseMigrationInput', () => {
         probe: { enabled: true },
         sources: [],
       },
+      online: { enabled: false, deltaThreshold: DEFAULT_DELTA_THRESHOLD, maxDeltaPasses: DEFAULT_MAX_DELTA_PASSES },
     });
+  });
+
+  it('online mode: off by default; bad settings name the field', () => {
+    expect(parseMigrationInput({ ...valid, online: { enabled: true } }).online).toEqual({
+      enabled: true,
+      deltaThreshold: DEFAULT_DELTA_THRESHOLD,
+      maxDeltaPasses: DEFAULT_MAX_DELTA_PASSES,
+    });
+    expect(invalid({ ...valid, online: { enabled: true, deltaThreshold: -1 } }).field).toBe('online.deltaThreshold');
+    expect(invalid({ ...valid, online: { enabled: true, freeze: 'now' } }).field).toBe('online.freeze');
   });
 
   it('refuses fault-injection switches in workflow input, naming the field', () => {

@@ -1,7 +1,7 @@
 // The contract every phase keeps: its name, its forward step, the compensations that undo it
 // (pushed on the saga before the step runs, since a step can stop half-way), and what it proves
 // once the step returned. The driver (workflows/migration.ts) runs the list in order.
-import type { PhaseName } from '../definitions';
+import type { OnlinePhaseName, PhaseName } from '../definitions';
 import type { ActivityStubs } from '../activity-options';
 import type { RunState } from '../run-state';
 import type { Compensation } from '../saga';
@@ -16,7 +16,7 @@ export interface PhaseContext {
 }
 
 export interface Phase {
-  readonly name: PhaseName;
+  readonly name: PhaseName | OnlinePhaseName;
   /** Whether the phase runs in a dry run (which writes nothing). */
   readonly inDryRun: boolean;
   /** The compensations of this phase's effects, pushed before `step` runs. Empty: see `undoneBy`. */

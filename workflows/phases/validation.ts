@@ -27,6 +27,8 @@ export const validationPhase: Phase = {
         asOfSeconds: run.asOfSeconds,
         sampleSize: cfg.sampleSize,
         expected: { sourceRows: t.sourceRows, migrated: t.migrated, quarantined: t.quarantined, checksum: t.checksum },
+        // Online: the app kept writing after the freeze; the sample skips rows it changed since.
+        ...(run.online ? { changedAfterSeq: run.online.lastSeq } : {}),
       });
       checks.push(check);
       t.targetChecksum = check.targetChecksum;
