@@ -27,7 +27,7 @@ import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
 import { parse as parseDsn } from 'pg-connection-string';
 import { BACKUP_SPACE_FACTOR } from '../lib/defaults';
-import { BackupError, InsufficientSpaceError } from '../lib/errors';
+import { asBackupDirectoryFull, BackupError, InsufficientSpaceError } from '../lib/errors';
 import type { Fingerprint } from '../lib/fingerprint';
 import { pgChildEnv } from '../lib/pg-child-env';
 import { pgTool, withDatabase } from '../infra/postgres';
@@ -233,7 +233,7 @@ export function createBackupActivities(deps: ActivityDeps) {
         if (signal.aborted) throw signal.reason;
       } catch (err) {
         if (partial) rmSync(partial, { force: true });
-        throw err;
+        throw asBackupDirectoryFull(err, dir, 'the source backup');
       } finally {
         db.close();
       }
@@ -294,6 +294,8 @@ export function createBackupActivities(deps: ActivityDeps) {
             what: 'target backup (pg_dump)',
             signal: sibling.signal,
             captureStdout: false,
+          }).catch((err: unknown) => {
+            throw asBackupDirectoryFull(err, dir, 'the target dump (pg_dump)');
           });
           const fingerprinting = whileHeartbeating(
             { step: 'target fingerprint' },

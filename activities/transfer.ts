@@ -5,7 +5,7 @@
 import { heartbeat, log } from '@temporalio/activity';
 import type pg from 'pg';
 import { canonicalJson, ChecksumAccumulator } from '../lib/checksum';
-import { SourceError } from '../lib/errors';
+import { asTargetDiskFull, SourceError } from '../lib/errors';
 import { DEFAULT_CHUNK_BYTES } from '../lib/defaults';
 import { mappingFor } from '../lib/mapping';
 import { chunkLength, type KeySize } from '../lib/mapping/bounds';
@@ -271,7 +271,10 @@ export function createTransferActivities(deps: ActivityDeps) {
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
+        const full = asTargetDiskFull(err, `writing a chunk of ${input.table}`);
+        // Operator-visible while the chunk is retried (the attempts' failures are not in the history).
+        if (full !== err) log.warn((full as Error).message, { runId: input.runId, table: input.table });
+        throw full;
       } finally {
         client.release();
       }
@@ -281,7 +284,10 @@ export function createTransferActivities(deps: ActivityDeps) {
     async linkTaskParents(input: { target: string; userId: string; runId: string }): Promise<{ linked: number }> {
       const result = await deps
         .pool(input.target)
-        .query(sqlFile('queries/link_task_parents.sql'), [input.userId, input.runId]);
+        .query(sqlFile('queries/link_task_parents.sql'), [input.userId, input.runId])
+        .catch((err: unknown) => {
+          throw asTargetDiskFull(err, 'linking tasks to their parents');
+        });
       return { linked: result.rowCount ?? 0 };
     },
   };

@@ -111,6 +111,8 @@ export async function spawnWorker(
     logFile: string;
     configFile: string;
     faultsFile?: string;
+    /** Node options before the CLI (e.g. `--import` of the clock-offset preload). */
+    nodeArgs?: string[];
   },
 ): Promise<WorkerProcess> {
   let out = '';
@@ -118,6 +120,7 @@ export async function spawnWorker(
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       BIN,
       'worker',
       '--task-queue',
