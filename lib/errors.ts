@@ -246,21 +246,28 @@ export class BackupDirectoryFullError extends MigrationError {
   constructor(
     readonly directory: string,
     what: string,
+    cause: string,
   ) {
     super(
-      `the backup directory ${directory} is full: writing ${what} failed with "No space left on device" after the ` +
-        `free-space check had passed; the partial file was removed and nothing was verified. Free space there or set ` +
-        `MIGRATOR_BACKUP_DIR to a larger filesystem (the next attempt checks the free space again)`,
+      `the backup directory ${directory} is full: writing ${what} ran out of space ("No space left on device") after ` +
+        `the free-space check had passed (${cause}); the partial file was removed and nothing was verified. Free space ` +
+        `there or set MIGRATOR_BACKUP_DIR to a larger filesystem (the next attempt checks the free space again)`,
     );
   }
 }
 
-/** `err` as a BackupDirectoryFullError when it is a full filesystem (ENOSPC, SQLITE_FULL, a child's ENOSPC). */
-export function asBackupDirectoryFull(err: unknown, directory: string, what: string): unknown {
-  const e = err as { code?: unknown; stderrTail?: unknown } | null;
+/**
+ * `err` as a BackupDirectoryFullError when it is a full filesystem (ENOSPC, SQLITE_FULL, a child's
+ * ENOSPC), or when the caller found the filesystem full (`filesystemFull`) after a step failed for
+ * another stated reason (a tool that did not report its ENOSPC); otherwise unchanged.
+ */
+export function asBackupDirectoryFull(err: unknown, directory: string, what: string, filesystemFull = false): unknown {
+  if (err instanceof BackupDirectoryFullError) return err;
+  const e = err as { code?: unknown; message?: unknown } | null;
   const full =
+    filesystemFull ||
     e?.code === 'ENOSPC' ||
     e?.code === 'SQLITE_FULL' ||
     (err instanceof ChildProcessError && /No space left on device/i.test(err.stderrTail));
-  return full ? new BackupDirectoryFullError(directory, what) : err;
+  return full ? new BackupDirectoryFullError(directory, what, String(e?.message ?? err).slice(0, 300)) : err;
 }

@@ -62,7 +62,9 @@ function fillOnPartial(dir: string, file: string): () => void {
     if (!names.some((n) => n.includes(`${file}.attempt-`) && n.endsWith('.partial'))) return;
     clearInterval(timer);
     const bytes = fillFilesystem(join(dir, '.ballast'));
-    console.error(`[test-faults] filled the backup filesystem at ${dir} (${bytes} bytes) once ${file}'s partial appeared`);
+    console.error(
+      `[test-faults] filled the backup filesystem at ${dir} (${bytes} bytes) once ${file}'s partial appeared`,
+    );
   }, 1);
   return () => clearInterval(timer);
 }

@@ -140,6 +140,9 @@ const backupDirFull: FaultCase = {
     const log = ctx.workers.map((w) => w.output()).join('\n');
     if (!log.includes('[test-faults] filled the backup filesystem'))
       v.push('the backup filesystem was never filled (fault not injected)');
+    // Attempt 1 (the worker's "Activity failed" warning): pg_dump's ENOSPC, typed and explained.
+    if (!log.includes('is full: writing the target dump (pg_dump) ran out of space'))
+      v.push('no attempt failed with the typed BackupDirectoryFull error (pg_dump never hit the full disk)');
     if (statuses[0] === 'completed') v.push('the run completed although its backup directory was full');
     const message = messages[0] ?? '';
     if (!message.includes(ctx.backupDir) || !/free space/.test(message) || !/MIGRATOR_BACKUP_DIR/.test(message))
@@ -209,4 +212,3 @@ export const RESOURCE_CASES: FaultCase[] = [
   backupDirFull,
   workerClockSkew,
 ];
-
