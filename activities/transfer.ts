@@ -173,7 +173,7 @@ export function createTransferActivities(deps: ActivityDeps) {
 
     async transferChunk(input: TransferChunkInput): Promise<ChunkResult> {
       const mapping = mappingFor(input.table);
-      const started = Date.now();
+      const started = performance.now(); // monotonic: a wall-clock step must not skew the measure
       const ctx = { userId: input.userId, asOfSeconds: input.asOfSeconds };
       const { rows, oversized } = readChunk(deps.capabilities.sourcePath(input.source, 'source'), input, mapping);
       const read = rows.length + oversized.length;
@@ -258,7 +258,7 @@ export function createTransferActivities(deps: ActivityDeps) {
           result.checksum,
         ]);
         await client.query('COMMIT');
-        recordChunk(input.table, result, Date.now() - started);
+        recordChunk(input.table, result, Math.round(performance.now() - started));
         log.info('chunk committed', {
           runId: input.runId,
           table: input.table,
