@@ -98,11 +98,14 @@ function targetDiskFull(name: string, persistent: boolean): FaultCase {
       }
       return [h];
     },
-    async extra(ctx) {
+    async extra(ctx, { messages }) {
       const v: string[] = [];
       const log = ctx.workers.map((w) => w.output()).join('\n');
       if (!/TargetDiskFull|out of disk space \(SQLSTATE 53100\)/.test(log))
         v.push('no chunk failed with the typed disk-full error (fault not injected, or not classified)');
+      // The rolled-back run says why: the disk, not a generic chunk failure.
+      if (persistent && !/out of disk space \(SQLSTATE 53100\).*free space/.test(messages[0] ?? ''))
+        v.push(`the rollback's reason does not name the full disk: ${messages[0] ?? '(none)'}`);
       return v;
     },
   };
