@@ -117,6 +117,7 @@ const backupDirFull: FaultCase = {
   ci: true,
   // Attempt 1: BackupDirectoryFull (retryable); attempt 2: the free-space check refuses, not retried.
   expectStatus: /^BackupInsufficientSpace$/,
+  noTransfer: true,
   notes: 800,
   timeoutMs: 180_000,
   async prepare(ctx) {

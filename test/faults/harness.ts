@@ -69,6 +69,8 @@ export interface FaultCase {
   overrides?: Partial<MigrationInput>;
   /** Starts the run(s) and injects the fault; returns the handles whose end is awaited. */
   inject(ctx: CaseContext, ci: boolean): Promise<WorkflowHandle[]>;
+  /** The run stops before its transfer by design (a backup case): no chunk is expected. */
+  noTransfer?: boolean;
   /** The final status(es) this case must end in, joined by '+' (default: completed). */
   expectStatus?: RegExp;
   /** Runs once the case's target database exists, before its first worker and the "before" snapshot. */
