@@ -26,8 +26,8 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
 import { parse as parseDsn } from 'pg-connection-string';
-import { BACKUP_SPACE_FACTOR } from '../lib/defaults';
-import { BackupError, InsufficientSpaceError } from '../lib/errors';
+import { BACKUP_DIR_FULL_BYTES, BACKUP_SPACE_FACTOR } from '../lib/defaults';
+import { asBackupDirectoryFull, BackupError, InsufficientSpaceError } from '../lib/errors';
 import type { Fingerprint } from '../lib/fingerprint';
 import { pgChildEnv } from '../lib/pg-child-env';
 import { pgTool, withDatabase } from '../infra/postgres';
@@ -119,6 +119,20 @@ export async function ensureFreeSpace(dir: string, sizeBytes: number, what: stri
   const available = Number(fs.bavail) * Number(fs.bsize);
   const needed = Math.ceil(sizeBytes * BACKUP_SPACE_FACTOR);
   if (available < needed) throw new InsufficientSpaceError(dir, needed, available, what);
+}
+
+/**
+ * A failed backup step as BackupDirectoryFull when it hit ENOSPC or the backup filesystem is full now:
+ * pg_dump -Fc exits 0 on a full disk, leaving a short file only the verification (pg_restore --list) notices.
+ */
+async function asDirectoryFull(err: unknown, dir: string, what: string): Promise<unknown> {
+  const fs = await statfs(dir).catch(() => null);
+  return asBackupDirectoryFull(
+    err,
+    dir,
+    what,
+    fs !== null && Number(fs.bavail) * Number(fs.bsize) < BACKUP_DIR_FULL_BYTES,
+  );
 }
 
 // Runs in a child node process: PRAGMA integrity_check of a large file takes seconds of native
@@ -233,7 +247,7 @@ export function createBackupActivities(deps: ActivityDeps) {
         if (signal.aborted) throw signal.reason;
       } catch (err) {
         if (partial) rmSync(partial, { force: true });
-        throw err;
+        throw await asDirectoryFull(err, dir, 'the source backup');
       } finally {
         db.close();
       }
@@ -294,6 +308,8 @@ export function createBackupActivities(deps: ActivityDeps) {
             what: 'target backup (pg_dump)',
             signal: sibling.signal,
             captureStdout: false,
+          }).catch(async (err: unknown) => {
+            throw await asDirectoryFull(err, dir, 'the target dump (pg_dump)');
           });
           const fingerprinting = whileHeartbeating(
             { step: 'target fingerprint' },
@@ -313,6 +329,8 @@ export function createBackupActivities(deps: ActivityDeps) {
         const list = await runChild(pgRestore, ['--list', partial], {
           env: libpqEnv(dsn),
           what: 'target backup verification (pg_restore --list)',
+        }).catch(async (err: unknown) => {
+          throw await asDirectoryFull(err, dir, 'the target dump (pg_dump)');
         });
         const tocEntries = list.stdout.split('\n').filter((l) => l && !l.startsWith(';')).length;
 

@@ -60,7 +60,7 @@ export function createLeaseActivities(deps: ActivityDeps) {
      * after the last one is named in a LeaseReleaseTimeout instead of being waited on for ever.
      */
     async releaseLease(input: { target: string; runId: string }): Promise<void> {
-      const started = Date.now();
+      const started = performance.now(); // monotonic: a wall-clock step must not skew the measure
       const client = await deps.pool(input.target).connect();
       // The blocked UPDATE sends nothing: heartbeat from a timer so the activity is not timed out.
       const ticker = setInterval(() => beat({ releasing: input.runId }), 1000);
@@ -78,7 +78,7 @@ export function createLeaseActivities(deps: ActivityDeps) {
               await new Promise((r) => setTimeout(r, Math.min(250 * attempt, 2000)));
           }
         }
-        throw new LeaseReleaseTimeout(input.runId, holders, Date.now() - started);
+        throw new LeaseReleaseTimeout(input.runId, holders, Math.round(performance.now() - started));
       } finally {
         clearInterval(ticker);
         client.release();

@@ -5,7 +5,7 @@
 import { heartbeat, log } from '@temporalio/activity';
 import type pg from 'pg';
 import { canonicalJson, ChecksumAccumulator } from '../lib/checksum';
-import { SourceError } from '../lib/errors';
+import { asTargetDiskFull, SourceError } from '../lib/errors';
 import { DEFAULT_CHUNK_BYTES } from '../lib/defaults';
 import { mappingFor } from '../lib/mapping';
 import { chunkLength, type KeySize } from '../lib/mapping/bounds';
@@ -177,7 +177,7 @@ export function createTransferActivities(deps: ActivityDeps) {
 
     async transferChunk(input: TransferChunkInput): Promise<ChunkResult> {
       const mapping = mappingFor(input.table);
-      const started = Date.now();
+      const started = performance.now(); // monotonic: a wall-clock step must not skew the measure
       const ctx = { userId: input.userId, asOfSeconds: input.asOfSeconds };
       const { rows, oversized } = readChunk(deps.capabilities.sourcePath(input.source, 'source'), input, mapping);
       const read = rows.length + oversized.length;
@@ -268,7 +268,7 @@ export function createTransferActivities(deps: ActivityDeps) {
           result.checksum,
         ]);
         await client.query('COMMIT');
-        recordChunk(input.table, result, Date.now() - started);
+        recordChunk(input.table, result, Math.round(performance.now() - started));
         log.info('chunk committed', {
           runId: input.runId,
           table: input.table,
@@ -281,7 +281,10 @@ export function createTransferActivities(deps: ActivityDeps) {
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
+        const full = asTargetDiskFull(err, `writing a chunk of ${input.table}`);
+        // Operator-visible while the chunk is retried (the attempts' failures are not in the history).
+        if (full !== err) log.warn((full as Error).message, { runId: input.runId, table: input.table });
+        throw full;
       } finally {
         client.release();
       }
@@ -294,7 +297,10 @@ export function createTransferActivities(deps: ActivityDeps) {
         .query(sqlFile('queries/link_task_parents.sql', { schema: quoteIdent(deps.schema(input.target)) }), [
           input.userId,
           input.runId,
-        ]);
+        ])
+        .catch((err: unknown) => {
+          throw asTargetDiskFull(err, 'linking tasks to their parents');
+        });
       return { linked: result.rowCount ?? 0 };
     },
   };

@@ -107,6 +107,10 @@ export const CHILD_STDERR_TAIL_CHARS = 600;
  * compresses and leaves out index contents, so a dump is usually far smaller; 1.2 still covers
  * incompressible data (bytea, already-compressed blobs) with a margin. */
 export const BACKUP_SPACE_FACTOR = 1.2;
+/** A backup filesystem with less free space than this is full: a dump step that failed on it is
+ * reported as BackupDirectoryFull (pg_dump -Fc can exit 0 on ENOSPC, leaving a short file that only
+ * the verification notices). 1 MiB: less than any dump's first write buffers, more than rounding. */
+export const BACKUP_DIR_FULL_BYTES = 1 << 20;
 /** How often the index builder retries pg_try_advisory_lock while another run builds indexes. */
 export const INDEX_LOCK_POLL_MS = 500;
 /** Largest request body the codec server reads (413 above it). Temporal refuses payloads over

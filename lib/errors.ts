@@ -208,3 +208,66 @@ export class InsufficientSpaceError extends MigrationError {
     );
   }
 }
+
+/**
+ * The target database ran out of disk space (SQLSTATE 53100, disk_full) while the run wrote to it.
+ * Retryable, with the data work's backoff: the statement's transaction rolled back whole (no
+ * half-written chunk), so once space is freed the retry commits; if it does not come back within
+ * the activity's attempts the run rolls back, which deletes and needs no new space in the app's tables.
+ */
+export class TargetDiskFullError extends MigrationError {
+  readonly type = 'TargetDiskFull';
+  readonly nonRetryable = false;
+  constructor(
+    readonly what: string,
+    detail: string,
+  ) {
+    super(
+      `the target database is out of disk space (SQLSTATE 53100) while ${what}: ${detail}; free space on the target's ` +
+        `filesystem or tablespace: the step is retried with backoff, and the run rolls back if space does not come back`,
+    );
+  }
+}
+
+/** `err` as a TargetDiskFullError when PostgreSQL reported disk_full (53100); otherwise unchanged. */
+export function asTargetDiskFull(err: unknown, what: string): unknown {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === '53100' ? new TargetDiskFullError(what, String(e.message ?? '')) : err;
+}
+
+/**
+ * The backup directory's filesystem filled up while a backup was being written, after the free-space
+ * check had passed (something else writes to that filesystem). The partial file is removed; the retry
+ * checks the free space again and refuses with BackupInsufficientSpace while it is still short.
+ */
+export class BackupDirectoryFullError extends MigrationError {
+  readonly type = 'BackupDirectoryFull';
+  readonly nonRetryable = false;
+  constructor(
+    readonly directory: string,
+    what: string,
+    cause: string,
+  ) {
+    super(
+      `the backup directory ${directory} is full: writing ${what} ran out of space ("No space left on device") after ` +
+        `the free-space check had passed (${cause}); the partial file was removed and nothing was verified. Free space ` +
+        `there or set MIGRATOR_BACKUP_DIR to a larger filesystem (the next attempt checks the free space again)`,
+    );
+  }
+}
+
+/**
+ * `err` as a BackupDirectoryFullError when it is a full filesystem (ENOSPC, SQLITE_FULL, a child's
+ * ENOSPC), or when the caller found the filesystem full (`filesystemFull`) after a step failed for
+ * another stated reason (a tool that did not report its ENOSPC); otherwise unchanged.
+ */
+export function asBackupDirectoryFull(err: unknown, directory: string, what: string, filesystemFull = false): unknown {
+  if (err instanceof BackupDirectoryFullError) return err;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const full =
+    filesystemFull ||
+    e?.code === 'ENOSPC' ||
+    e?.code === 'SQLITE_FULL' ||
+    (err instanceof ChildProcessError && /No space left on device/i.test(err.stderrTail));
+  return full ? new BackupDirectoryFullError(directory, what, String(e?.message ?? err).slice(0, 300)) : err;
+}

@@ -3,7 +3,8 @@
 // --test-faults FILE`) wraps every activity with this interceptor; each run's plan is looked up by
 // its workflow id (children `<parent>/<runId>/<table>` share their parent's plan). A production
 // worker has no interceptor, and workflow input naming `faults` is refused (lib/input.ts).
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { PhaseName } from '../workflows/definitions';
@@ -21,6 +22,51 @@ export interface FaultPlan {
   /** The worker process SIGKILLs itself right after this many transferChunk activities of the run
    * committed, before Temporal hears that the last one completed (the retry must be a no-op). */
   killAfterCommittedChunks?: number;
+  /** While the activity writing this backup runs, the filesystem of `dir` (the backup directory) is
+   * filled with a ballast file as soon as the backup's partial file appears: after the activity's
+   * free-space check passed, before the dump is written. Once per run. */
+  fillDiskOnBackup?: { dir: string; file: 'source.sqlite' | 'target.dump' };
+}
+
+/** Writes `file` until its filesystem is full (ENOSPC at every size down to 512 bytes); returns the bytes written. */
+export function fillFilesystem(file: string): number {
+  const fd = openSync(file, 'a');
+  let written = 0;
+  try {
+    for (const size of [1 << 20, 1 << 16, 4096, 512]) {
+      const block = Buffer.alloc(size, 0x5a);
+      for (;;) {
+        try {
+          written += writeSync(fd, block);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw err;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return written;
+}
+
+/** Polls `dir` (any depth) every millisecond for `<file>.attempt-N.partial`; fills the filesystem on sight. */
+function fillOnPartial(dir: string, file: string): () => void {
+  const timer = setInterval(() => {
+    let names: string[];
+    try {
+      names = readdirSync(dir, { recursive: true }).map(String);
+    } catch {
+      return;
+    }
+    if (!names.some((n) => n.includes(`${file}.attempt-`) && n.endsWith('.partial'))) return;
+    clearInterval(timer);
+    const bytes = fillFilesystem(join(dir, '.ballast'));
+    console.error(
+      `[test-faults] filled the backup filesystem at ${dir} (${bytes} bytes) once ${file}'s partial appeared`,
+    );
+  }, 1);
+  return () => clearInterval(timer);
 }
 
 /** The activity whose completion ends each phase (workflows/phases/<phase>.ts calls it last). */
@@ -73,6 +119,17 @@ export class TestFaults {
           const plan = this.planFor(workflowId);
           if (!plan) return next(input);
           const arg = (input.args[0] ?? {}) as Record<string, unknown>;
+          const fill = plan.fillDiskOnBackup;
+          const backupActivity = fill?.file === 'target.dump' ? 'backupTarget' : 'backupSource';
+          if (fill && activityType === backupActivity && !this.fired.has(`${runKey}/fill`)) {
+            this.fired.add(`${runKey}/fill`);
+            const stop = fillOnPartial(fill.dir, fill.file);
+            try {
+              return await next(input);
+            } finally {
+              stop();
+            }
+          }
           if (plan.failCompensation === activityType)
             throw injected(`compensation ${activityType} made to fail on purpose`);
           if (activityType === 'removeRunRows' && plan.compensationDelayMs) {

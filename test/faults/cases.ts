@@ -6,6 +6,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type MigrationResult } from '../../workflows/definitions';
 import { waitUntil } from '../helpers/wait';
+import { RESOURCE_CASES } from './cases-resources';
 import type { CaseContext, FaultCase } from './harness';
 
 /** A chunk count to strike at, from the seed: the same seed breaks the same run at the same point. */
@@ -394,6 +395,7 @@ export const CASES: FaultCase[] = [
   corruptBackup,
   concurrentRuns,
   keyringGone,
+  ...RESOURCE_CASES,
 ];
 
 export type { WorkflowHandle };

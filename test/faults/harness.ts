@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import pg from 'pg';
 import { generateDataset } from '../../gen/generate';
@@ -17,6 +18,7 @@ import {
   targetSnapshot,
   type InvariantReport,
   type SourceState,
+  type TargetSnapshot,
 } from './invariants';
 import { spawnWorker, type FaultStack, type WorkerProcess } from './stack';
 
@@ -33,7 +35,8 @@ export interface CaseContext {
   workers: WorkerProcess[];
   /** Test-fault plans the workers read (`migrator worker --test-faults`), keyed by workflow id. */
   faultsFile: string;
-  addWorker(): Promise<WorkerProcess>;
+  /** Starts one more worker process (options default to the case's `workerOptions` for its index). */
+  addWorker(options?: WorkerOptions): Promise<WorkerProcess>;
   start(workflowId?: string, overrides?: Partial<MigrationInput>): Promise<WorkflowHandle>;
   /** Committed chunks of this user (direct connection, past the proxy). */
   ledger(): Promise<number>;
@@ -44,6 +47,13 @@ export interface CaseContext {
   faultStarted(): void;
   sleep(ms: number): Promise<void>;
 }
+
+export interface WorkerOptions {
+  /** The worker's wall clock shifted by this much (test/faults/clock-offset.mjs, preloaded). */
+  clockOffsetMs?: number;
+}
+
+const CLOCK_OFFSET_PRELOAD = fileURLToPath(new URL('./clock-offset.mjs', import.meta.url));
 
 export interface FaultCase {
   name: string;
@@ -59,10 +69,18 @@ export interface FaultCase {
   overrides?: Partial<MigrationInput>;
   /** Starts the run(s) and injects the fault; returns the handles whose end is awaited. */
   inject(ctx: CaseContext, ci: boolean): Promise<WorkflowHandle[]>;
+  /** The run stops before its transfer by design (a backup case): no chunk is expected. */
+  noTransfer?: boolean;
   /** The final status(es) this case must end in, joined by '+' (default: completed). */
   expectStatus?: RegExp;
+  /** Runs once the case's target database exists, before its first worker and the "before" snapshot. */
+  prepare?(ctx: CaseContext): Promise<void>;
+  /** Runs last, after the workers are gone and the target database is dropped (unmounts, drops). */
+  cleanup?(ctx: CaseContext): Promise<void>;
+  /** Options of the case's nth worker (0-based), e.g. a skewed clock. */
+  workerOptions?(index: number): WorkerOptions;
   /** Case-specific checks on top of the invariants (e.g. "stopped in the backup phase"). */
-  extra?(ctx: CaseContext, outcome: { statuses: string[] }): Promise<string[]>;
+  extra?(ctx: CaseContext, outcome: { statuses: string[]; messages: string[] }): Promise<string[]>;
 }
 
 export interface CaseRow {
@@ -148,7 +166,6 @@ export async function runCase(
   const taskQueue = `faults-${id}`;
   let faultAt: number | null = null;
   const sourceBefore: SourceState = sourceState(source);
-  const targetBefore = await targetSnapshot(targetUrl, userId);
   const ctx: CaseContext = {
     stack,
     seed,
@@ -160,10 +177,15 @@ export async function runCase(
     targetUrl,
     workers: [],
     faultsFile,
-    async addWorker() {
+    async addWorker(options = c.workerOptions?.(ctx.workers.length) ?? {}) {
+      const clock = options.clockOffsetMs;
       const w = await spawnWorker(stack, {
         taskQueue,
-        env: { [envName]: stack.proxiedUrl(database) },
+        env: {
+          [envName]: stack.proxiedUrl(database),
+          ...(clock === undefined ? {} : { MIGRATOR_TEST_CLOCK_OFFSET_MS: String(clock) }),
+        },
+        ...(clock === undefined ? {} : { nodeArgs: ['--import', CLOCK_OFFSET_PRELOAD] }),
         backupDir,
         logFile: join(dir, `worker-${ctx.workers.length + 1}.log`),
         configFile,
@@ -230,7 +252,10 @@ export async function runCase(
   let extra: string[] = [];
   let control: string[] | undefined;
   let messages: string[] = [];
+  let targetBefore: TargetSnapshot | undefined;
   try {
+    await c.prepare?.(ctx);
+    targetBefore = await targetSnapshot(targetUrl, userId);
     await ctx.addWorker();
     handles = await c.inject(ctx, ci);
     // Every worker dead (crashed, not killed by the case) means the run waits for ever: stop waiting.
@@ -290,7 +315,7 @@ export async function runCase(
       );
       control = (await checkInvariants({ ...invariantInput, historiesAndLogs: `${text}\n${canary}` })).violations;
     }
-    extra = (await c.extra?.(ctx, { statuses })) ?? [];
+    extra = (await c.extra?.(ctx, { statuses, messages })) ?? [];
     for (const [n, w] of ctx.workers.entries()) {
       if (w.died)
         extra.push(`worker ${n + 1} died: ${w.output().trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`);
@@ -304,6 +329,7 @@ export async function runCase(
     await target.end();
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
+    await c.cleanup?.(ctx);
   }
   return {
     case: c.name,

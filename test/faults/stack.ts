@@ -111,6 +111,8 @@ export async function spawnWorker(
     logFile: string;
     configFile: string;
     faultsFile?: string;
+    /** Node options before the CLI (e.g. `--import` of the clock-offset preload). */
+    nodeArgs?: string[];
   },
 ): Promise<WorkerProcess> {
   let out = '';
@@ -118,6 +120,7 @@ export async function spawnWorker(
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       BIN,
       'worker',
       '--task-queue',
@@ -148,11 +151,16 @@ export async function spawnWorker(
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 60_000;
+  // Generous: each worker bundles its workflows (webpack) at start, several at once on 2 loaded cores.
+  const startMs = 120_000;
+  const deadline = Date.now() + startMs;
   // Printed once the worker is built, just before it starts polling.
   while (!/polling task queue/.test(out)) {
     if (child.exitCode !== null) throw new Error(`worker process exited with ${child.exitCode}:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`worker process did not start within 60 s:\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL'); // never left running behind the suite
+      throw new Error(`worker process did not start within ${startMs / 1000} s:\n${out}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   let killed = false;
