@@ -114,7 +114,7 @@ export async function fetchConfigured(url: string, name: string, init: RequestIn
     u.password = '';
   }
   try {
-    return await fetch(u, { ...init, headers, signal: AbortSignal.timeout(10_000) });
+    return await fetch(u, { ...init, headers, signal: init.signal ?? AbortSignal.timeout(10_000) });
   } catch (err) {
     throw new Error(
       `${name}: request failed (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name})`,

@@ -2,6 +2,7 @@
 import { toApplicationFailure } from '../lib/failures';
 import { createBackupActivities } from './backup';
 import type { ActivityDeps } from './deps';
+import { createFreezeActivities } from './freeze';
 import { createHealthActivities } from './health';
 import { createIndexActivities } from './indexes';
 import { createLeaseActivities } from './lease';
@@ -41,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRollbackActivities(deps),
     ...createHealthActivities(deps),
     ...createRolloutActivities(deps),
+    ...createFreezeActivities(deps),
   });
 }
 

@@ -131,3 +131,10 @@ export const ROLLOUT_FAILURES_KEPT = 20;
  * got its lease stops counting after it.
  */
 export const SCHEMA_USER_GRACE_MS = 10 * 60_000;
+
+/** The longest write freeze a run may ask a hook for: the app stops writing for at most this long
+ * even if the worker dies mid-cut-over (the hook carries the expiry; the app honours it). A cut-over
+ * that needs longer is not an online migration. */
+export const MAX_FREEZE_BUDGET_MS = 10 * 60_000;
+/** Bucket bounds (seconds) of migrator_write_freeze_seconds: freezes are sub-second to minutes. */
+export const WRITE_FREEZE_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];

@@ -208,3 +208,16 @@ export class InsufficientSpaceError extends MigrationError {
     );
   }
 }
+
+/** A write-freeze hook (worker config `freezeHooks`) did not acknowledge: it failed or timed out. Retryable. */
+export class FreezeHookError extends MigrationError {
+  readonly type = 'FreezeHookFailed';
+  readonly nonRetryable = false;
+  constructor(
+    readonly hook: string,
+    readonly action: 'freeze' | 'unfreeze',
+    reason: string,
+  ) {
+    super(`write-freeze hook "${hook}" (${action}): ${reason}`);
+  }
+}

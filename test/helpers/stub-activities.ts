@@ -167,6 +167,12 @@ export function defaultStubs(rowsPerTable: number): Activities {
     async usersFilePage() {
       return [];
     },
+    async freezeWrites(hook, runId, budgetMs) {
+      return { hook, runId, frozenUntilMs: Date.now() + budgetMs, acknowledgedAtMs: Date.now() };
+    },
+    async unfreezeWrites(hook, runId) {
+      return { hook, runId, windowMs: 0, clock: 'monotonic' };
+    },
   };
 }
 
