@@ -5,6 +5,7 @@ import type { ActivityDeps } from './deps';
 import { createFreezeActivities } from './freeze';
 import { createHealthActivities } from './health';
 import { createIndexActivities } from './indexes';
+import { createLoadActivities } from './load';
 import { createLeaseActivities } from './lease';
 import { createRollbackActivities } from './rollback';
 import { createRolloutActivities } from './rollout';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHealthActivities(deps),
     ...createRolloutActivities(deps),
     ...createFreezeActivities(deps),
+    ...createLoadActivities(deps),
   });
 }
 

@@ -23,6 +23,7 @@ import {
   ROLLOUT_INLINE_USERS_MAX,
 } from './defaults';
 import { InvalidInputError } from './errors';
+import { ThrottleSchema, throttleAboveRollback } from './throttle';
 import { Name } from './worker-config';
 
 // Lower-cased: PostgreSQL prints uuids in lower case, and user_id is part of every checksum.
@@ -125,6 +126,8 @@ export const MigrationInputSchema = z
     chunksPerExecution: z.number().int().min(1).max(10_000).default(DEFAULT_CHUNKS_PER_EXECUTION),
     heartbeatTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(DEFAULT_HEARTBEAT_TIMEOUT_MS),
     health: HealthSchema.default(() => HealthSchema.parse({})),
+    /** Slow down the copy while the target is under load (absent: no throttle). Below the health guard's levels. */
+    throttle: ThrottleSchema.optional(),
   })
   .strict();
 
@@ -164,8 +167,10 @@ export function parseMigrationInput(raw: unknown, options: { legacy?: boolean } 
     );
   }
   const result = (options.legacy ? LegacyMigrationInputSchema : MigrationInputSchema).safeParse(raw);
-  if (result.success) return result.data;
-  throw inputError(result.error);
+  if (!result.success) throw inputError(result.error);
+  const refused = result.data.throttle && throttleAboveRollback(result.data.throttle, result.data.health);
+  if (refused) throw new InvalidInputError(refused.field, refused.message);
+  return result.data;
 }
 
 /** Workflow id: one run per target and user at a time (conflict policy FAIL). */
