@@ -134,6 +134,9 @@ it('under load the copy waits (chunks flat, no rollback), setThrottle moves the 
   expect(result.validation.ok).toBe(true);
   expect(result.throttledMs).toBeGreaterThanOrEqual(3_000);
   expect(Object.values(result.tables).reduce((n, t) => n + (t.throttledMs ?? 0), 0)).toBe(result.throttledMs);
+  console.info(
+    `throttle figures: chunks held at ${held} for 4 s under ${LOAD_APP} load; released at ${released.throttledMs} ms throttled; run total ${result.throttledMs} ms throttled, transfer ${result.phaseDurationsMs.transfer} ms`,
+  );
 
   // With the app's tables in place, checkLoad times the guard's own probe.
   const deps = createDeps({ config: testWorkerConfig });
