@@ -98,14 +98,19 @@ function fileHook(name: string, path: string, action: FreezeAction, flag: Freeze
   try {
     if (action === 'freeze') {
       const tmp = join(dirname(path), `.${randomUUID()}.freeze.tmp`);
-      const fd = openSync(tmp, 'wx', 0o644);
       try {
-        writeSync(fd, JSON.stringify({ frozenUntilMs: flag.frozenUntilMs, runId: flag.runId }));
-        fsyncSync(fd); // on disk before the rename makes it visible
-      } finally {
-        closeSync(fd);
+        const fd = openSync(tmp, 'wx', 0o644);
+        try {
+          writeSync(fd, JSON.stringify({ frozenUntilMs: flag.frozenUntilMs, runId: flag.runId }));
+          fsyncSync(fd); // on disk before the rename makes it visible
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(tmp, path);
+      } catch (err) {
+        rmSync(tmp, { force: true }); // no half-written temporary file left beside the flag
+        throw err;
       }
-      renameSync(tmp, path);
       return;
     }
     // Another run's freeze is not this run's to lift.

@@ -146,8 +146,9 @@ export const DEFAULT_THROTTLE_CHECK_INTERVAL_MS = 2_000;
 export const THROTTLE_INITIAL_BACKOFF_MS = 500;
 /** Throttle: the longest wait between checks while throttled (a release is noticed within this). */
 export const DEFAULT_THROTTLE_MAX_BACKOFF_MS = 10_000;
-/** Throttle: checks while throttled before the transferTable child continues-as-new: ~11 history
- * events each keeps a long throttle near 2,200 events per execution, as the health guard does. */
+/** Throttle: checks while throttled before the transferTable child continues-as-new (or the run's
+ * chunksPerExecution, if smaller): ~11 history events each keeps a long throttle near 2,200 events
+ * per execution, as the health guard does. */
 export const THROTTLE_CHECKS_PER_EXECUTION = 200;
 /** Throttle: while the copy waits, its parent's progress learns the time waited at most this often
  * (one signal each: a throttle of an hour adds ~120 to the run's history, not one per check). */

@@ -34,6 +34,8 @@ export interface ThrottleGateOptions {
   ctl: ThrottleControl;
   track: ThrottleTrack;
   check: (previousWal: LoadReading['wal']) => Promise<LoadReading>;
+  /** Readings while throttled before the caller continues as new. */
+  maxChecks: number;
   /** Called when the reason changes (engaged, changed, released), and every THROTTLE_REPORT_INTERVAL_MS
    * while the copy waits: the parent's progress shows the reason and the time waited. */
   report: (reason: string | null) => Promise<void>;
@@ -41,13 +43,14 @@ export interface ThrottleGateOptions {
 
 /**
  * Resolves 'pass' when the copy may go on, or 'continue-as-new' when it has waited through
- * THROTTLE_CHECKS_PER_EXECUTION checks (or the server suggests it): the caller continues as new and
+ * `maxChecks` readings (or the server suggests it): the caller continues as new and
  * comes back here, so a throttle of hours keeps the history bounded.
  */
 export async function throttleGate({
   ctl,
   track,
   check,
+  maxChecks,
   report,
 }: ThrottleGateOptions): Promise<'pass' | 'continue-as-new'> {
   const initial = ctl.thresholds;
@@ -67,7 +70,7 @@ export async function throttleGate({
       await report(reason);
     }
     if (!reason || !thresholds) return 'pass';
-    if (checks >= THROTTLE_CHECKS_PER_EXECUTION || workflowInfo().continueAsNewSuggested) return 'continue-as-new';
+    if (checks >= maxChecks || workflowInfo().continueAsNewSuggested) return 'continue-as-new';
     const version = ctl.version;
     const started = Date.now();
     const changed = await condition(() => ctl.version !== version, backoff);
@@ -91,6 +94,7 @@ export function tableThrottle(
     target: string;
     userId: string;
     heartbeatTimeoutMs: number;
+    chunksPerExecution: number;
     health?: HealthConfig;
     throttle?: ThrottleConfig;
   },
@@ -117,6 +121,8 @@ export function tableThrottle(
             probe: ctl.thresholds?.maxProbeLatencyMs !== undefined,
             previousWal,
           }),
+        // A reading while throttled costs about a chunk's history events: the run's chunksPerExecution bounds both.
+        maxChecks: Math.min(THROTTLE_CHECKS_PER_EXECUTION, input.chunksPerExecution),
         report: (reason) => {
           totals.throttledMs = track.throttledMs;
           return report(reason);

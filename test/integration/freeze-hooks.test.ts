@@ -55,6 +55,7 @@ beforeAll(async () => {
   const config = parseWorkerConfig({
     freezeHooks: {
       flag: { kind: 'file', path: flagPath },
+      nodir: { kind: 'file', path: join(dir, 'missing', 'write-freeze.json') },
       cmd: {
         kind: 'command',
         freeze: ['/bin/sh', '-c', `echo "freeze $MIGRATOR_RUN_ID $MIGRATOR_FREEZE_UNTIL_MS" > ${marker}`],
@@ -120,6 +121,13 @@ describe('file hook', () => {
     expect(readFlag(flagPath)?.runId).toBe(other);
     await acts.unfreezeWrites('flag', other);
     expect(existsSync(flagPath)).toBe(false);
+  });
+
+  it('fails with FreezeHookError when the flag cannot be written (no directory), leaving nothing behind', async () => {
+    await expect(acts.freezeWrites('nodir', randomUUID(), 1_000)).rejects.toThrow(
+      /write-freeze hook "nodir" \(freeze\): flag file: ENOENT/,
+    );
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
   });
 
   it('refuses a budget out of range, naming it', async () => {
