@@ -31,10 +31,10 @@ export function createLoadActivities(deps: ActivityDeps) {
         wal && prev && wal.atMs > prev.atMs
           ? Math.max(0, ((wal.bytes - prev.bytes) * 1000) / (wal.atMs - prev.atMs))
           : null;
-      const probeLatencyMs =
-        input.probe && input.health.probe.enabled
-          ? await guardProbeLatency(deps, input.target, `${input.userId}:throttle`, input.health)
-          : null;
+      // Timed even when the guard's own probe is off (then no latency rollback level exists to stay under).
+      const probeLatencyMs = input.probe
+        ? await guardProbeLatency(deps, input.target, `${input.userId}:throttle`, input.health)
+        : null;
       return {
         probeLatencyMs,
         activeBackends: row.active_backends,

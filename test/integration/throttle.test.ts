@@ -2,8 +2,11 @@
 // pg_sleep, counted as active backends) makes the copy wait instead of the guard rolling back; a
 // setThrottle Update moves the threshold live; once the load is gone the run completes and reports
 // the time it waited. checkLoad's readings are checked against the server directly.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, inject, it } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { createLoadActivities } from '../../activities/load';
 import { HealthSchema } from '../../lib/input';
@@ -41,6 +44,12 @@ async function releaseLoad(): Promise<void> {
 afterAll(releaseLoad);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const BIN = fileURLToPath(new URL('../../bin/migrator.js', import.meta.url));
+/** The operator's CLI against the test's Temporal server. */
+const cli = (args: string[]) =>
+  promisify(execFile)(process.execPath, [BIN, ...args], {
+    env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default' },
+  });
 
 it('checkLoad reads active backends (not the migrator own), and the WAL rate between two readings', async () => {
   const deps = createDeps({ config: testWorkerConfig });
@@ -114,9 +123,13 @@ it('under load the copy waits (chunks flat, no rollback), setThrottle moves the 
     cause: { message: expect.stringMatching(/throttle\.maxProbeLatencyMs.*below the health guard's rollback level/) },
   });
 
-  // Raising the threshold mid-throttle releases the copy at once.
-  const raised = await handle.executeUpdate(setThrottleUpdate, { args: [{ maxActiveBackends: 50 }] });
-  expect(raised.previous?.maxActiveBackends).toBe(4);
+  // The operator sees why (`status`), and raising the threshold mid-throttle (`set-throttle`) releases the copy.
+  const status = await cli(['status', '--workflow-id', handle.workflowId]);
+  expect(status.stdout).toMatch(/THROTTLED \(active backends \d+ > 4\)/);
+  const raised = JSON.parse(
+    (await cli(['set-throttle', '--workflow-id', handle.workflowId, '--max-active-backends', '50', '--json'])).stdout,
+  ) as { throttle: { maxActiveBackends: number }; previous: { maxActiveBackends: number } };
+  expect(raised.previous.maxActiveBackends).toBe(4);
   expect(raised.throttle.maxActiveBackends).toBe(50);
   await waitUntil('the copy moves again', async () => (await progress()).chunksDone > held, { timeoutMs: 20_000 });
   const released = await progress();
