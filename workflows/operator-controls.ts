@@ -1,5 +1,5 @@
 // The operator's surface on a running migration: the progress query, and the pause, resume,
-// setChunkSize and abort Updates (with validators, so a refused request never reaches history).
+// setChunkSize, setThrottle and abort Updates (with validators, so a refused request never reaches history).
 import { setHandler, type CancellationScope } from '@temporalio/workflow';
 import { ChunkRows } from '../lib/input';
 import { ThrottleSchema, throttleAboveRollback, type ThrottleInput } from '../lib/throttle';
