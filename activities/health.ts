@@ -102,6 +102,19 @@ function statementsOf(file: string, name: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/**
+ * The guard's latency measure (the built-in probe plus the run's `benchmark` sources), for the copy's
+ * throttle (activities/load.ts): the throttle compares the very number the guard rolls back on.
+ * `runKey` keys the write probe; the throttle uses a key of its own, so it never waits on the guard's.
+ */
+export function guardProbeLatency(deps: ActivityDeps, target: string, runKey: string, health: HealthConfig) {
+  const extra = health.sources.flatMap((name, i) => {
+    const source = deps.capabilities.healthSource(name, `health.sources.${i}`);
+    return source.kind === 'benchmark' ? statementsOf(source.file, name) : [];
+  });
+  return probeOnce(deps.pool(target), runKey, extra);
+}
+
 /** fetch() refuses URLs with credentials: they go as Basic auth, and the URL in errors is the source's name. */
 export async function fetchConfigured(url: string, name: string, init: RequestInit = {}): Promise<Response> {
   const u = new URL(url);
@@ -115,7 +128,7 @@ export async function fetchConfigured(url: string, name: string, init: RequestIn
     u.password = '';
   }
   try {
-    return await fetch(u, { ...init, headers, signal: AbortSignal.timeout(10_000) });
+    return await fetch(u, { ...init, headers, signal: init.signal ?? AbortSignal.timeout(10_000) });
   } catch (err) {
     throw new Error(
       `${name}: request failed (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name})`,

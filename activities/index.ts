@@ -4,8 +4,10 @@ import { createBackupActivities } from './backup';
 import { createCaptureActivities } from './capture';
 import { createDeltaActivities } from './delta';
 import type { ActivityDeps } from './deps';
+import { createFreezeActivities } from './freeze';
 import { createHealthActivities } from './health';
 import { createIndexActivities } from './indexes';
+import { createLoadActivities } from './load';
 import { createLeaseActivities } from './lease';
 import { createRollbackActivities } from './rollback';
 import { createRolloutActivities } from './rollout';
@@ -45,6 +47,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRolloutActivities(deps),
     ...createCaptureActivities(deps),
     ...createDeltaActivities(deps),
+    ...createFreezeActivities(deps),
+    ...createLoadActivities(deps),
   });
 }
 

@@ -8,8 +8,15 @@ export function renderBar(p: MigrationProgress, width = 30): string {
   const rate = p.rowsPerSecond ? `${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s` : '- rows/s';
   const eta = p.etaSeconds !== null ? `ETA ${Math.ceil(p.etaSeconds)} s` : 'ETA -';
   const table = p.table ? ` · ${p.table}` : '';
-  const state = p.paused ? ' · PAUSED' : p.abortReason ? ` · ABORTING (${p.abortReason})` : '';
+  const state = p.paused
+    ? ' · PAUSED'
+    : p.abortReason
+      ? ` · ABORTING (${p.abortReason})`
+      : p.throttleReason
+        ? ` · THROTTLED (${p.throttleReason})`
+        : '';
+  const throttled = p.throttledMs ? ` · throttled ${(p.throttledMs / 1000).toFixed(1)} s` : '';
   return `${bar} ${(fraction * 100).toFixed(0).padStart(3)}% ${p.phase}${table} · ${p.rowsRead.toLocaleString('en-US')}/${p.rowsTotal.toLocaleString(
     'en-US',
-  )} rows · chunks ${p.chunksDone}/${p.chunksTotal} · ${rate} · ${eta}${state}`;
+  )} rows · chunks ${p.chunksDone}/${p.chunksTotal} · ${rate} · ${eta}${throttled}${state}`;
 }

@@ -83,6 +83,8 @@ export function formatReport(r: MigrationResult): string {
       .map(([p, ms]) => `${p} ${(ms / 1000).toFixed(1)} s`)
       .join(', ')}`,
   );
+  if (r.throttledMs !== undefined)
+    lines.push(`  throttled: ${(r.throttledMs / 1000).toFixed(1)} s waiting on the target's load`);
   for (const b of r.backups)
     lines.push(
       `  backup ${b.backupId} (${b.kind}, ${b.bytes} bytes, sha256 ${b.sha256.slice(0, 16)}…, verified ${b.verified})`,

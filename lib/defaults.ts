@@ -147,3 +147,24 @@ export const DELTA_MAX_CHANGES_PER_PASS = 5_000;
 /** Online mode: how long the migrator waits for the source's write lock (install, freeze, removal)
  * while the app holds it; the app's own writers wait for the migrator with their busy_timeout. */
 export const SOURCE_WRITE_BUSY_TIMEOUT_MS = 30_000;
+/** The longest write freeze a run may ask a hook for: the app stops writing for at most this long
+ * even if the worker dies mid-cut-over (the hook carries the expiry; the app honours it). A cut-over
+ * that needs longer is not an online migration. */
+export const MAX_FREEZE_BUDGET_MS = 10 * 60_000;
+/** Bucket bounds (seconds) of migrator_write_freeze_seconds: freezes are sub-second to minutes. */
+export const WRITE_FREEZE_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
+
+/** Throttle (14.5): least time between two load checks of the copy. Short, so load is noticed within
+ * a few seconds (and a few chunks), long enough that a check costs nothing next to the chunks. */
+export const DEFAULT_THROTTLE_CHECK_INTERVAL_MS = 2_000;
+/** Throttle: the first wait after a check over a threshold; it doubles up to the run's maxBackoffMs. */
+export const THROTTLE_INITIAL_BACKOFF_MS = 500;
+/** Throttle: the longest wait between checks while throttled (a release is noticed within this). */
+export const DEFAULT_THROTTLE_MAX_BACKOFF_MS = 10_000;
+/** Throttle: checks while throttled before the transferTable child continues-as-new (or the run's
+ * chunksPerExecution, if smaller): ~11 history events each keeps a long throttle near 2,200 events
+ * per execution, as the health guard does. */
+export const THROTTLE_CHECKS_PER_EXECUTION = 200;
+/** Throttle: while the copy waits, its parent's progress learns the time waited at most this often
+ * (one signal each: a throttle of an hour adds ~120 to the run's history, not one per check). */
+export const THROTTLE_REPORT_INTERVAL_MS = 30_000;

@@ -271,3 +271,15 @@ export function asBackupDirectoryFull(err: unknown, directory: string, what: str
     (err instanceof ChildProcessError && /No space left on device/i.test(err.stderrTail));
   return full ? new BackupDirectoryFullError(directory, what, String(e?.message ?? err).slice(0, 300)) : err;
 }
+/** A write-freeze hook (worker config `freezeHooks`) did not acknowledge: it failed or timed out. Retryable. */
+export class FreezeHookError extends MigrationError {
+  readonly type = 'FreezeHookFailed';
+  readonly nonRetryable = false;
+  constructor(
+    readonly hook: string,
+    readonly action: 'freeze' | 'unfreeze',
+    reason: string,
+  ) {
+    super(`write-freeze hook "${hook}" (${action}): ${reason}`);
+  }
+}

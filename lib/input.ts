@@ -25,6 +25,7 @@ import {
   ROLLOUT_INLINE_USERS_MAX,
 } from './defaults';
 import { InvalidInputError } from './errors';
+import { ThrottleSchema, throttleAboveRollback } from './throttle';
 import { Name } from './worker-config';
 
 // Lower-cased: PostgreSQL prints uuids in lower case, and user_id is part of every checksum.
@@ -141,6 +142,8 @@ export const MigrationInputSchema = z
     health: HealthSchema.default(() => HealthSchema.parse({})),
     /** Online mode: the source stays live (change capture, bulk copy, delta passes, a brief final freeze). */
     online: OnlineSchema.default(() => OnlineSchema.parse({})),
+    /** Slow down the copy while the target is under load (absent: no throttle). Below the health guard's levels. */
+    throttle: ThrottleSchema.optional(),
   })
   .strict();
 
@@ -180,8 +183,10 @@ export function parseMigrationInput(raw: unknown, options: { legacy?: boolean } 
     );
   }
   const result = (options.legacy ? LegacyMigrationInputSchema : MigrationInputSchema).safeParse(raw);
-  if (result.success) return result.data;
-  throw inputError(result.error);
+  if (!result.success) throw inputError(result.error);
+  const refused = result.data.throttle && throttleAboveRollback(result.data.throttle, result.data.health);
+  if (refused) throw new InvalidInputError(refused.field, refused.message);
+  return result.data;
 }
 
 /** Workflow id: one run per target and user at a time (conflict policy FAIL). */

@@ -82,6 +82,41 @@ const HealthSourceConfig = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 
+/** Bounds of a freeze hook's own timeout: long enough for a slow deploy hook, short next to any freeze budget. */
+const HookTimeoutMs = z.number().int().min(100).max(60_000).default(5_000);
+const Argv = z.array(z.string().min(1)).min(1, 'must be an argv array: [program, ...arguments]');
+
+/**
+ * A write-freeze hook (activities/freeze.ts): how the worker tells the app to stop writing for a
+ * cut-over, and to start again. Workflow input only names one; the path, command or URL stays here.
+ */
+const FreezeHookConfig = z.discriminatedUnion('kind', [
+  z
+    .object({
+      /** A flag file the app reads: {"frozenUntilMs": <epoch ms>, "runId": "<id>"}, removed on unfreeze. */
+      kind: z.literal('file'),
+      path: AbsolutePath,
+    })
+    .strict(),
+  z
+    .object({
+      /** Programs run without a shell, with MIGRATOR_RUN_ID and MIGRATOR_FREEZE_UNTIL_MS in their environment. */
+      kind: z.literal('command'),
+      freeze: Argv,
+      unfreeze: Argv,
+      timeoutMs: HookTimeoutMs,
+    })
+    .strict(),
+  z
+    .object({
+      /** POSTed {"action": "freeze"|"unfreeze", "runId", "frozenUntilMs"}; any 2xx acknowledges. */
+      kind: z.literal('http'),
+      url: HttpUrl,
+      timeoutMs: HookTimeoutMs,
+    })
+    .strict(),
+]);
+
 export const WorkerConfigSchema = z
   .object({
     /** Targets the worker may write: name → DSN reference and expected database. */
@@ -94,6 +129,8 @@ export const WorkerConfigSchema = z
     healthSources: z.record(Name, HealthSourceConfig).default({}),
     /** Webhooks a run may name in `health.webhook`: name → URL (notified on rollback). */
     webhooks: z.record(Name, HttpUrl).default({}),
+    /** Write-freeze hooks a run may name (cut-over): name → file, command or http hook. */
+    freezeHooks: z.record(Name, FreezeHookConfig).default({}),
   })
   .strict();
 
@@ -101,6 +138,7 @@ export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
 export type WorkerConfigInput = z.input<typeof WorkerConfigSchema>;
 export type TargetConfig = z.output<typeof TargetConfig>;
 export type HealthSourceConfig = z.output<typeof HealthSourceConfig>;
+export type FreezeHookConfig = z.output<typeof FreezeHookConfig>;
 
 /** Validates a worker config; throws InvalidInputError naming the field (`workerConfig.targets.x.dsn`). Never echoes values. */
 export function parseWorkerConfig(raw: unknown): WorkerConfig {

@@ -2,6 +2,7 @@
 // only: never row contents.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { HealthReading } from '../activities';
+import type { ThrottleConfig, ThrottleInput } from '../lib/throttle';
 
 export interface TableTotals {
   read: number;
@@ -13,6 +14,8 @@ export interface TableTotals {
   chunks: number;
   /** Chunks the ledger already held (retries, resumed runs): they wrote nothing. */
   replayedChunks: number;
+  /** Time the copy waited on the throttle (runs with a throttle only). */
+  throttledMs?: number;
 }
 
 export interface TableReport extends TableTotals {
@@ -70,6 +73,10 @@ export interface MigrationProgress {
   /** The health guard's child workflow: query `healthReading` on it for the latest reading. */
   healthGuardWorkflowId: string | null;
   abortReason: string | null;
+  /** The throttle's thresholds now (null: none); why the copy waits now (null: it does not); time waited so far. */
+  throttle?: ThrottleConfig | null;
+  throttleReason?: string | null;
+  throttledMs?: number;
 }
 
 export type RollbackCause = 'failure' | 'abort' | 'health' | 'cancel';
@@ -110,6 +117,8 @@ export interface MigrationResult {
   archivedBridgeRows: Record<string, number>;
   /** Online runs only: the change capture and the delta passes (sequences and counts, no rows). */
   online?: OnlineReport;
+  /** Total time the copy waited on the throttle (runs with a throttle only). */
+  throttledMs?: number;
 }
 
 export const progressQuery = defineQuery<MigrationProgress>('progress');
@@ -138,13 +147,21 @@ export interface OnlineReport {
 export const pauseUpdate = defineUpdate<{ paused: true; phase: RunPhase }>('pause');
 export const resumeUpdate = defineUpdate<{ paused: false; phase: RunPhase }>('resume');
 export const setChunkSizeUpdate = defineUpdate<{ chunkRows: number; previous: number }, [number]>('setChunkSize');
+/** Changes the throttle's thresholds live (merged over the current ones); validated below the guard's levels. */
+export const setThrottleUpdate = defineUpdate<
+  { throttle: ThrottleConfig; previous: ThrottleConfig | null },
+  [thresholds: Partial<ThrottleInput>]
+>('setThrottle');
 export const abortUpdate = defineUpdate<{ aborting: true; reason: string }, [reason: string | undefined]>('abort');
 
 /** Parent → transferTable child: pause state and chunk size. */
-export const transferControlSignal = defineSignal<[{ paused: boolean; chunkRows: number }]>('transferControl');
+export const transferControlSignal =
+  defineSignal<[{ paused: boolean; chunkRows: number; throttle?: ThrottleConfig }]>('transferControl');
 /** Sent by transferTable children after each batch of chunks. */
 export const tableProgressSignal =
-  defineSignal<[{ table: string; totals: TableTotals; sourceRows?: number }]>('tableProgress');
+  defineSignal<[{ table: string; totals: TableTotals; sourceRows?: number; throttleReason?: string | null }]>(
+    'tableProgress',
+  );
 
 export function emptyTotals(): TableTotals {
   return {

@@ -1,7 +1,8 @@
 // The operator's surface on a running migration: the progress query, and the pause, resume,
-// setChunkSize and abort Updates (with validators, so a refused request never reaches history).
+// setChunkSize, setThrottle and abort Updates (with validators, so a refused request never reaches history).
 import { setHandler, type CancellationScope } from '@temporalio/workflow';
 import { ChunkRows } from '../lib/input';
+import { ThrottleSchema, throttleAboveRollback, type ThrottleInput } from '../lib/throttle';
 import { assertState } from './assert';
 import {
   abortUpdate,
@@ -9,6 +10,7 @@ import {
   progressQuery,
   resumeUpdate,
   setChunkSizeUpdate,
+  setThrottleUpdate,
   tableProgressSignal,
 } from './definitions';
 import { forwardControl } from './phases/transfer';
@@ -29,11 +31,15 @@ export function installOperatorControls(run: RunState, forwardScope: Cancellatio
       rowsPerSecond: rate,
       etaSeconds: rate ? Math.max(0, (run.totalSourceRows - rowsRead) / rate) : null,
       abortReason: run.abort.reason,
+      throttle: run.throttle,
+      throttledMs: tables.reduce((n, t) => n + (t.throttledMs ?? 0), 0),
     };
   });
-  setHandler(tableProgressSignal, ({ table, totals }) => {
+  setHandler(tableProgressSignal, ({ table, totals, throttleReason }) => {
     progress.tables[table] = { ...progress.tables[table], ...totals };
+    if (throttleReason !== undefined) progress.throttleReason = throttleReason;
   });
+  installSetThrottle(run);
   setHandler(
     pauseUpdate,
     async () => {
@@ -84,6 +90,31 @@ export function installOperatorControls(run: RunState, forwardScope: Cancellatio
     {
       validator: (_reason: string | undefined) =>
         assertState(isRunning(run), 'abort: the run is not running (completed, or already rolling back)'),
+    },
+  );
+}
+
+/** setThrottle: new thresholds merged over the current ones, refused unless below the guard's rollback levels. */
+function installSetThrottle(run: RunState): void {
+  const merged = (patch: Partial<ThrottleInput>) => ThrottleSchema.safeParse({ ...(run.throttle ?? {}), ...patch });
+  setHandler(
+    setThrottleUpdate,
+    async (patch) => {
+      const previous = run.throttle;
+      run.throttle = merged(patch).data!;
+      run.progress.throttle = run.throttle;
+      await forwardControl(run);
+      return { throttle: run.throttle, previous };
+    },
+    {
+      validator: (patch) => {
+        assertState(isRunning(run), 'setThrottle: the run is not running');
+        const parsed = merged(patch);
+        const issue = parsed.error?.issues[0];
+        assertState(!issue, `setThrottle: throttle.${issue?.path.join('.')}: ${issue?.message}`);
+        const refused = throttleAboveRollback(parsed.data!, run.cfg.health);
+        assertState(!refused, `setThrottle: ${refused?.field}: ${refused?.message}`);
+      },
     },
   );
 }

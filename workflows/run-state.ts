@@ -4,6 +4,7 @@
 import type { BackupRecord, PreflightResult } from '../activities';
 import type { TargetFingerprint } from '../lib/fingerprint';
 import type { MigrationConfig } from '../lib/input';
+import type { ThrottleConfig } from '../lib/throttle';
 import type { MigrationProgress, MigrationResult, OnlineReport, RollbackCause } from './definitions';
 import type { GuardHandle } from './health-guard';
 
@@ -32,6 +33,8 @@ export interface RunState {
   loggingReady: boolean;
   /** The tables this run's ensureSchema created (null: not reported, the undo falls back to the preflight fingerprint). */
   createdTables: string[] | null;
+  /** The copy's throttle thresholds now (input, then the setThrottle Update); null: no throttle. */
+  throttle: ThrottleConfig | null;
   /** Another run of this user held the lease: this run changed nothing of its own, so nothing is rolled back. */
   leaseRefused: boolean;
   /** Online runs: the change capture's state once installed (the same object as result.online). */
@@ -60,6 +63,8 @@ export function newRunState(
     lastHealth: null,
     healthGuardWorkflowId: null,
     abortReason: null,
+    throttle: cfg.throttle ?? null,
+    throttleReason: null,
   };
   return {
     cfg,
@@ -94,6 +99,7 @@ export function newRunState(
     createdTables: null,
     leaseRefused: false,
     online: null,
+    throttle: cfg.throttle ?? null,
   };
 }
 

@@ -6,8 +6,11 @@
 import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import { addChecksums } from '../lib/checksum';
 import { DEFAULT_PLAN_BATCH } from '../lib/defaults';
+import type { HealthConfig } from '../lib/input';
+import type { ThrottleConfig } from '../lib/throttle';
 import { activitiesFor } from './activity-options';
 import { emptyTotals, tableProgressSignal, transferControlSignal, type TableTotals } from './definitions';
+import { tableThrottle } from './throttle';
 import { boundedWindow } from './window';
 
 export interface TransferTableInput {
@@ -26,6 +29,10 @@ export interface TransferTableInput {
   chunksPerExecution: number;
   heartbeatTimeoutMs: number;
   paused?: boolean;
+  /** The throttle's thresholds (absent: none until a setThrottle Update sends some) and the health
+   * config its probe shares with the guard (set by runs started with patch 'throttle'). */
+  throttle?: ThrottleConfig;
+  health?: HealthConfig;
   /** Carried across continue-as-new. */
   state?: { after: string | null; totals: TableTotals; executions: number };
 }
@@ -38,13 +45,32 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
   const parent = workflowInfo().parent;
   let paused = input.paused ?? false;
   let chunkRows = input.chunkRows;
+  const report = (throttleReason?: string | null) =>
+    parent
+      ? getExternalWorkflowHandle(parent.workflowId).signal(tableProgressSignal, {
+          table: input.table,
+          totals: { ...totals },
+          ...(throttleReason !== undefined ? { throttleReason } : {}),
+        })
+      : Promise.resolve();
+  const throttle = tableThrottle(input, totals, report);
   setHandler(transferControlSignal, (c) => {
     paused = c.paused;
     chunkRows = c.chunkRows;
+    throttle.control(c.throttle);
   });
+  const next = () =>
+    continueAsNew<typeof transferTable>({
+      ...input,
+      chunkRows,
+      paused,
+      ...throttle.carried(),
+      state: { after, totals, executions },
+    });
   let chunksThisExecution = 0;
   for (;;) {
     await condition(() => !paused);
+    if ((await throttle.gate()) === 'continue-as-new') await next();
     const budget = Math.min(DEFAULT_PLAN_BATCH, input.chunksPerExecution - chunksThisExecution);
     const plan = await bookkeeping.planChunks({
       source: input.source,
@@ -80,14 +106,8 @@ export async function transferTable(input: TransferTableInput): Promise<TableTot
     chunksThisExecution += plan.chunks.length;
     const last = plan.chunks[plan.chunks.length - 1];
     if (last) after = last.hi;
-    if (parent)
-      await getExternalWorkflowHandle(parent.workflowId).signal(tableProgressSignal, {
-        table: input.table,
-        totals: { ...totals },
-      });
+    await report();
     if (plan.done) return { ...totals, executions };
-    if (chunksThisExecution >= input.chunksPerExecution || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof transferTable>({ ...input, chunkRows, paused, state: { after, totals, executions } });
-    }
+    if (chunksThisExecution >= input.chunksPerExecution || workflowInfo().continueAsNewSuggested) await next();
   }
 }

@@ -1,4 +1,4 @@
-// Operating live runs: status, watch (progress bar), pause, resume, abort, set-chunk-size, list.
+// Operating live runs: status, watch (progress bar), pause, resume, abort, set-chunk-size, set-throttle, list.
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import {
@@ -7,6 +7,7 @@ import {
   progressQuery,
   resumeUpdate,
   setChunkSizeUpdate,
+  setThrottleUpdate,
   type MigrationResult,
 } from '../../workflows/definitions';
 import { positiveInt } from '../args';
@@ -137,6 +138,55 @@ export function registerControl(program: Command): void {
   update(program, 'resume', resumeUpdate, 'resume a paused run');
   update(program, 'abort', abortUpdate, 'abort a run: it rolls back and proves the target restored', 'reason');
   update(program, 'set-chunk-size', setChunkSizeUpdate, 'change the chunk size of chunks planned from now on', 'rows');
+
+  program
+    .command('set-throttle')
+    .description(
+      "change a run's throttle live: the copy waits while the target is over a threshold (given ones replace the current)",
+    )
+    .requiredOption('--workflow-id <id>', 'the migration run')
+    .option(
+      '--max-probe-latency-ms <ms>',
+      'probe latency (below health.minLatencyDeltaMs)',
+      positiveInt('--max-probe-latency-ms'),
+    )
+    .option(
+      '--max-active-backends <n>',
+      "active client backends (not the migrator's)",
+      positiveInt('--max-active-backends'),
+    )
+    .option(
+      '--max-replication-lag-ms <ms>',
+      'replay lag of the slowest standby',
+      positiveInt('--max-replication-lag-ms'),
+    )
+    .option('--max-wal-bytes-per-sec <n>', 'WAL written per second', positiveInt('--max-wal-bytes-per-sec'))
+    .option('--check-interval-ms <ms>', 'least time between load checks', positiveInt('--check-interval-ms'))
+    .option('--max-backoff-ms <ms>', 'longest wait between checks while throttled', positiveInt('--max-backoff-ms'))
+    .option('--json', 'print the answer as JSON')
+    .action(async (o: { workflowId: string; json?: boolean } & Record<string, number | undefined>) => {
+      const keys = [
+        'maxProbeLatencyMs',
+        'maxActiveBackends',
+        'maxReplicationLagMs',
+        'maxWalBytesPerSec',
+        'checkIntervalMs',
+        'maxBackoffMs',
+      ] as const;
+      const patch = Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+      await withTemporalClient(async (client) => {
+        try {
+          const answer = await client.workflow
+            .getHandle(o.workflowId)
+            .executeUpdate(setThrottleUpdate, { args: [patch] });
+          console.log(o.json ? JSON.stringify(answer) : `set-throttle: ${JSON.stringify(answer.throttle)}`);
+        } catch (err) {
+          if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+          console.error(`set-throttle refused: ${failureMessage(err)}`);
+          process.exitCode = 1;
+        }
+      });
+    });
 
   program
     .command('list')

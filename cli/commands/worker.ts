@@ -2,6 +2,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { loadWorkerConfig } from '../../activities/capabilities';
 import { createDeps } from '../../activities/deps';
+import { HISTOGRAM_BUCKETS } from '../../activities/metrics';
 import { DEFAULT_TASK_QUEUE } from '../../lib/defaults';
 import { TestFaults } from '../../workers/test-faults';
 import { createMigrationWorker } from '../../workers/worker';
@@ -50,7 +51,16 @@ export function registerWorker(program: Command): void {
         Runtime.install({
           logger: new DefaultLogger((process.env.MIGRATOR_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO'),
           ...(metricsPort
-            ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `${opts.metricsHost}:${metricsPort}` } } } }
+            ? {
+                telemetryOptions: {
+                  metrics: {
+                    prometheus: {
+                      bindAddress: `${opts.metricsHost}:${metricsPort}`,
+                      histogramBucketOverrides: HISTOGRAM_BUCKETS,
+                    },
+                  },
+                },
+              }
             : {}),
         });
         if (metricsPort)

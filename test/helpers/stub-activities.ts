@@ -187,6 +187,15 @@ export function defaultStubs(rowsPerTable: number): Activities {
     async usersFilePage() {
       return [];
     },
+    async freezeWrites(hook, runId, budgetMs) {
+      return { hook, runId, frozenUntilMs: Date.now() + budgetMs, acknowledgedAtMs: Date.now() };
+    },
+    async checkLoad() {
+      return { probeLatencyMs: null, activeBackends: 0, replicationLagMs: null, walBytesPerSec: null, wal: null };
+    },
+    async unfreezeWrites(hook, runId) {
+      return { hook, runId, windowMs: 0, clock: 'monotonic' };
+    },
   };
 }
 

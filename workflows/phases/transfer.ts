@@ -1,6 +1,6 @@
 // transfer: one transferTable child per table, in foreign-key order (keyset chunks, a bounded
 // window, exactly-once per chunk through the ledger), then the task parents linked.
-import { ApplicationFailure, getExternalWorkflowHandle, startChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, patched, startChild, workflowInfo } from '@temporalio/workflow';
 import { TABLE_ORDER } from '../../lib/mapping';
 import { transferControlSignal, type TableReport } from '../definitions';
 import { required, type RunState } from '../run-state';
@@ -41,6 +41,10 @@ async function transferOneTable({ run }: PhaseContext, table: string): Promise<v
   run.progress.table = table;
   const started = Date.now();
   const sent = { paused: run.progress.paused, chunkRows: run.progress.chunkRows };
+  // The child can throttle (now, or after a setThrottle Update) only in runs started with the patch.
+  const throttle = patched('throttle')
+    ? { health: cfg.health, ...(run.throttle ? { throttle: run.throttle } : {}) }
+    : {};
   const child = await startChild(transferTable, {
     workflowId: `${workflowInfo().workflowId}/${runId}/${table}`,
     args: [
@@ -59,6 +63,7 @@ async function transferOneTable({ run }: PhaseContext, table: string): Promise<v
         chunksPerExecution: cfg.chunksPerExecution,
         heartbeatTimeoutMs: cfg.heartbeatTimeoutMs,
         paused: sent.paused,
+        ...throttle,
       },
     ],
   });
@@ -69,6 +74,7 @@ async function transferOneTable({ run }: PhaseContext, table: string): Promise<v
   run.currentChild = null;
   const sourceRows = required(run.preflight, 'preflight').sourceRows[table] ?? 0;
   const report: TableReport = { ...totals, sourceRows, durationMs: Date.now() - started };
+  if (totals.throttledMs !== undefined) run.result.throttledMs = (run.result.throttledMs ?? 0) + totals.throttledMs;
   run.result.tables[table] = report;
   run.progress.tables[table] = report;
   checkQuarantine(run, table, report);
@@ -84,10 +90,14 @@ function checkQuarantine(run: RunState, table: string, report: TableReport): voi
   });
 }
 
-/** Sends the current pause state and chunk size to the running child, if any. */
+/** Sends the current pause state, chunk size and throttle thresholds to the running child, if any. */
 export async function forwardControl(run: RunState): Promise<void> {
   if (!run.currentChild) return;
   await getExternalWorkflowHandle(run.currentChild)
-    .signal(transferControlSignal, { paused: run.progress.paused, chunkRows: run.progress.chunkRows })
+    .signal(transferControlSignal, {
+      paused: run.progress.paused,
+      chunkRows: run.progress.chunkRows,
+      ...(run.throttle ? { throttle: run.throttle } : {}),
+    })
     .catch(() => undefined); // the child just finished: the next one starts with the current state
 }
