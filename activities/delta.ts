@@ -14,7 +14,7 @@ import { DELTA_MAX_CHANGES_PER_PASS } from '../lib/defaults';
 import { mappingFor, TABLE_ORDER } from '../lib/mapping';
 import type { Sealer, TableMapping, TransformContext } from '../lib/mapping/types';
 import { QuarantineReason } from '../lib/reasons';
-import { sqlFile } from '../infra/sql-files';
+import { quoteIdent, sqlFile } from '../infra/sql-files';
 import { openSourceWritable } from './capture';
 import type { ActivityDeps } from './deps';
 import { assertLeaseHeld } from './lease';
@@ -81,6 +81,8 @@ interface PassCtx {
   sealer: Sealer;
   input: DeltaPassInput;
   ctx: TransformContext;
+  /** The app schema, quoted for the statements' {{schema}}. */
+  schema: string;
 }
 
 function readLog(db: Database.Database, after: number): ChangeEntry[] {
@@ -97,7 +99,12 @@ function encodeColumns(rows: OkRow[], mapping: TableMapping, sealer: Sealer): un
 
 async function forget(p: PassCtx, mapping: TableMapping, keys: string[]): Promise<number> {
   if (keys.length === 0) return 0;
-  const vars = { bridge: mapping.bridgeTable, table: mapping.targetTable, key: mapping.targetKeyColumn };
+  const vars = {
+    schema: p.schema,
+    bridge: mapping.bridgeTable,
+    table: mapping.targetTable,
+    key: mapping.targetKeyColumn,
+  };
   const r = await p.client.query(sqlFile('queries/delta_forget.sql', vars), [
     p.input.userId,
     p.input.runId,
@@ -113,9 +120,13 @@ async function updateOwn(p: PassCtx, mapping: TableMapping, rows: OkRow[]): Prom
   const [ids, ...rest] = encodeColumns(rows, mapping, p.sealer);
   await p.client.query('SAVEPOINT delta_update');
   try {
-    await p.client.query(sqlFile(`queries/delta_update_${mapping.targetTable}.sql`), [ids, p.input.userId, ...rest]);
+    await p.client.query(sqlFile(`queries/delta_update_${mapping.targetTable}.sql`, { schema: p.schema }), [
+      ids,
+      p.input.userId,
+      ...rest,
+    ]);
     const own = new Set(rows.map((r) => r.targetId));
-    await writeBridge(p.client, mapping, p.input, rows, [], own);
+    await writeBridge(p.client, p.schema, mapping, p.input, rows, [], own);
     return true;
   } catch (err) {
     if (!/^2[23]/.test((err as { code?: string }).code ?? '')) throw err;
@@ -149,11 +160,11 @@ async function upsertKeys(
     .filter((k) => !read.has(k))
     .map((k) => ({ sourceId: k, targetId: null, reason: QuarantineReason.ROW_TOO_LARGE, detail: 'bytes>max' }));
   const { rows: states } = await client.query<BridgeState>(
-    sqlFile('queries/delta_bridge_state.sql', { bridge: mapping.bridgeTable }),
+    sqlFile('queries/delta_bridge_state.sql', { schema: p.schema, bridge: mapping.bridgeTable }),
     [input.userId, [...present]],
   );
   const bridge = new Map(states.map((s) => [s.local_id, s]));
-  const prepared = await prepareRows(db, mapping, rows, p.ctx, targetRefLookup(client, input.userId));
+  const prepared = await prepareRows(db, mapping, rows, p.ctx, targetRefLookup(client, p.schema, input.userId));
   const isOwn = (r: OkRow) => {
     const b = bridge.get(r.sourceId);
     return b !== undefined && b.run_id === input.runId && b.created_row && b.remote_id === r.targetId;
@@ -168,14 +179,18 @@ async function upsertKeys(
     [...present].filter((k) => !ownIds.has(k)),
   );
   const fresh = prepared.ok.filter((r) => !ownIds.has(r.sourceId));
-  const { inserted, refused } = await insertIsolating(client, mapping, fresh, p.sealer, input.userId);
+  const { inserted, refused } = await insertIsolating(client, p.schema, mapping, fresh, p.sealer, input.userId);
   const rejected = [...oversized, ...prepared.rejected, ...refused];
   const refusedIds = new Set(refused.map((r) => r.sourceId));
   let ok = fresh.filter((r) => !refusedIds.has(r.sourceId));
   const notInserted = ok.filter((r) => !inserted.has(r.targetId)).map((r) => r.targetId);
   if (notInserted.length) {
     const owners = await client.query<{ id: string; user_id: string }>(
-      sqlFile('queries/select_owned_ids.sql', { table: mapping.targetTable, key: mapping.targetKeyColumn }),
+      sqlFile('queries/select_owned_ids.sql', {
+        schema: p.schema,
+        table: mapping.targetTable,
+        key: mapping.targetKeyColumn,
+      }),
       [notInserted],
     );
     const foreign = new Set(owners.rows.filter((o) => o.user_id !== input.userId).map((o) => o.id));
@@ -188,7 +203,7 @@ async function upsertKeys(
       });
     ok = ok.filter((r) => !foreign.has(r.targetId));
   }
-  await writeBridge(client, mapping, input, ok, rejected, inserted);
+  await writeBridge(client, p.schema, mapping, input, ok, rejected, inserted);
   if (rejected.length) {
     await client.query(sqlFile('queries/insert_quarantine.sql'), [
       input.runId,
@@ -219,7 +234,7 @@ async function applyBatch(p: PassCtx, keys: Map<string, string[]>) {
   }
   for (const table of [...TABLE_ORDER].reverse())
     deleted += await forget(p, mappingFor(table), absent.get(table) ?? []);
-  await p.client.query(sqlFile('queries/link_task_parents.sql'), [p.input.userId, p.input.runId]);
+  await p.client.query(sqlFile('queries/link_task_parents.sql', { schema: p.schema }), [p.input.userId, p.input.runId]);
   return { upserted, deleted, quarantined };
 }
 
@@ -241,9 +256,9 @@ async function expectedTable(p: PassCtx, mapping: TableMapping): Promise<Expecte
     if (keys.length === 0) break;
     const hi = String(keys[keys.length - 1]!.k);
     const { rows, oversized } = readChunkRows(db, mapping, lo, hi);
-    const prepared = await prepareRows(db, mapping, rows, p.ctx, targetRefLookup(client, input.userId));
+    const prepared = await prepareRows(db, mapping, rows, p.ctx, targetRefLookup(client, p.schema, input.userId));
     const { rows: refused } = await client.query<{ local_id: string }>(
-      sqlFile('queries/bridge_quarantined.sql', { bridge: mapping.bridgeTable }),
+      sqlFile('queries/bridge_quarantined.sql', { schema: p.schema, bridge: mapping.bridgeTable }),
       [input.userId, prepared.ok.map((r) => r.sourceId)],
     );
     const refusedIds = new Set(refused.map((r) => r.local_id));
@@ -268,6 +283,7 @@ export function createDeltaActivities(deps: ActivityDeps) {
         sealer: deps.sealer(input.keyring, input.userId),
         input,
         ctx: { userId: input.userId, asOfSeconds: input.asOfSeconds },
+        schema: quoteIdent(deps.schema(input.target)),
       };
       const totals = { changes: 0, keys: 0, upserted: 0, deleted: 0, quarantined: 0 };
       let lastSeq = input.afterSeq;

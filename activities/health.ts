@@ -112,7 +112,7 @@ export function guardProbeLatency(deps: ActivityDeps, target: string, runKey: st
     const source = deps.capabilities.healthSource(name, `health.sources.${i}`);
     return source.kind === 'benchmark' ? statementsOf(source.file, name) : [];
   });
-  return probeOnce(deps.pool(target), runKey, extra);
+  return probeOnce(deps.pool(target), deps.schema(target), runKey, extra);
 }
 
 /** fetch() refuses URLs with credentials: they go as Basic auth, and the URL in errors is the source's name. */

@@ -1,3 +1,3 @@
 -- Online delta pass: the bridge rows of these source keys ({{bridge}} from the mapping).
 SELECT local_id, remote_id::text AS remote_id, status, run_id, created_row
-FROM public.{{bridge}} WHERE user_id = $1::uuid AND local_id = ANY ($2::text[]);
+FROM {{schema}}.{{bridge}} WHERE user_id = $1::uuid AND local_id = ANY ($2::text[]);

@@ -1,7 +1,7 @@
 -- Online delta pass: tasks this run created, set to the source row's current values (as
 -- insert_note_tasks.sql). parent_id is cleared and relinked from the bridge's pending_parent in
 -- the same transaction (link_task_parents.sql). $2 = user_id.
-UPDATE note_tasks t
+UPDATE {{schema}}.note_tasks t
 SET note_id = r.note_id, content = r.content, status = r.status, priority = r.priority, due_date = r.due_date,
     completed_at = r.completed_at, position = r.position, labels = r.labels, deleted = r.deleted,
     created_at = r.created_at, updated_at = r.updated_at, parent_id = NULL
