@@ -44,7 +44,7 @@ async function tablespaceOnTmpfs(ctx: CaseContext): Promise<void> {
   s.tablespace = `fault_ts_${ctx.seed}_${Date.now().toString(36)}`;
   await ctx.query(`CREATE TABLESPACE ${s.tablespace} LOCATION '${location}'`);
   await ctx.query(
-    `SET default_tablespace = ${s.tablespace};\n${sqlFile('target/001_notes_schema.sql')};\nRESET default_tablespace`,
+    `SET default_tablespace = ${s.tablespace};\n${sqlFile('target/001_notes_schema.sql', { schema: '"public"' })};\nRESET default_tablespace`,
   );
   const inside = await ctx.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM pg_class c JOIN pg_tablespace t ON t.oid = c.reltablespace
