@@ -27,7 +27,7 @@ import {
   type Rejected,
 } from './prepare-rows';
 import { openSource } from './source';
-import { insertIsolating, writeBridge } from './transfer';
+import { insertAndSettle, writeBridge } from './transfer';
 
 export interface DeltaPassInput {
   runId: string;
@@ -179,41 +179,11 @@ async function upsertKeys(
     [...present].filter((k) => !ownIds.has(k)),
   );
   const fresh = prepared.ok.filter((r) => !ownIds.has(r.sourceId));
-  const { inserted, refused } = await insertIsolating(client, p.schema, mapping, fresh, p.sealer, input.userId);
-  const rejected = [...oversized, ...prepared.rejected, ...refused];
-  const refusedIds = new Set(refused.map((r) => r.sourceId));
-  let ok = fresh.filter((r) => !refusedIds.has(r.sourceId));
-  const notInserted = ok.filter((r) => !inserted.has(r.targetId)).map((r) => r.targetId);
-  if (notInserted.length) {
-    const owners = await client.query<{ id: string; user_id: string }>(
-      sqlFile('queries/select_owned_ids.sql', {
-        schema: p.schema,
-        table: mapping.targetTable,
-        key: mapping.targetKeyColumn,
-      }),
-      [notInserted],
-    );
-    const foreign = new Set(owners.rows.filter((o) => o.user_id !== input.userId).map((o) => o.id));
-    for (const r of ok.filter((row) => foreign.has(row.targetId)))
-      rejected.push({
-        sourceId: r.sourceId,
-        targetId: r.targetId,
-        reason: QuarantineReason.ID_CONFLICT,
-        detail: 'column=id',
-      });
-    ok = ok.filter((r) => !foreign.has(r.targetId));
-  }
-  await writeBridge(client, p.schema, mapping, input, ok, rejected, inserted);
-  if (rejected.length) {
-    await client.query(sqlFile('queries/insert_quarantine.sql'), [
-      input.runId,
-      input.userId,
-      mapping.sourceTable,
-      rejected.map((r) => r.sourceId),
-      rejected.map((r) => r.reason),
-      rejected.map((r) => r.detail),
-    ]);
-  }
+  const { ok, rejected } = await insertAndSettle(client, p.schema, mapping, input, mapping.sourceTable, {
+    rows: fresh,
+    rejected: [...oversized, ...prepared.rejected],
+    sealer: p.sealer,
+  });
   return { absent, upserted: own.length + ok.length, quarantined: rejected.length };
 }
 

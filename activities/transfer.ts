@@ -100,7 +100,7 @@ async function insertTargetRows(
  * did not foresee), retries row by row under savepoints so only that row is quarantined and a
  * poison row never makes the chunk retry forever.
  */
-export async function insertIsolating(
+async function insertIsolating(
   client: pg.ClientBase,
   schema: string,
   mapping: TableMapping,
@@ -216,43 +216,11 @@ export function createTransferActivities(deps: ActivityDeps) {
           prepareRows(db, mapping, rows, ctx, targetRefLookup(client, schema, input.userId)),
         );
         heartbeat({ table: input.table, phase: 'write', rows: read });
-        const { inserted, refused } = await insertIsolating(client, schema, mapping, prepared.ok, sealer, input.userId);
-        const rejected = [...oversized, ...prepared.rejected, ...refused];
-        const refusedIds = new Set(refused.map((r) => r.sourceId));
-        let ok = prepared.ok.filter((r) => !refusedIds.has(r.sourceId));
-        // Rows not inserted already existed: fine when this user owns them (a re-run), a conflict otherwise.
-        const notInserted = ok.filter((r) => !inserted.has(r.targetId)).map((r) => r.targetId);
-        if (notInserted.length) {
-          const owners = await client.query<{ id: string; user_id: string }>(
-            sqlFile('queries/select_owned_ids.sql', {
-              schema,
-              table: mapping.targetTable,
-              key: mapping.targetKeyColumn,
-            }),
-            [notInserted],
-          );
-          const foreign = new Set(owners.rows.filter((o) => o.user_id !== input.userId).map((o) => o.id));
-          for (const r of ok.filter((row) => foreign.has(row.targetId))) {
-            rejected.push({
-              sourceId: r.sourceId,
-              targetId: r.targetId,
-              reason: QuarantineReason.ID_CONFLICT,
-              detail: 'column=id',
-            });
-          }
-          ok = ok.filter((r) => !foreign.has(r.targetId));
-        }
-        await writeBridge(client, schema, mapping, input, ok, rejected, inserted);
-        if (rejected.length) {
-          await client.query(sqlFile('queries/insert_quarantine.sql'), [
-            input.runId,
-            input.userId,
-            input.table,
-            rejected.map((r) => r.sourceId),
-            rejected.map((r) => r.reason),
-            rejected.map((r) => r.detail),
-          ]);
-        }
+        const { ok, rejected, inserted } = await insertAndSettle(client, schema, mapping, input, input.table, {
+          rows: prepared.ok,
+          rejected: [...oversized, ...prepared.rejected],
+          sealer,
+        });
         const result = summarize(read, ok, rejected, inserted.size, false);
         await client.query(sqlFile('queries/insert_ledger.sql'), [
           input.runId,
@@ -325,6 +293,53 @@ function summarize(read: number, ok: OkRow[], rejected: Rejected[], inserted: nu
     checksum: checksum.hex(),
     replayed,
   };
+}
+
+/**
+ * The write half shared by a chunk and a delta pass: inserts `rows` (isolating poison rows), turns
+ * rows that already existed under another user into ID_CONFLICT (a re-run's own rows are fine),
+ * writes the bridge rows and the quarantine rows. Returns the rows that are the run's now.
+ */
+export async function insertAndSettle(
+  client: pg.ClientBase,
+  schema: string,
+  mapping: TableMapping,
+  input: Pick<TransferChunkInput, 'userId' | 'runId'>,
+  sourceTable: string,
+  batch: { rows: OkRow[]; rejected: Rejected[]; sealer: Sealer },
+): Promise<{ ok: OkRow[]; rejected: Rejected[]; inserted: Set<string> }> {
+  const { inserted, refused } = await insertIsolating(client, schema, mapping, batch.rows, batch.sealer, input.userId);
+  const rejected = [...batch.rejected, ...refused];
+  const refusedIds = new Set(refused.map((r) => r.sourceId));
+  let ok = batch.rows.filter((r) => !refusedIds.has(r.sourceId));
+  const notInserted = ok.filter((r) => !inserted.has(r.targetId)).map((r) => r.targetId);
+  if (notInserted.length) {
+    const owners = await client.query<{ id: string; user_id: string }>(
+      sqlFile('queries/select_owned_ids.sql', { schema, table: mapping.targetTable, key: mapping.targetKeyColumn }),
+      [notInserted],
+    );
+    const foreign = new Set(owners.rows.filter((o) => o.user_id !== input.userId).map((o) => o.id));
+    for (const r of ok.filter((row) => foreign.has(row.targetId)))
+      rejected.push({
+        sourceId: r.sourceId,
+        targetId: r.targetId,
+        reason: QuarantineReason.ID_CONFLICT,
+        detail: 'column=id',
+      });
+    ok = ok.filter((r) => !foreign.has(r.targetId));
+  }
+  await writeBridge(client, schema, mapping, input, ok, rejected, inserted);
+  if (rejected.length) {
+    await client.query(sqlFile('queries/insert_quarantine.sql'), [
+      input.runId,
+      input.userId,
+      sourceTable,
+      rejected.map((r) => r.sourceId),
+      rejected.map((r) => r.reason),
+      rejected.map((r) => r.detail),
+    ]);
+  }
+  return { ok, rejected, inserted };
 }
 
 export async function writeBridge(
