@@ -27,7 +27,7 @@ import {
   type Rejected,
 } from './prepare-rows';
 import { openSource } from './source';
-import { insertAndSettle, writeBridge } from './transfer';
+import { columns, insertAndSettle, writeBridge } from './transfer';
 
 export interface DeltaPassInput {
   runId: string;
@@ -91,12 +91,6 @@ function readLog(db: Database.Database, after: number): ChangeEntry[] {
     .all({ after, limit: DELTA_MAX_CHANGES_PER_PASS }) as ChangeEntry[];
 }
 
-function encodeColumns(rows: OkRow[], mapping: TableMapping, sealer: Sealer): unknown[][] {
-  const encoded = rows.map((r) => mapping.encode(r.canonical, sealer));
-  const width = encoded[0]?.length ?? 0;
-  return Array.from({ length: width }, (_, i) => encoded.map((e) => e[i]));
-}
-
 async function forget(p: PassCtx, mapping: TableMapping, keys: string[]): Promise<number> {
   if (keys.length === 0) return 0;
   const vars = {
@@ -117,7 +111,7 @@ async function forget(p: PassCtx, mapping: TableMapping, keys: string[]): Promis
 /** Updates the target rows this run created; false when PostgreSQL refuses one (they then take the insert path). */
 async function updateOwn(p: PassCtx, mapping: TableMapping, rows: OkRow[]): Promise<boolean> {
   if (rows.length === 0) return true;
-  const [ids, ...rest] = encodeColumns(rows, mapping, p.sealer);
+  const [ids, ...rest] = columns(rows, mapping, p.sealer);
   await p.client.query('SAVEPOINT delta_update');
   try {
     await p.client.query(sqlFile(`queries/delta_update_${mapping.targetTable}.sql`, { schema: p.schema }), [

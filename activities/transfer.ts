@@ -71,8 +71,8 @@ function readChunk(source: string, input: TransferChunkInput, mapping: TableMapp
   return withSource(source, (db) => readChunkRows(db, mapping, input.lo, input.hi));
 }
 
-/** Column arrays for the unnest() insert: one array per target column. */
-function columns(rows: OkRow[], mapping: TableMapping, sealer: Sealer): unknown[][] {
+/** Column arrays for the unnest() insert (and the delta pass's update): one array per target column. */
+export function columns(rows: OkRow[], mapping: TableMapping, sealer: Sealer): unknown[][] {
   const encoded = rows.map((r) => mapping.encode(r.canonical, sealer));
   const width = encoded[0]?.length ?? 0;
   return Array.from({ length: width }, (_, i) => encoded.map((e) => e[i]));
