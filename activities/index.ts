@@ -8,6 +8,7 @@ import { createLeaseActivities } from './lease';
 import { createRollbackActivities } from './rollback';
 import { createRolloutActivities } from './rollout';
 import { createOptimizeActivities } from './optimize';
+import { createOwnershipActivities } from './ownership';
 import { createPreflightActivities } from './preflight';
 import { createSchemaActivities } from './schema';
 import { createTransferActivities } from './transfer';
@@ -41,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRollbackActivities(deps),
     ...createHealthActivities(deps),
     ...createRolloutActivities(deps),
+    ...createOwnershipActivities(deps),
   });
 }
 
@@ -49,6 +51,7 @@ export type { ActivityDeps } from './deps';
 export type { BackupRecord } from './backup';
 export type { ChunkBounds, ChunkResult } from './transfer';
 export type { PreflightResult } from './preflight';
+export type { OwnershipProof } from './ownership';
 export type { TableValidation } from './validate';
 export type { IndexResult } from './indexes';
 export type { HealthReading, Counters } from './health';

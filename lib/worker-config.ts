@@ -76,6 +76,12 @@ export const WorkerConfigSchema = z
     healthSources: z.record(Name, HealthSourceConfig).default({}),
     /** Webhooks a run may name in `health.webhook`: name → URL (notified on rollback). */
     webhooks: z.record(Name, HttpUrl).default({}),
+    /**
+     * Accept source files without the app's user marker (`app_meta.user_id`) for every run of this
+     * worker, as if each run passed `sourceOwnershipUnverified: true` (and recorded the same way): for an
+     * operator whose exports predate the marker. Contradictions are refused all the same.
+     */
+    allowUnmarkedSources: z.boolean().default(false),
   })
   .strict();
 

@@ -32,6 +32,8 @@ export interface RunState {
   loggingReady: boolean;
   /** The tables this run's ensureSchema created (null: not reported, the undo falls back to the preflight fingerprint). */
   createdTables: string[] | null;
+  /** The schema step (may have) registered the user's key check and the file's fingerprints: its undo removes them. */
+  ownershipRegistered: boolean;
   /** Another run of this user held the lease: this run changed nothing of its own, so nothing is rolled back. */
   leaseRefused: boolean;
 }
@@ -90,6 +92,7 @@ export function newRunState(
     totalSourceRows: 0,
     loggingReady: false,
     createdTables: null,
+    ownershipRegistered: false,
     leaseRefused: false,
   };
 }
