@@ -30,8 +30,10 @@ pg.types.setTypeParser(20, (v) => {
 export interface ActivityDeps {
   /** What the worker config grants; every name below is resolved (or refused) through it. */
   capabilities: Capabilities;
-  /** The pool of a target the worker config declares (NotPermitted otherwise). */
+  /** The pool of a target the worker config declares (NotPermitted otherwise): the data role. */
   pool(targetName: string): pg.Pool;
+  /** The pool of the target's table owner (`ddlDsn`, default `dsn`): DDL only (docs/security.md "The PostgreSQL roles"). */
+  ddlPool(targetName: string): pg.Pool;
   dsn(targetName: string): string;
   /** A pool for a DSN reference of the worker config itself (a health source's metrics database). */
   poolForRef(dsnRef: string): pg.Pool;
@@ -154,6 +156,12 @@ export function createDeps(
     backupDir: resolve(options.backupDir ?? process.env.MIGRATOR_BACKUP_DIR ?? DEFAULT_BACKUP_DIR),
     dsn: (name) => resolveSecretRef(capabilities.target(name).dsn, `the DSN of target "${name}"`),
     pool: (name) => poolForRef(capabilities.target(name).dsn, `the DSN of target "${name}"`),
+    ddlPool: (name) => {
+      const target = capabilities.target(name);
+      return target.ddlDsn
+        ? poolForRef(target.ddlDsn, `the DDL DSN of target "${name}"`)
+        : poolForRef(target.dsn, `the DSN of target "${name}"`);
+    },
     poolForRef: (ref) => poolForRef(ref, 'a health source DSN'),
     sealer(keyringName, userId) {
       const master = resolveUserKey(capabilities.keyringRef(keyringName), userId, `keyring "${keyringName}"`);

@@ -102,7 +102,8 @@ export function createIndexActivities(deps: ActivityDeps) {
   return {
     async buildIndexes(input: { target: string; runId: string; set: IndexSet }): Promise<IndexResult> {
       const result: IndexResult = { created: [], existing: [], rebuiltInvalid: [] };
-      const client = await deps.pool(input.target).connect();
+      // CREATE INDEX needs the table's owner: the DDL connection (docs/security.md "The PostgreSQL roles").
+      const client = await deps.ddlPool(input.target).connect();
       try {
         // Runs for several users may build the same indexes at once: one builder at a time per target.
         await acquireBuilderLock(client);
@@ -127,7 +128,7 @@ export function createIndexActivities(deps: ActivityDeps) {
           for (let attempt = 1; ; attempt++) {
             heartbeat({ index: name, attempt });
             try {
-              await buildCancellable(client, deps.pool(input.target), statement, name);
+              await buildCancellable(client, deps.ddlPool(input.target), statement, name);
               break;
             } catch (err) {
               // 55P03 lock_not_available: app traffic holds the table; back off and retry.
@@ -153,7 +154,7 @@ export function createIndexActivities(deps: ActivityDeps) {
      * an index any run is registered for stays.
      */
     async dropIndexes(input: { target: string; set: IndexSet; runId?: string }): Promise<string[]> {
-      const client = await deps.pool(input.target).connect();
+      const client = await deps.ddlPool(input.target).connect();
       const dropped: string[] = [];
       try {
         await acquireBuilderLock(client);

@@ -117,7 +117,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
      * index-builder lock: an INVALID index seen then is no build in progress but a leftover.
      */
     async dropRunIndexes(input: { target: string; runId: string }): Promise<string[]> {
-      const client = await deps.pool(input.target).connect();
+      const client = await deps.ddlPool(input.target).connect(); // DROP INDEX needs the table's owner
       const dropped: string[] = [];
       try {
         await acquireBuilderLock(client);
@@ -169,7 +169,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
       tables: string[];
       runId?: string;
     }): Promise<{ dropped: string[]; kept: string[] }> {
-      const pool = deps.pool(input.target);
+      const pool = deps.ddlPool(input.target); // DROP TABLE needs the table's owner
       const dropped: string[] = [];
       const kept: string[] = [];
       // Bridge tables first, then target tables children-first (foreign keys).

@@ -27,8 +27,17 @@ const HttpUrl = z
 
 const TargetConfig = z
   .object({
-    /** Where the worker finds the PostgreSQL connection string (it may hold the password). */
+    /**
+     * Where the worker finds the PostgreSQL connection string (it may hold the password): the migration's
+     * data role (docs/security.md "The PostgreSQL roles"): rows and its control tables, no DDL on app tables.
+     */
     dsn: SecretRef,
+    /**
+     * The connection of the tables' owner, used only for DDL: CREATE TABLE/SCHEMA IF NOT EXISTS, CREATE
+     * and DROP INDEX CONCURRENTLY, dropping tables the run created, ANALYZE, and the grants to the data
+     * role. PostgreSQL lets only a table's owner index or analyze it. Default: `dsn` (one role does all).
+     */
+    ddlDsn: SecretRef.optional(),
     /** current_database() the target must be: the run refuses any other database. */
     database: z.string().min(1),
     /** The app's schema. This version migrates into `public` only; declared so a config says so. */
