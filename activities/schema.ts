@@ -24,7 +24,11 @@ export function createSchemaActivities(deps: ActivityDeps) {
     async ensureSchema(input: { target: string; runId?: string }): Promise<{ files: string[]; created: string[] }> {
       const files = [...sqlFolder('target'), ...sqlFolder('control')];
       const created: string[] = [];
-      const client = await deps.pool(input.target).connect();
+      // DDL runs as the tables' owner (`ddlDsn`); the data role (`dsn`) is then granted row access to
+      // what exists (docs/security.md "The PostgreSQL roles").
+      const dataRole = (await deps.pool(input.target).query<{ role: string }>('SELECT current_user AS role')).rows[0]!
+        .role;
+      const client = await deps.ddlPool(input.target).connect();
       try {
         await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
         // One session-level advisory lock: runs for several users may create the schema at once.
@@ -40,6 +44,9 @@ export function createSchemaActivities(deps: ActivityDeps) {
           for (const t of watched) before.set(t, await present(t));
           for (const file of files) await client.query(sqlFile(file));
           for (const t of watched) if (!before.get(t) && (await present(t))) created.push(t);
+          const owner = (await client.query<{ role: string }>('SELECT current_user AS role')).rows[0]!.role;
+          if (owner !== dataRole)
+            await client.query(sqlFile('roles/030_data_grants.sql', { data_role: client.escapeIdentifier(dataRole) }));
           // This run now relies on these tables: another run's rollback will not drop them under it.
           if (input.runId) await client.query(sqlFile('queries/register_schema_user.sql'), [input.runId]);
         } finally {
