@@ -32,6 +32,8 @@ export interface RunState {
   loggingReady: boolean;
   /** The tables this run's ensureSchema created (null: not reported, the undo falls back to the preflight fingerprint). */
   createdTables: string[] | null;
+  /** Memo fields a phase step wants on the run; the driver upserts them after the step and clears this. */
+  pendingMemo: Record<string, unknown> | null;
   /** The schema step (may have) registered the user's key check and the file's fingerprints: its undo removes them. */
   ownershipRegistered: boolean;
   /** Another run of this user held the lease: this run changed nothing of its own, so nothing is rolled back. */
@@ -92,6 +94,7 @@ export function newRunState(
     totalSourceRows: 0,
     loggingReady: false,
     createdTables: null,
+    pendingMemo: null,
     ownershipRegistered: false,
     leaseRefused: false,
   };

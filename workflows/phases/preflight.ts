@@ -1,6 +1,5 @@
 // preflight: both sides reachable, the source sound and covered by the mapping, the target the
 // intended database; then the target's fingerprint, the proof a rollback is measured against.
-import { upsertMemo } from '@temporalio/workflow';
 import { TABLE_ORDER } from '../../lib/mapping';
 import type { Phase } from './phase';
 
@@ -26,9 +25,10 @@ export const preflightPhase: Phase = {
     });
     if (!cfg.dryRun) run.before = await acts.bookkeeping.fingerprintTarget({ target: cfg.target, userId: cfg.userId });
     run.preflight = pre;
-    // An unverified source is visible on the run itself (listing, UI), not only in the target's log.
+    // An unverified source is visible on the run itself (listing, UI), not only in the target's log:
+    // the driver upserts the memo after the step (workflows/migration.ts runPhase).
     if (pre.ownership?.source === 'unverified-override')
-      upsertMemo({ sourceOwnershipUnverified: true, sourceOwnershipOverriddenBy: pre.ownership.overriddenBy });
+      run.pendingMemo = { sourceOwnershipUnverified: true, sourceOwnershipOverriddenBy: pre.ownership.overriddenBy };
     run.result.uncovered = { tables: pre.uncoveredTables, columns: pre.uncoveredColumns };
     run.totalSourceRows = TABLE_ORDER.reduce((n, t) => n + (pre.sourceRows[t] ?? 0), 0);
     run.progress.chunksTotal = TABLE_ORDER.reduce((n, t) => n + Math.ceil((pre.sourceRows[t] ?? 0) / cfg.chunkRows), 0);
