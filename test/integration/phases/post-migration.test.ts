@@ -69,7 +69,13 @@ it('proves the post-migration indexes valid and the bridge archived; the stacked
 
   // undoneBy: the rollback as the workflow runs it, over every phase's compensations.
   await l.acts.releaseLease({ target: cfg.target, runId });
-  expect(await undo(l, ...PHASES)).toEqual(['removeRunRows', 'dropRunIndexes', 'dropCreatedTables', 'unregisterOwnership', 'releaseLease']);
+  expect(await undo(l, ...PHASES)).toEqual([
+    'removeRunRows',
+    'dropRunIndexes',
+    'dropCreatedTables',
+    'unregisterOwnership',
+    'releaseLease',
+  ]);
   expect(await l.bystander.stop()).toBeGreaterThan(0);
   expect(await indexes(l, [...post, ...names('critical')])).toEqual({});
   await expectRestored(l, before);
