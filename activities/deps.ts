@@ -31,8 +31,10 @@ pg.types.setTypeParser(20, (v) => {
 export interface ActivityDeps {
   /** What the worker config grants; every name below is resolved (or refused) through it. */
   capabilities: Capabilities;
-  /** The pool of a target the worker config declares (NotPermitted otherwise). */
+  /** The pool of a target the worker config declares (NotPermitted otherwise): the data role. */
   pool(targetName: string): pg.Pool;
+  /** The pool of the target's table owner (`ddlDsn`, default `dsn`): DDL only (docs/security.md "The PostgreSQL roles"). */
+  ddlPool(targetName: string): pg.Pool;
   dsn(targetName: string): string;
   /** The app schema of a target the worker config declares (lib/worker-config.ts; `public` by default). */
   schema(targetName: string): string;
@@ -189,6 +191,12 @@ export function createDeps(
     pool: (name) => {
       const target = capabilities.target(name);
       return poolForRef(target.dsn, `the DSN of target "${name}"`, target.schema);
+    },
+    ddlPool: (name) => {
+      const target = capabilities.target(name);
+      return target.ddlDsn
+        ? poolForRef(target.ddlDsn, `the DDL DSN of target "${name}"`, target.schema)
+        : poolForRef(target.dsn, `the DSN of target "${name}"`, target.schema);
     },
     poolForRef: (ref) => poolForRef(ref, 'a health source DSN'),
     sealer(keyringName, userId) {

@@ -12,6 +12,7 @@ import { createLeaseActivities } from './lease';
 import { createRollbackActivities } from './rollback';
 import { createRolloutActivities } from './rollout';
 import { createOptimizeActivities } from './optimize';
+import { createOwnershipActivities } from './ownership';
 import { createPreflightActivities } from './preflight';
 import { createSchemaActivities } from './schema';
 import { createTransferActivities } from './transfer';
@@ -49,6 +50,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeltaActivities(deps),
     ...createFreezeActivities(deps),
     ...createLoadActivities(deps),
+    ...createOwnershipActivities(deps),
   });
 }
 
@@ -57,6 +59,7 @@ export type { ActivityDeps } from './deps';
 export type { BackupRecord } from './backup';
 export type { ChunkBounds, ChunkResult } from './transfer';
 export type { PreflightResult } from './preflight';
+export type { OwnershipProof } from './ownership';
 export type { TableValidation } from './validate';
 export type { CaptureInstalled } from './capture';
 export type { DeltaPassResult, ExpectedTable } from './delta';

@@ -110,7 +110,8 @@ export function createIndexActivities(deps: ActivityDeps) {
     async buildIndexes(input: { target: string; runId: string; set: IndexSet }): Promise<IndexResult> {
       const result: IndexResult = { created: [], existing: [], rebuiltInvalid: [] };
       const schema = deps.schema(input.target);
-      const client = await deps.pool(input.target).connect();
+      // CREATE INDEX needs the table's owner: the DDL connection (docs/security.md "The PostgreSQL roles").
+      const client = await deps.ddlPool(input.target).connect();
       try {
         // Runs for several users may build the same indexes at once: one builder at a time per target.
         await acquireBuilderLock(client);
@@ -136,7 +137,7 @@ export function createIndexActivities(deps: ActivityDeps) {
           for (let attempt = 1; ; attempt++) {
             heartbeat({ index: name, attempt });
             try {
-              await buildCancellable(client, deps.pool(input.target), statement, name, schema);
+              await buildCancellable(client, deps.ddlPool(input.target), statement, name, schema);
               break;
             } catch (err) {
               // 55P03 lock_not_available: app traffic holds the table; back off and retry.
@@ -163,7 +164,7 @@ export function createIndexActivities(deps: ActivityDeps) {
      */
     async dropIndexes(input: { target: string; set: IndexSet; runId?: string }): Promise<string[]> {
       const schema = deps.schema(input.target);
-      const client = await deps.pool(input.target).connect();
+      const client = await deps.ddlPool(input.target).connect();
       const dropped: string[] = [];
       try {
         await acquireBuilderLock(client);

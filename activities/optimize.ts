@@ -15,7 +15,8 @@ export function createOptimizeActivities(deps: ActivityDeps) {
     async analyzeTargets(input: { target: string }): Promise<string[]> {
       const tables = TABLE_ORDER.map((t) => MAPPINGS[t].targetTable);
       const schema = deps.schema(input.target);
-      for (const table of tables) await deps.pool(input.target).query(`ANALYZE ${qualified(schema, table)}`);
+      // Only a table's owner may ANALYZE it (others get a warning and nothing done): the DDL connection.
+      for (const table of tables) await deps.ddlPool(input.target).query(`ANALYZE ${qualified(schema, table)}`);
       return tables;
     },
 

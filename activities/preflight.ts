@@ -6,6 +6,7 @@ import { SourceError, TargetIdentityError } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import { sqliteIntegrityCheck } from './backup';
 import type { ActivityDeps } from './deps';
+import { checkOwnership, MARKER_TABLE, type OwnershipProof } from './ownership';
 import { withSource } from './source';
 
 export const SOURCE_USER_VERSION = 12;
@@ -17,6 +18,10 @@ export interface PreflightInput {
   dryRun: boolean;
   /** Names the run will use later; refused here, before anything is read or written. */
   keyring?: string;
+  /** The run's user: with `keyring`, the key and the source file must be shown to be theirs (activities/ownership.ts). */
+  userId?: string;
+  /** The input's sourceOwnershipUnverified: accept a file without the app's user marker. */
+  sourceOwnershipUnverified?: boolean;
   health?: { sources?: string[]; webhook?: string };
 }
 
@@ -29,6 +34,8 @@ export interface PreflightResult {
   /** Columns of mapped tables the mapping does not read, as `table.column`. */
   uncoveredColumns: string[];
   target: { database: string; serverVersion: string; serverMajor: number } | null;
+  /** What proved the key and the file are the user's (absent when the caller gave no userId and keyring). */
+  ownership?: OwnershipProof;
 }
 
 export function createPreflightActivities(deps: ActivityDeps) {
@@ -81,7 +88,8 @@ export function createPreflightActivities(deps: ActivityDeps) {
           userVersion,
           sourceBytes: pageCount * pageSize,
           sourceRows,
-          uncoveredTables: tables.filter((t) => !(TABLE_ORDER as readonly string[]).includes(t)),
+          // app_meta is read (the user marker), not migrated: it is not "uncovered".
+          uncoveredTables: tables.filter((t) => !(TABLE_ORDER as readonly string[]).includes(t) && t !== MARKER_TABLE),
           uncoveredColumns,
         };
       });
@@ -108,8 +116,20 @@ export function createPreflightActivities(deps: ActivityDeps) {
           `target ${input.target} (database "${row.db}") has no schema "${target.schema}", the app schema its worker config names (targets.${input.target}.schema)`,
         );
       }
+      // After the target's identity: a key check must be read from the intended database only.
+      const ownership =
+        input.userId !== undefined && input.keyring !== undefined
+          ? await checkOwnership(deps, {
+              target: input.target,
+              keyring: input.keyring,
+              userId: input.userId,
+              sourcePath,
+              override: input.sourceOwnershipUnverified === true,
+            })
+          : undefined;
       return {
         ...source,
+        ...(ownership ? { ownership } : {}),
         target: {
           database: row.db,
           serverVersion: row.version.split(' on ')[0]!,

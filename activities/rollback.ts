@@ -125,7 +125,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
      */
     async dropRunIndexes(input: { target: string; runId: string }): Promise<string[]> {
       const schema = deps.schema(input.target);
-      const client = await deps.pool(input.target).connect();
+      const client = await deps.ddlPool(input.target).connect(); // DROP INDEX needs the table's owner
       const dropped: string[] = [];
       try {
         await acquireBuilderLock(client);
@@ -179,7 +179,7 @@ export function createRollbackActivities(deps: ActivityDeps) {
       tables: string[];
       runId?: string;
     }): Promise<{ dropped: string[]; kept: string[] }> {
-      const pool = deps.pool(input.target);
+      const pool = deps.ddlPool(input.target); // DROP TABLE needs the table's owner
       const schema = deps.schema(input.target);
       const dropped: string[] = [];
       const kept: string[] = [];

@@ -25,7 +25,11 @@ export function createSchemaActivities(deps: ActivityDeps) {
       const files = [...sqlFolder('target'), ...sqlFolder('control')];
       const created: string[] = [];
       const schema = deps.schema(input.target);
-      const client = await deps.pool(input.target).connect();
+      // DDL runs as the tables' owner (`ddlDsn`); the data role (`dsn`) is then granted row access to
+      // what exists (docs/security.md "The PostgreSQL roles").
+      const dataRole = (await deps.pool(input.target).query<{ role: string }>('SELECT current_user AS role')).rows[0]!
+        .role;
+      const client = await deps.ddlPool(input.target).connect();
       try {
         await client.query(`SET lock_timeout = ${DEFAULT_LOCK_TIMEOUT_MS}`);
         // One session-level advisory lock: runs for several users may create the schema at once.
@@ -39,6 +43,14 @@ export function createSchemaActivities(deps: ActivityDeps) {
           for (const file of files) await client.query(sqlFile(file, { schema: quoteIdent(schema) }));
           for (const t of watched)
             if (!before.get(t) && (await present(qualified(schema, t)))) created.push(tableLabel(schema, t));
+          const owner = (await client.query<{ role: string }>('SELECT current_user AS role')).rows[0]!.role;
+          if (owner !== dataRole)
+            await client.query(
+              sqlFile('roles/030_data_grants.sql', {
+                data_role: client.escapeIdentifier(dataRole),
+                schema: quoteIdent(schema),
+              }),
+            );
           // This run now relies on these tables: another run's rollback will not drop them under it.
           if (input.runId) await client.query(sqlFile('queries/register_schema_user.sql'), [input.runId]);
         } finally {

@@ -24,6 +24,11 @@ export interface GenerateOptions {
   seed: number;
   notes: number;
   canary?: string;
+  /**
+   * The user the file belongs to: written as the app's user marker (table app_meta, key 'user_id'),
+   * which the migration checks against the run's user (docs/security.md). Without it the file is unmarked.
+   */
+  userId?: string;
 }
 export interface GenerateSummary {
   path: string;
@@ -248,6 +253,10 @@ export function generateDataset(opts: GenerateOptions): GenerateSummary {
     }
 
     insertExtras(db, rng, noteRefs);
+    if (opts.userId !== undefined) {
+      db.exec('CREATE TABLE IF NOT EXISTS app_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)');
+      db.prepare("INSERT INTO app_meta (key, value) VALUES ('user_id', ?)").run(opts.userId);
+    }
     db.exec('INSERT INTO fts_notes (id, title, body) SELECT id, title, body FROM local_notes WHERE deleted = 0');
   })();
 

@@ -69,6 +69,28 @@ export class NotPermittedError extends MigrationError {
   }
 }
 
+/**
+ * The run cannot prove the keyring entry or the source file belongs to its user (docs/security.md
+ * "Source files and keys belong to their user"): refused before anything is written. `field` names the
+ * input to fix (`keyring`, `source`, `userId`); `code` says which proof failed.
+ */
+export class OwnershipError extends MigrationError {
+  readonly type = 'OwnershipRefused';
+  readonly nonRetryable = true;
+  constructor(
+    readonly field: 'keyring' | 'source' | 'userId',
+    readonly code:
+      | 'KEY_OPENS_NO_TARGET_ROW'
+      | 'KEY_DIFFERS_FROM_REGISTERED'
+      | 'SOURCE_MARKED_FOR_OTHER_USER'
+      | 'SOURCE_REGISTERED_TO_OTHER_USER'
+      | 'SOURCE_UNMARKED',
+    message: string,
+  ) {
+    super(`ownership refused (${code}) ${field}: ${message}`);
+  }
+}
+
 /** A backup could not be taken or did not verify. Retryable: disks and servers recover. */
 export class BackupError extends MigrationError {
   readonly type = 'BackupFailed';
@@ -125,6 +147,7 @@ export const NON_RETRYABLE_TYPES = [
   'TargetIdentity',
   'SecretReference',
   'NotPermitted',
+  'OwnershipRefused',
   'ValidationFailed',
   'QuarantineThresholdExceeded',
   'LeaseLost',

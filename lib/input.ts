@@ -134,6 +134,13 @@ export const MigrationInputSchema = z
     sampleSize: z.number().int().min(0).max(100_000).default(DEFAULT_SAMPLE_SIZE),
     /** Transform and validate every row, report what would happen, write nothing. */
     dryRun: z.boolean().default(false),
+    /**
+     * The operator's explicit override for a source file that cannot tell whose it is (no `app_meta`
+     * user marker): without it such a file is refused. Recorded in the run's events and memo. It never
+     * overrides a contradiction (a marker naming another user, a file registered to another user, a key
+     * that does not match): docs/security.md "Source files and keys belong to their user".
+     */
+    sourceOwnershipUnverified: z.boolean().default(false),
     /** Expected current_database() of the target; the run refuses any other database. */
     expectDatabase: z.string().min(1).optional(),
     /** Chunks per transferTable execution before continue-as-new. */

@@ -35,8 +35,17 @@ const HttpUrl = z
 
 const TargetConfig = z
   .object({
-    /** Where the worker finds the PostgreSQL connection string (it may hold the password). */
+    /**
+     * Where the worker finds the PostgreSQL connection string (it may hold the password): the migration's
+     * data role (docs/security.md "The PostgreSQL roles"): rows and its control tables, no DDL on app tables.
+     */
     dsn: SecretRef,
+    /**
+     * The connection of the tables' owner, used only for DDL: CREATE TABLE/SCHEMA IF NOT EXISTS, CREATE
+     * and DROP INDEX CONCURRENTLY, dropping tables the run created, ANALYZE, and the grants to the data
+     * role. PostgreSQL lets only a table's owner index or analyze it. Default: `dsn` (one role does all).
+     */
+    ddlDsn: SecretRef.optional(),
     /** current_database() the target must be: the run refuses any other database. */
     database: z.string().min(1),
     /**
@@ -131,6 +140,12 @@ export const WorkerConfigSchema = z
     webhooks: z.record(Name, HttpUrl).default({}),
     /** Write-freeze hooks a run may name (cut-over): name → file, command or http hook. */
     freezeHooks: z.record(Name, FreezeHookConfig).default({}),
+    /**
+     * Accept source files without the app's user marker (`app_meta.user_id`) for every run of this
+     * worker, as if each run passed `sourceOwnershipUnverified: true` (and recorded the same way): for an
+     * operator whose exports predate the marker. Contradictions are refused all the same.
+     */
+    allowUnmarkedSources: z.boolean().default(false),
   })
   .strict();
 

@@ -9,6 +9,7 @@ import {
   condition,
   isCancellation,
   patched,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -128,6 +129,10 @@ async function runPhase(ctx: PhaseContext, saga: Saga, phase: Phase): Promise<vo
   await ctx.log(phase.name, 'started');
   for (const c of phase.undo(ctx)) saga.push(c.name, c.run);
   await phase.step(ctx);
+  if (run.pendingMemo) {
+    upsertMemo(run.pendingMemo); // only new runs set one (e.g. an unverified source): old histories replay unchanged
+    run.pendingMemo = null;
+  }
   run.progress.phaseDurationsMs[phase.name] = Date.now() - started;
   await ctx.log(phase.name, 'completed');
 }

@@ -35,6 +35,10 @@ export interface RunState {
   createdTables: string[] | null;
   /** The copy's throttle thresholds now (input, then the setThrottle Update); null: no throttle. */
   throttle: ThrottleConfig | null;
+  /** Memo fields a phase step wants on the run; the driver upserts them after the step and clears this. */
+  pendingMemo: Record<string, unknown> | null;
+  /** The schema step (may have) registered the user's key check and the file's fingerprints: its undo removes them. */
+  ownershipRegistered: boolean;
   /** Another run of this user held the lease: this run changed nothing of its own, so nothing is rolled back. */
   leaseRefused: boolean;
   /** Online runs: the change capture's state once installed (the same object as result.online). */
@@ -97,6 +101,8 @@ export function newRunState(
     totalSourceRows: 0,
     loggingReady: false,
     createdTables: null,
+    pendingMemo: null,
+    ownershipRegistered: false,
     leaseRefused: false,
     online: null,
     throttle: cfg.throttle ?? null,

@@ -67,10 +67,11 @@ export function registerDev(program: Command): void {
       await admin.end();
       process.env.DEMO_TARGET_URL = withDatabase(stack.pgUrl, database);
 
-      const source = join(STACK_DIR, `demo-notes${opts.notes}-seed${opts.seed}.sqlite`);
+      // "-marked": files of earlier versions lack the user marker the run now checks, and are not reused.
+      const source = join(STACK_DIR, `demo-notes${opts.notes}-seed${opts.seed}-marked.sqlite`);
       if (!existsSync(source)) {
         const t0 = Date.now();
-        const s = generateDataset({ path: source, seed: opts.seed, notes: opts.notes });
+        const s = generateDataset({ path: source, seed: opts.seed, notes: opts.notes, userId: DEMO_USER_ID });
         console.log(
           `generated ${source}: ${s.notes} notes, ${s.tasks} tasks, ${s.folders} folders in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
         );

@@ -12,16 +12,29 @@ export function registerGenerate(program: Command): void {
     .option('--notes <n>', 'number of notes', positiveInt('--notes'), 10_000)
     .option('--seed <n>', 'PRNG seed: same seed and size give the same content', positiveInt('--seed'), 1)
     .option('--canary <text>', 'append this string to every title, body and task content')
+    .option(
+      '--user-id <uuid>',
+      "write the app's user marker (app_meta.user_id): the migration checks it against the run's user",
+    )
     .option('--plant-bad-rows', 'also plant one malformed row per mapping rule (ids prefixed bad_)')
     .option('--json', 'print the summary as JSON')
     .action(
-      (opts: { out: string; notes: number; seed: number; canary?: string; plantBadRows?: boolean; json?: boolean }) => {
+      (opts: {
+        out: string;
+        notes: number;
+        seed: number;
+        canary?: string;
+        userId?: string;
+        plantBadRows?: boolean;
+        json?: boolean;
+      }) => {
         const started = Date.now();
         const summary = generateDataset({
           path: resolve(opts.out),
           seed: opts.seed,
           notes: opts.notes,
           canary: opts.canary,
+          ...(opts.userId ? { userId: opts.userId } : {}),
         });
         const planted = opts.plantBadRows ? plantBadRows(resolve(opts.out)) : [];
         if (opts.json) console.log(JSON.stringify({ ...summary, planted: planted.length }, null, 2));

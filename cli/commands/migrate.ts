@@ -27,6 +27,7 @@ interface MigrateOptions {
   sampleSize: number;
   expectDatabase?: string;
   dryRun?: boolean;
+  sourceOwnershipUnverified?: boolean;
   wait?: boolean;
   json?: boolean;
   taskQueue: string;
@@ -64,6 +65,10 @@ export function registerMigrate(program: Command): void {
     )
     .option('--expect-database <name>', 'refuse unless the target is this database (the worker config names one too)')
     .option('--dry-run', 'transform and validate every row, write nothing')
+    .option(
+      '--source-ownership-unverified',
+      "accept a source file without the app's user marker (you checked whose it is; recorded on the run)",
+    )
     .option('--wait', 'wait for the result and print it (exit 0 only if completed and validated)')
     .option('--json', 'with --wait: print the result object alone on stdout')
     .option('--task-queue <name>', 'task queue of the workers', DEFAULT_TASK_QUEUE)
@@ -80,6 +85,7 @@ export function registerMigrate(program: Command): void {
         quarantineThreshold: opts.quarantineThreshold,
         sampleSize: opts.sampleSize,
         dryRun: Boolean(opts.dryRun),
+        ...(opts.sourceOwnershipUnverified ? { sourceOwnershipUnverified: true } : {}),
         ...(opts.expectDatabase ? { expectDatabase: opts.expectDatabase } : {}),
       };
       try {

@@ -21,7 +21,12 @@ import { createMigrationWorker } from '../../workers/worker';
  * keyring created after the worker started is granted too. Sources may come from the temp directory
  * (every test's files live there); a test of the trust boundary builds a narrower config of its own.
  */
-export const testWorkerConfig: WorkerConfig = parseWorkerConfig({ sourceDirs: [realpathSync(tmpdir())] });
+export const testWorkerConfig: WorkerConfig = parseWorkerConfig({
+  sourceDirs: [realpathSync(tmpdir())],
+  // The suite's generated files predate the app's user marker; test/integration/ownership.test.ts runs
+  // with a config of its own that refuses unmarked files, as a production worker does by default.
+  allowUnmarkedSources: true,
+});
 
 /** Writes the current test worker config (or `config`) to a file, for `migrator worker --config`. */
 export function writeWorkerConfig(config: WorkerConfig = testWorkerConfig): string {

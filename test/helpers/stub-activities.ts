@@ -78,6 +78,16 @@ export function defaultStubs(rowsPerTable: number): Activities {
     async recordBackups() {},
     async logEvent() {},
     async acquireLease() {},
+    async registerOwnership() {
+      return {
+        source: 'marker' as const,
+        overriddenBy: null,
+        targetEnvelopesOpened: 0,
+        keyCheckMatched: false,
+        fileFingerprinted: true,
+      };
+    },
+    async unregisterOwnership() {},
     async releaseLease() {},
     async measureBaseline() {
       return 1;

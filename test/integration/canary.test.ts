@@ -47,7 +47,7 @@ const source = join(dir, 'canary.sqlite');
 const taskQueue = `canary-${randomUUID()}`;
 
 beforeAll(async () => {
-  generateDataset({ path: source, seed: 5, notes: 400, canary: CANARY });
+  generateDataset({ path: source, seed: 5, notes: 400, canary: CANARY, userId }); // marked: this config refuses unmarked files
   target = await createTargetDatabase();
   // One local server plays the Prometheus endpoint and the webhook; it records what it was sent.
   http = createServer((req, res) => {

@@ -189,7 +189,7 @@ describe('the schema undo race', () => {
     await l.acts.ensureSchema({ target: l.run.cfg.target }); // B creates them (still empty)
     await runSchemaActivities(l); // A's schema step: ensureSchema reports it created nothing
     expect(l.run.createdTables).toEqual([]);
-    expect(await undo(l, schemaPhase)).toEqual(['dropCreatedTables', 'releaseLease']);
+    expect(await undo(l, schemaPhase)).toEqual(['dropCreatedTables', 'unregisterOwnership', 'releaseLease']);
     expect(await present()).toEqual(bridges);
   });
 });

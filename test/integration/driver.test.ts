@@ -38,7 +38,7 @@ const CHUNK_ROWS = 10; // two chunks per table
 const FORWARD: Record<PhaseName, string[]> = {
   preflight: ['preflight', 'fingerprintTarget'],
   backup: ['backupSource', 'backupTarget'],
-  schema: ['ensureSchema', 'acquireLease', 'recordBackups', 'measureBaseline'],
+  schema: ['ensureSchema', 'acquireLease', 'registerOwnership', 'recordBackups', 'measureBaseline'],
   indexes: ['buildIndexes:critical', 'buildIndexes:temporary'],
   transfer: [
     ...TABLE_ORDER.flatMap((t) => [`planChunks:${t}`, `transferChunk:${t}`, `transferChunk:${t}`]),
@@ -58,7 +58,7 @@ const FORWARD: Record<PhaseName, string[]> = {
 const PUSHES: Record<PhaseName, string[]> = {
   preflight: [],
   backup: [],
-  schema: ['releaseLease', 'dropCreatedTables'],
+  schema: ['releaseLease', 'unregisterOwnership', 'dropCreatedTables'],
   indexes: ['dropRunIndexes'],
   transfer: ['removeRunRows'],
   validation: [],
@@ -189,7 +189,7 @@ describe.concurrent('migration driver', () => {
       `${p}:started`,
       `${p}:completed`,
     ]);
-    expect(logged).toEqual(['health:info', 'schema:completed', ...afterSchema, 'run:closed']);
+    expect(logged).toEqual(['preflight:info', 'health:info', 'schema:completed', ...afterSchema, 'run:closed']);
     expect(Object.keys(result.phaseDurationsMs)).toEqual(FORWARD_PHASES);
     for (const t of TABLE_ORDER)
       expect(result.tables[t], t).toMatchObject({ sourceRows: ROWS, read: ROWS, migrated: ROWS, chunks: 2 });
@@ -348,7 +348,7 @@ describe.concurrent('migration driver', () => {
       const report = failure.details![0] as RollbackReport;
       expect(report).toMatchObject({
         cause: 'failure',
-        compensated: ['dropRunIndexes', 'dropCreatedTables', 'releaseLease'],
+        compensated: ['dropRunIndexes', 'dropCreatedTables', 'unregisterOwnership', 'releaseLease'],
         fingerprintEqual: true,
       });
       expect(report.failed).toEqual([{ step: 'removeRunRows', error: 'stub fault in removeRunRows' }]);

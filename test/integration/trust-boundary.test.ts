@@ -31,7 +31,7 @@ let worker: TestWorker;
 let before: Record<string, string>;
 
 beforeAll(async () => {
-  generateDataset({ path: source, seed: 21, notes: 40 });
+  generateDataset({ path: source, seed: 21, notes: 40, userId }); // with the app's user marker: this config refuses unmarked files
   copyFileSync(source, outsideSource); // a valid file: only its place makes it forbidden
   mkdirSync(join(allowed, 'sub'));
   symlinkSync(outsideSource, join(allowed, 'sub', 'escape.sqlite'));

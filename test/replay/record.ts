@@ -47,7 +47,8 @@ const pgUrl = process.env.DATABASE_URL ?? pgServer!.url;
 const temporal = await startDevServer({ headless: true });
 const native = await NativeConnection.connect({ address: temporal.address });
 // The recording worker's config: every target, keyring and health source the scenarios name.
-const config: WorkerConfig = parseWorkerConfig({ sourceDirs: [dir] });
+// The recorded datasets carry no user marker (docs/security.md "Source files and keys belong to their user").
+const config: WorkerConfig = parseWorkerConfig({ sourceDirs: [dir], allowUnmarkedSources: true });
 const { worker, deps } = await createMigrationWorker({
   connection: native,
   taskQueue: 'record',

@@ -43,6 +43,7 @@ describe('parseMigrationInput', () => {
       quarantineThreshold: DEFAULT_QUARANTINE_THRESHOLD,
       sampleSize: DEFAULT_SAMPLE_SIZE,
       dryRun: false,
+      sourceOwnershipUnverified: false,
       chunksPerExecution: DEFAULT_CHUNKS_PER_EXECUTION,
       heartbeatTimeoutMs: DEFAULT_HEARTBEAT_TIMEOUT_MS,
       health: {

@@ -9,7 +9,7 @@ export const preflightPhase: Phase = {
   undo: () => [],
   undoneBy: 'nothing to undo: reads only',
   proves:
-    'the source passes integrity_check and the Drift v12 schema check; the target is the expected database; its pre-run fingerprint is recorded',
+    "the source passes integrity_check and the Drift v12 schema check; the target is the expected database; the key and the source file are shown to be the user's (or the file is unmarked and the operator overrode); its pre-run fingerprint is recorded",
   async step({ run, acts }) {
     const { cfg } = run;
     // Every capability the run names is checked against the worker's config here, before anything else.
@@ -19,10 +19,16 @@ export const preflightPhase: Phase = {
       expectDatabase: cfg.expectDatabase,
       dryRun: cfg.dryRun,
       keyring: cfg.keyring,
+      userId: cfg.userId,
+      sourceOwnershipUnverified: cfg.sourceOwnershipUnverified,
       health: { sources: cfg.health.sources, ...(cfg.health.webhook ? { webhook: cfg.health.webhook } : {}) },
     });
     if (!cfg.dryRun) run.before = await acts.bookkeeping.fingerprintTarget({ target: cfg.target, userId: cfg.userId });
     run.preflight = pre;
+    // An unverified source is visible on the run itself (listing, UI), not only in the target's log:
+    // the driver upserts the memo after the step (workflows/migration.ts runPhase).
+    if (pre.ownership?.source === 'unverified-override')
+      run.pendingMemo = { sourceOwnershipUnverified: true, sourceOwnershipOverriddenBy: pre.ownership.overriddenBy };
     run.result.uncovered = { tables: pre.uncoveredTables, columns: pre.uncoveredColumns };
     run.totalSourceRows = TABLE_ORDER.reduce((n, t) => n + (pre.sourceRows[t] ?? 0), 0);
     run.progress.chunksTotal = TABLE_ORDER.reduce((n, t) => n + Math.ceil((pre.sourceRows[t] ?? 0) / cfg.chunkRows), 0);

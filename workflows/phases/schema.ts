@@ -10,6 +10,8 @@ import type { Phase } from './phase';
 
 /** Workflows started before it decided what to drop from the preflight fingerprint (kept for their replay). */
 export const SCHEMA_UNDO_OWN_TABLES = 'schema-undo-own-tables';
+/** Runs started before the ownership registry (docs/security.md "Source files and keys belong to their user") skip it on replay. */
+export const OWNERSHIP_REGISTRY = 'ownership-registry';
 
 /**
  * The tables the undo may drop. Patched path: what ensureSchema itself reported as created, under
@@ -32,6 +34,12 @@ export const schemaPhase: Phase = {
     const { cfg, runId } = run;
     return [
       { name: 'releaseLease', run: () => acts.compensations.releaseLease({ target: cfg.target, runId }) },
+      {
+        name: 'unregisterOwnership',
+        run: async () => {
+          if (run.ownershipRegistered) await acts.compensations.unregisterOwnership({ target: cfg.target, runId });
+        },
+      },
       // Decided when the compensation runs (after the step recorded what it created).
       {
         name: 'dropCreatedTables',
@@ -39,7 +47,8 @@ export const schemaPhase: Phase = {
       },
     ];
   },
-  undoneBy: 'releaseLease, dropCreatedTables (tables this run created and nothing else uses)',
+  undoneBy:
+    'releaseLease, unregisterOwnership (the key check and file fingerprints this run recorded), dropCreatedTables (tables this run created and nothing else uses)',
   proves: 'the run holds the lease (no other run of this user can write); the health baseline is measured',
   async step(ctx) {
     const { run, acts } = ctx;
@@ -59,6 +68,25 @@ export const schemaPhase: Phase = {
       if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'LeaseLost')
         run.leaseRefused = true;
       throw err;
+    }
+    if (patched(OWNERSHIP_REGISTRY)) {
+      // Checked again and recorded under one lock, now that the control tables exist.
+      run.ownershipRegistered = true;
+      const proof = await acts.bookkeeping.registerOwnership({
+        target: cfg.target,
+        runId,
+        userId: cfg.userId,
+        keyring: cfg.keyring,
+        source: cfg.source,
+        override: cfg.sourceOwnershipUnverified,
+      });
+      await ctx.log(
+        'preflight',
+        'info',
+        proof.source === 'marker'
+          ? `source ownership: the file's user marker names this user; key: ${proof.keyCheckMatched ? 'matches the recorded key check' : 'key check recorded'}, ${proof.targetEnvelopesOpened} existing envelope(s) opened`
+          : `source ownership UNVERIFIED: the file has no user marker; accepted by the operator's override (${proof.overriddenBy === 'input' ? 'input sourceOwnershipUnverified' : 'worker config allowUnmarkedSources'})`,
+      );
     }
     await acts.bookkeeping.recordBackups({ target: cfg.target, runId, userId: cfg.userId, backups: run.backups });
     const baselineMs = await acts.bookkeeping.measureBaseline({

@@ -136,6 +136,15 @@ export async function runSchemaActivities(l: Lifecycle): Promise<void> {
   l.run.createdTables = (await l.acts.ensureSchema({ target: cfg.target, runId })).created;
   l.run.loggingReady = true;
   await l.acts.acquireLease({ target: cfg.target, runId, userId: cfg.userId });
+  l.run.ownershipRegistered = true;
+  await l.acts.registerOwnership({
+    target: cfg.target,
+    runId,
+    userId: cfg.userId,
+    keyring: cfg.keyring,
+    source: cfg.source,
+    override: cfg.sourceOwnershipUnverified,
+  });
   await l.acts.recordBackups({ target: cfg.target, runId, userId: cfg.userId, backups: l.run.backups });
   const baselineMs = await l.acts.measureBaseline({ target: cfg.target, userId: cfg.userId, health: cfg.health });
   await l.ctx.log('health', 'info', `baseline latency ${baselineMs.toFixed(1)} ms`);

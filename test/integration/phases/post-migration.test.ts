@@ -69,7 +69,13 @@ it('proves the post-migration indexes valid and the bridge archived; the stacked
 
   // undoneBy: the rollback as the workflow runs it, over every phase's compensations.
   await l.acts.releaseLease({ target: cfg.target, runId });
-  expect(await undo(l, ...PHASES)).toEqual(['removeRunRows', 'dropRunIndexes', 'dropCreatedTables', 'releaseLease']);
+  expect(await undo(l, ...PHASES)).toEqual([
+    'removeRunRows',
+    'dropRunIndexes',
+    'dropCreatedTables',
+    'unregisterOwnership',
+    'releaseLease',
+  ]);
   expect(await l.bystander.stop()).toBeGreaterThan(0);
   expect(await indexes(l, [...post, ...names('critical')])).toEqual({});
   await expectRestored(l, before);
@@ -95,7 +101,7 @@ it('reports the rows a failed removeRunRows left, although their bridge rows wer
   await l.acts.releaseLease({ target: cfg.target, runId });
   const { compensated, failed } = await saga.unwind();
   expect(failed.map((f) => f.step)).toEqual(['removeRunRows']);
-  expect(compensated).toEqual(['dropRunIndexes', 'dropCreatedTables', 'releaseLease']);
+  expect(compensated).toEqual(['dropRunIndexes', 'dropCreatedTables', 'unregisterOwnership', 'releaseLease']);
   // The bridge tables were empty (archived), so the schema's compensation dropped them.
   const bridges = await l.target.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [
     `public.${MAPPINGS.local_notes.bridgeTable}`,

@@ -50,7 +50,7 @@ it('proves the lease held and the baseline measured; its undo drops what it crea
   );
   expect(log[0]?.message).toMatch(/^baseline latency \d+\.\d ms$/);
 
-  expect(await undo(l, schemaPhase)).toEqual(['dropCreatedTables', 'releaseLease']);
+  expect(await undo(l, schemaPhase)).toEqual(['dropCreatedTables', 'unregisterOwnership', 'releaseLease']);
   expect(await l.bystander.stop()).toBeGreaterThan(0);
   expect(await leases(l)).toEqual({ [l.run.runId]: 'released' });
   expect(await present(l, bridges)).toEqual([]);
@@ -71,7 +71,7 @@ it("keeps bridge tables another run created, with that run's rows", async () => 
   const before = await snapshot(l);
   l.bystander.startWriting();
   await runSchemaActivities(l);
-  expect(await undo(l, schemaPhase)).toEqual(['dropCreatedTables', 'releaseLease']);
+  expect(await undo(l, schemaPhase)).toEqual(['dropCreatedTables', 'unregisterOwnership', 'releaseLease']);
   await l.bystander.stop();
   expect(await present(l, bridges)).toEqual(bridges);
   await expectRestored(l, before);

@@ -1,0 +1,1 @@
+SELECT key_check FROM migration.user_keys WHERE user_id = $1;
