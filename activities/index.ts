@@ -2,12 +2,14 @@
 import { toApplicationFailure } from '../lib/failures';
 import { createBackupActivities } from './backup';
 import type { ActivityDeps } from './deps';
+import { createFullBackupActivities } from './full-backup';
 import { createHealthActivities } from './health';
 import { createIndexActivities } from './indexes';
 import { createLeaseActivities } from './lease';
 import { createRollbackActivities } from './rollback';
 import { createRolloutActivities } from './rollout';
 import { createOptimizeActivities } from './optimize';
+import { createPreImageActivities } from './pre-image';
 import { createPreflightActivities } from './preflight';
 import { createSchemaActivities } from './schema';
 import { createTransferActivities } from './transfer';
@@ -32,6 +34,8 @@ export function createActivities(deps: ActivityDeps) {
   return mapErrors({
     ...createPreflightActivities(deps),
     ...createBackupActivities(deps),
+    ...createFullBackupActivities(deps),
+    ...createPreImageActivities(deps),
     ...createSchemaActivities(deps),
     ...createIndexActivities(deps),
     ...createTransferActivities(deps),

@@ -33,6 +33,18 @@ const TargetConfig = z
     database: z.string().min(1),
     /** The app's schema. This version migrates into `public` only; declared so a config says so. */
     schema: z.literal('public', { message: 'only "public" is supported by this version' }).default('public'),
+    /**
+     * A server (not the primary) where the full backup's verification restores into one scratch
+     * database at a time; the role there needs CREATEDB. Without it verification is
+     * pg_restore --list + sha256 + size (weaker; docs/design.md "Backups").
+     */
+    scratchDsn: SecretRef.optional(),
+    /** A verified full backup younger than this many hours is shared by every run (default 24). */
+    fullBackupMaxAgeHours: z
+      .number()
+      .positive()
+      .max(24 * 365)
+      .optional(),
   })
   .strict();
 

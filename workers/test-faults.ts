@@ -29,7 +29,7 @@ const LAST_ACTIVITY: Record<
   { type: string; when?: (input: Record<string, unknown>) => boolean }
 > = {
   preflight: { type: 'fingerprintTarget' },
-  backup: { type: 'backupTarget' },
+  backup: { type: 'backupPreImage' },
   schema: { type: 'measureBaseline' },
   indexes: { type: 'buildIndexes', when: (i) => i.set === 'temporary' },
   transfer: { type: 'linkTaskParents' },
