@@ -34,6 +34,9 @@ import type { ActivityDeps } from './deps';
 import { attemptNumber, beat, cancellationSignal, onAbort, throwIfCancelled, whileHeartbeating } from './heartbeat';
 import { openSource } from './source';
 
+/** The schema of migration_backups.full_backups: left out of every dump and fingerprint. */
+export const BACKUP_REGISTRY_SCHEMA = 'migration_backups';
+
 export interface BackupRecord {
   backupId: string;
   kind: 'source-sqlite' | 'target-pg_dump' | 'target-pre-image';
@@ -195,6 +198,8 @@ export async function fingerprintDatabase(
   const out: Fingerprint = {};
   for (const name of tables) {
     if (include && !include.test(name)) continue;
+    // The backup registry is never part of a backup (pg_dump excludes it; see sql/control/040_backups.sql).
+    if (name.startsWith(`${BACKUP_REGISTRY_SCHEMA}.`)) continue;
     const byUser = scope?.perUser.has(name);
     const { rows } = await client.query<{ rows: number; checksum: string }>(
       sqlFile(byUser ? 'queries/table_fingerprint_user.sql' : 'queries/table_fingerprint.sql', { table: name }),

@@ -1,8 +1,8 @@
 // The target's full backup, once per target per window (docs/design.md "Backups"). A run (or the
-// rollout, before its children start) looks in migration.full_backups for a verified backup younger
-// than the target's fullBackupMaxAgeHours whose file is still there, and shares it; only when there
-// is none does it take one, under the target's full-backup advisory lock, so a 10,000-user rollout
-// takes one dump, not 10,000.
+// rollout, before its children start) looks in migration_backups.full_backups for a verified
+// backup younger than the target's fullBackupMaxAgeHours whose file is still there, and shares it;
+// only when there is none does it take one, under the target's full-backup advisory lock, so a
+// 10,000-user rollout takes one dump, not 10,000. The registry's schema is left out of the dump.
 //
 // Verification never touches the primary beyond the dump itself: with `scratchDsn` configured the
 // dump is restored on that server into one scratch database at a time (advisory lock there) and
@@ -24,6 +24,7 @@ import { pgTool, withDatabase } from '../infra/postgres';
 import { sqlFile } from '../infra/sql-files';
 import { resolveSecretRef } from './capabilities';
 import {
+  BACKUP_REGISTRY_SCHEMA,
   cancellableOn,
   commitPartial,
   dropScratch,
@@ -63,7 +64,7 @@ export async function unlockOn(client: pg.ClientBase, key: string): Promise<void
   await client.query(sqlFile('queries/backup_unlock.sql'), [key]).catch(() => undefined);
 }
 
-/** migration.full_backups (and the inventory changes) exist: sql/control/040_backups.sql under the schema lock. */
+/** The backup registry (and the inventory changes) exist: sql/control/040_backups.sql under the schema lock. */
 export async function ensureBackupControl(client: pg.ClientBase): Promise<void> {
   await client.query('BEGIN');
   try {
@@ -186,12 +187,16 @@ async function dumpAndVerify(
       // Either step failing stops the other: no pg_dump outlives this attempt.
       const sibling = new AbortController();
       const stop = AbortSignal.any([cancelled, sibling.signal]);
-      const dumping = runChild(pgDump, ['-Fc', '--no-owner', `--snapshot=${snap.s}`, '-f', partial], {
-        env: libpqEnv(dsn, undefined, `${appName}-pg_dump`),
-        what: 'target backup (pg_dump)',
-        signal: sibling.signal,
-        captureStdout: false,
-      });
+      const dumping = runChild(
+        pgDump,
+        ['-Fc', '--no-owner', `--exclude-schema=${BACKUP_REGISTRY_SCHEMA}`, `--snapshot=${snap.s}`, '-f', partial],
+        {
+          env: libpqEnv(dsn, undefined, `${appName}-pg_dump`),
+          what: 'target backup (pg_dump)',
+          signal: sibling.signal,
+          captureStdout: false,
+        },
+      );
       const fingerprinting = whileHeartbeating(
         { step: 'target fingerprint' },
         cancellableOn(client, cancelOnTarget, stop, () => fingerprintDatabase(client)),
@@ -314,7 +319,7 @@ export function createFullBackupActivities(deps: ActivityDeps) {
   return {
     /**
      * Before patch 'backups-scale' (runs in flight replay it): always a new full backup of the
-     * target, recorded in migration.full_backups so later runs of the window share it.
+     * target, recorded in migration_backups.full_backups so later runs of the window share it.
      */
     async backupTarget(input: { runId: string; target: string; serverMajor: number }): Promise<BackupRecord> {
       return ensureFullBackup(deps, { runId: input.runId, target: input.target, reuse: false });

@@ -58,7 +58,7 @@ export function createSchemaActivities(deps: ActivityDeps) {
       userId: string;
       backups: BackupRecord[];
     }): Promise<void> {
-      // The target's full backup is recorded in migration.full_backups by whoever took it (shared by runs).
+      // The target's full backup is recorded in migration_backups.full_backups by whoever took it (shared by runs).
       for (const b of input.backups.filter((x) => x.kind !== 'target-pg_dump')) {
         const verification = b.fingerprint ? { ...b.verification, fingerprint: b.fingerprint } : b.verification;
         await deps

@@ -2,12 +2,17 @@
 -- window, shared by every run in it, and per run a pre-image of exactly the rows it can change.
 -- The backup phase runs this file itself (before the schema phase) to find or record the full
 -- backup; ensureSchema runs it again with the other control files.
-CREATE SCHEMA IF NOT EXISTS migration;
+--
+-- The registry of full backups has a schema of its own, which pg_dump leaves out
+-- (--exclude-schema=migration_backups) and fingerprints skip: restoring a backup in place must not
+-- roll back the record of the backups themselves, and a schema the dump never holds is one its
+-- --clean restore never drops. This file creates nothing else before the schema phase.
+CREATE SCHEMA IF NOT EXISTS migration_backups;
 
 -- Full backups of this database. A run accepts the newest verified, unpruned one younger than the
 -- target's fullBackupMaxAgeHours whose file is still there; otherwise it takes one (under the
 -- full-backup advisory lock, so one at a time per target).
-CREATE TABLE IF NOT EXISTS migration.full_backups (
+CREATE TABLE IF NOT EXISTS migration_backups.full_backups (
   backup_id     text PRIMARY KEY,
   run_id        text NOT NULL,            -- the run (or rollout) that took it
   kind          text NOT NULL CHECK (kind IN ('target-pg_dump')),
@@ -22,7 +27,7 @@ CREATE TABLE IF NOT EXISTS migration.full_backups (
   verified_at   timestamptz NOT NULL DEFAULT now(),
   pruned_at     timestamptz
 );
-CREATE INDEX IF NOT EXISTS full_backups_recent_idx ON migration.full_backups (taken_at DESC) WHERE pruned_at IS NULL;
+CREATE INDEX IF NOT EXISTS full_backups_recent_idx ON migration_backups.full_backups (taken_at DESC) WHERE pruned_at IS NULL;
 
 -- Per-run backups may be pre-images now, and are pruned by retention (the row stays, marked).
 DO $$

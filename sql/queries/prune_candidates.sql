@@ -1,10 +1,10 @@
--- Everything retention may consider: unpruned full backups (migration.full_backups, and the
+-- Everything retention may consider: unpruned full backups (migration_backups.full_backups, and the
 -- per-run dumps of runs from before full backups were shared) and runs' own backups, with their
 -- age and, for a run's, how the run ended (from migration_log): 'rollback-failed' wins over
 -- anything else, then 'completed' (closed after its soak), then 'rolled-back', else 'not-finished'.
 WITH b AS (
   SELECT backup_id, run_id, kind, location, 'full'::text AS source, taken_at AS at
-  FROM migration.full_backups WHERE pruned_at IS NULL
+  FROM migration_backups.full_backups WHERE pruned_at IS NULL
   UNION ALL
   SELECT backup_id, run_id, kind, location, 'inventory', created_at
   FROM migration.backup_inventory WHERE pruned_at IS NULL

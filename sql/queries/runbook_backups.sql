@@ -2,7 +2,7 @@
 -- and runs' own (source copy, pre-image). pruned_at: retention removed the file.
 SELECT backup_id, run_id, NULL::text AS user_id, kind, method, location, bytes, sha256,
        true AS verified, taken_at AS created_at, pruned_at
-FROM migration.full_backups
+FROM migration_backups.full_backups
 UNION ALL
 SELECT backup_id, run_id, user_id::text, kind, verification->>'method', location, bytes, sha256, verified, created_at, pruned_at
 FROM migration.backup_inventory

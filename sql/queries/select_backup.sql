@@ -3,4 +3,4 @@ SELECT backup_id, run_id, kind, location, bytes, sha256, verified, verification,
 FROM migration.backup_inventory WHERE backup_id = $1
 UNION ALL
 SELECT backup_id, run_id, kind, location, bytes, sha256, true, verification || jsonb_build_object('method', method), pruned_at
-FROM migration.full_backups WHERE backup_id = $1;
+FROM migration_backups.full_backups WHERE backup_id = $1;

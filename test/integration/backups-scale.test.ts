@@ -143,11 +143,11 @@ describe('a 3-user rollout', () => {
 
     // The rollout took the one full backup, verified on the scratch server, before any child ran.
     const full = await target.query<{ backup_id: string; run_id: string; method: string }>(
-      'SELECT backup_id, run_id, method FROM migration.full_backups',
+      'SELECT backup_id, run_id, method FROM migration_backups.full_backups',
     );
     expect(full).toEqual([{ backup_id: `${rolloutRunId}:target`, run_id: rolloutRunId, method: 'scratch-restore' }]);
     for (const t of others) {
-      const theirs = await t.query<{ method: string }>('SELECT method FROM migration.full_backups');
+      const theirs = await t.query<{ method: string }>('SELECT method FROM migration_backups.full_backups');
       expect(theirs).toEqual([{ method: 'scratch-restore' }]);
       await t.close();
     }
@@ -244,7 +244,7 @@ describe('a 3-user rollout', () => {
     mkdirSync(dirname(oldFull), { recursive: true });
     writeFileSync(oldFull, 'dump');
     await target.query(
-      "INSERT INTO migration.full_backups (backup_id, run_id, kind, location, bytes, sha256, method, taken_at) VALUES ('old-rollout:target', 'old-rollout', 'target-pg_dump', $1, 4, 'x', 'list-only', now() - interval '3 days')",
+      "INSERT INTO migration_backups.full_backups (backup_id, run_id, kind, location, bytes, sha256, method, taken_at) VALUES ('old-rollout:target', 'old-rollout', 'target-pg_dump', $1, 4, 'x', 'list-only', now() - interval '3 days')",
       [oldFull],
     );
     const runs = { failed: 'run-rollback-failed', open: 'run-not-finished', rolledBack: 'run-rolled-back' };
@@ -295,7 +295,7 @@ describe('a 3-user rollout', () => {
     expect(young).toHaveLength(3);
     for (const y of young) expect(existsSync(y.location)).toBe(true);
     const marked = await target.query<{ backup_id: string }>(
-      'SELECT backup_id FROM migration.full_backups WHERE pruned_at IS NOT NULL UNION ALL SELECT backup_id FROM migration.backup_inventory WHERE pruned_at IS NOT NULL ORDER BY 1',
+      'SELECT backup_id FROM migration_backups.full_backups WHERE pruned_at IS NOT NULL UNION ALL SELECT backup_id FROM migration.backup_inventory WHERE pruned_at IS NOT NULL ORDER BY 1',
     );
     expect(marked.map((m) => m.backup_id)).toEqual(['old-rollout:target', `${runs.rolledBack}:pre-image`]);
 

@@ -48,7 +48,7 @@ it('proves the three backups verified, and leaves the target and the cluster as 
   }
   expect(l.run.result.backups.map((b) => b.kind)).toEqual(['source-sqlite', 'target-pg_dump', 'target-pre-image']);
   const recorded = await l.target.query<{ backup_id: string; method: string }>(
-    'SELECT backup_id, method FROM migration.full_backups',
+    'SELECT backup_id, method FROM migration_backups.full_backups',
   );
   expect(recorded).toEqual([{ backup_id: target!.backupId, method: 'scratch-restore' }]);
   // The dump holds the tables the migrator does not know too, with the rows they had.
