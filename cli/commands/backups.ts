@@ -3,7 +3,7 @@
 // operator's side, with the runbook's target resolution (a worker-config name or env:NAME).
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type pg from 'pg';
 import { restorePreImage } from '../../activities/pre-image';
 import { DEFAULT_BACKUP_DIR } from '../../lib/defaults';
@@ -43,6 +43,24 @@ interface Candidate {
   age_hours: number;
   /** Per-run backups: 'completed' | 'rolled-back' | 'rollback-failed' | 'not-finished'. */
   run_state: string;
+}
+
+/** A bad option value is a usage error (exit 2, commander names the option). */
+const usage =
+  <T>(parse: (text: string) => T) =>
+  (text: string): T => {
+    try {
+      return parse(text);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+
+function keepFull(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidInputError('--keep-full', 'must be an integer ≥ 1: the newest full backup is never deleted');
+  return n;
 }
 
 /** '7d', '36h' → hours. */
@@ -139,8 +157,8 @@ export function registerBackupCommands(backups: Command, runbook: Runbook): void
       'retention: delete full backups beyond the newest --keep-full and older than --older-than, and per-run backups (source copies, pre-images) older than it whose run completed or rolled back; never the only full backup, never a backup of an unfinished run or of one whose rollback failed',
     )
     .requiredOption('--target <name|env:NAME>', 'a target of the worker config ($MIGRATOR_WORKER_CONFIG) or env:NAME')
-    .option('--keep-full <n>', 'newest full backups always kept (≥ 1)', '2')
-    .option('--older-than <age>', 'delete only backups older than this (36h, 7d)', '7d')
+    .option('--keep-full <n>', 'newest full backups always kept (≥ 1)', usage(keepFull), 2)
+    .option('--older-than <age>', 'delete only backups older than this (36h, 7d)', usage(parseAge), 7 * 24)
     .option('--backup-dir <dir>', 'the backup directory (files recorded outside it are never deleted)')
     .option('--expect-database <name>', 'refuse unless the target is this database (required unless --dry-run)')
     .option('--dry-run', 'list what would be deleted and what is kept, change nothing')
@@ -148,8 +166,8 @@ export function registerBackupCommands(backups: Command, runbook: Runbook): void
     .action(
       async (o: {
         target: string;
-        keepFull: string;
-        olderThan: string;
+        keepFull: number;
+        olderThan: number;
         backupDir?: string;
         expectDatabase?: string;
         dryRun?: boolean;
@@ -158,8 +176,8 @@ export function registerBackupCommands(backups: Command, runbook: Runbook): void
         if (!o.dryRun && !o.expectDatabase)
           throw new InvalidInputError('--expect-database', 'required to delete (or pass --dry-run to list)');
         const options: PruneOptions = {
-          keepFull: Number(o.keepFull),
-          olderThanHours: parseAge(o.olderThan),
+          keepFull: o.keepFull,
+          olderThanHours: o.olderThan,
           backupDir: resolve(o.backupDir ?? process.env.MIGRATOR_BACKUP_DIR ?? DEFAULT_BACKUP_DIR),
           dryRun: Boolean(o.dryRun),
         };

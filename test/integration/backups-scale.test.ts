@@ -325,6 +325,10 @@ describe('a 3-user rollout', () => {
     expect(last.kept.map((k) => k.backupId).sort()).toEqual(
       [`${rolloutRunId}:target`, `${runs.failed}:pre-image`, `${runs.open}:pre-image`].sort(),
     );
-    expect((await cli([...base.slice(0, -1), '--keep-full', '0', '--dry-run'])).code).toBe(1);
+    // Usage errors name the option (exit 2).
+    const zero = await cli([...base.slice(0, -1), '--keep-full', '0', '--dry-run']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--keep-full');
+    expect((await cli([...base, '--older-than', 'soon', '--dry-run'])).code).toBe(2);
   });
 });
