@@ -66,6 +66,10 @@ export async function unlockOn(client: pg.ClientBase, key: string): Promise<void
 
 /** The backup registry (and the inventory changes) exist: sql/control/040_backups.sql under the schema lock. */
 export async function ensureBackupControl(client: pg.ClientBase): Promise<void> {
+  const present = async (t: string) =>
+    (await client.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [t])).rows[0]!.present;
+  // Once the registry exists only ensureSchema (under the same lock) needs to run the file again.
+  if (await present('migration_backups.full_backups')) return;
   await client.query('BEGIN');
   try {
     // The lock ensureSchema holds: concurrent CREATE ... IF NOT EXISTS of one table can still collide.
@@ -98,31 +102,37 @@ export async function ensureFullBackup(
   const client = new pg.Client({ connectionString: deps.dsn(input.target), application_name: `migrator-full-${tag}` });
   client.on('error', ignoreClientError);
   await client.connect();
+  const recent = async (): Promise<BackupRecord | null> => {
+    const { rows } = await client.query<FullBackupRow>(sqlFile('queries/recent_full_backups.sql'), [maxAgeHours]);
+    // The file must still be there, whole, for this worker: the inventory alone is not a backup.
+    const usable = rows.find((r) => existsSync(r.location) && statSync(r.location).size === Number(r.bytes));
+    if (!usable) return null;
+    return {
+      backupId: usable.backup_id,
+      kind: 'target-pg_dump',
+      location: usable.location,
+      bytes: Number(usable.bytes),
+      sha256: usable.sha256,
+      verified: true,
+      verification: {
+        shared: 1,
+        method: usable.method,
+        takenBy: usable.run_id,
+        takenAt: usable.taken_at.toISOString(),
+        database: client.database ?? '',
+      },
+    };
+  };
   try {
     await ensureBackupControl(client);
+    // The common case (a rollout's children): a recent one exists, found without waiting for the lock.
+    const found = input.reuse ? await recent() : null;
+    if (found) return found;
     await lockOn(client, FULL_BACKUP_LOCK, 'waiting for the target’s full backup');
     try {
-      if (input.reuse) {
-        const { rows } = await client.query<FullBackupRow>(sqlFile('queries/recent_full_backups.sql'), [maxAgeHours]);
-        // The file must still be there, whole, for this worker: the inventory alone is not a backup.
-        const usable = rows.find((r) => existsSync(r.location) && statSync(r.location).size === Number(r.bytes));
-        if (usable)
-          return {
-            backupId: usable.backup_id,
-            kind: 'target-pg_dump',
-            location: usable.location,
-            bytes: Number(usable.bytes),
-            sha256: usable.sha256,
-            verified: true,
-            verification: {
-              shared: 1,
-              method: usable.method,
-              takenBy: usable.run_id,
-              takenAt: usable.taken_at.toISOString(),
-              database: client.database ?? '',
-            },
-          };
-      }
+      // Again under the lock: the run that held it may just have taken one.
+      const taken = input.reuse ? await recent() : null;
+      if (taken) return taken;
       const major = Math.floor(
         Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) /
           10000,
