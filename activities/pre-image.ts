@@ -100,7 +100,7 @@ async function scopeToUser(client: pg.ClientBase, userId: string): Promise<void>
 
 async function takePreImage(
   deps: ActivityDeps,
-  input: { runId: string; target: string; userId: string },
+  input: { runId: string; target: string; userId: string; fullBackupId?: string },
 ): Promise<BackupRecord> {
   if (!UUID.test(input.userId)) throw new BackupError(`pre-image: userId is not a uuid`);
   const userId = input.userId.toLowerCase();
@@ -208,6 +208,7 @@ async function takePreImage(
         tables: tables.filter((t) => t.present).length,
         rows: tables.reduce((n, t) => n + t.rows, 0),
         database: manifest.database,
+        ...(input.fullBackupId ? { fullBackupId: input.fullBackupId } : {}),
         attempt,
       },
     };
@@ -318,7 +319,13 @@ export async function restorePreImage(client: pg.ClientBase, manifestPath: strin
 export function createPreImageActivities(deps: ActivityDeps) {
   return {
     /** The pre-image of this run's user (see the file comment); retried attempts rewrite it whole. */
-    async backupPreImage(input: { runId: string; target: string; userId: string }): Promise<BackupRecord> {
+    async backupPreImage(input: {
+      runId: string;
+      target: string;
+      userId: string;
+      /** The full backup of the window the run relies on (recorded with the pre-image for retention). */
+      fullBackupId?: string;
+    }): Promise<BackupRecord> {
       return takePreImage(deps, input);
     },
   };

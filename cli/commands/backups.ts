@@ -43,6 +43,8 @@ interface Candidate {
   age_hours: number;
   /** Per-run backups: 'completed' | 'rolled-back' | 'rollback-failed' | 'not-finished'. */
   run_state: string;
+  /** A pre-image's: the full backup its run relied on. */
+  full_backup_id: string | null;
 }
 
 /** A bad option value is a usage error (exit 2, commander names the option). */
@@ -82,7 +84,7 @@ function filesOf(c: { kind: string; location: string }): string {
 
 /**
  * Applies the retention policy: full backups beyond the `keepFull` newest and older than the age
- * limit; per-run backups (source copies, pre-images) older than it whose run finished (completed
+ * limit that no unfinished run relies on; per-run backups (source copies, pre-images) older than it whose run finished (completed
  * after its soak, or rolled back cleanly). Never the only verified full backup, never a backup of
  * a run that is not finished or whose rollback failed. Deletes the files and marks the rows.
  */
@@ -96,8 +98,15 @@ export async function pruneBackups(client: pg.ClientBase, options: PruneOptions)
   const full = rows.filter((c) => c.kind === 'target-pg_dump').sort((a, b) => b.at.getTime() - a.at.getTime());
   const perRun = rows.filter((c) => c.kind !== 'target-pg_dump');
   const doomed: Candidate[] = [];
+  // A full backup a run still relies on (unfinished, or its rollback failed) stays with it.
+  const reliedOn = new Set(
+    perRun
+      .filter((c) => c.full_backup_id && c.run_state !== 'completed' && c.run_state !== 'rolled-back')
+      .map((c) => c.full_backup_id),
+  );
   full.forEach((c, i) => {
     if (i < options.keepFull) keep(c, `one of the ${options.keepFull} newest full backups`);
+    else if (reliedOn.has(c.backup_id)) keep(c, 'a run that is not finished (or whose rollback failed) relies on it');
     else if (c.age_hours < options.olderThanHours) keep(c, `younger than ${options.olderThanHours} h`);
     else doomed.push(c);
   });

@@ -170,6 +170,10 @@ describe('a 3-user rollout', () => {
       ]);
       expect(result.backups[1]!.backupId).toBe(`${rolloutRunId}:target`);
     }
+    const relied = await target.query<{ id: string }>(
+      "SELECT DISTINCT verification->>'fullBackupId' AS id FROM migration.backup_inventory WHERE kind = 'target-pre-image'",
+    );
+    expect(relied).toEqual([{ id: `${rolloutRunId}:target` }]);
   });
 
   it('a pre-image restore brings exactly that user’s rows back and leaves other users’ rows untouched', async () => {
@@ -247,11 +251,25 @@ describe('a 3-user rollout', () => {
       "INSERT INTO migration_backups.full_backups (backup_id, run_id, kind, location, bytes, sha256, method, taken_at) VALUES ('old-rollout:target', 'old-rollout', 'target-pg_dump', $1, 4, 'x', 'list-only', now() - interval '3 days')",
       [oldFull],
     );
+    // An old full backup the unfinished run relies on (its pre-image names it): kept while it does.
+    const reliedFull = join(backupDir, 'relied-rollout', 'target.dump');
+    mkdirSync(dirname(reliedFull), { recursive: true });
+    writeFileSync(reliedFull, 'dump');
+    await target.query(
+      "INSERT INTO migration_backups.full_backups (backup_id, run_id, kind, location, bytes, sha256, method, taken_at) VALUES ('relied-rollout:target', 'relied-rollout', 'target-pg_dump', $1, 4, 'x', 'list-only', now() - interval '4 days')",
+      [reliedFull],
+    );
     const runs = { failed: 'run-rollback-failed', open: 'run-not-finished', rolledBack: 'run-rolled-back' };
     for (const [state, run] of Object.entries(runs)) {
       await target.query(
-        "INSERT INTO migration.backup_inventory (backup_id, run_id, user_id, kind, location, bytes, sha256, verified, created_at) VALUES ($1, $2, $3, 'target-pre-image', $4, 2, 'x', true, now() - interval '2 days')",
-        [`${run}:pre-image`, run, randomUUID(), fake(run)],
+        "INSERT INTO migration.backup_inventory (backup_id, run_id, user_id, kind, location, bytes, sha256, verified, verification, created_at) VALUES ($1, $2, $3, 'target-pre-image', $4, 2, 'x', true, $5, now() - interval '2 days')",
+        [
+          `${run}:pre-image`,
+          run,
+          randomUUID(),
+          fake(run),
+          JSON.stringify(state === 'open' ? { fullBackupId: 'relied-rollout:target' } : {}),
+        ],
       );
       if (state !== 'open')
         await target.query("INSERT INTO migration.migration_log (run_id, phase, status) VALUES ($1, 'rollback', $2)", [
@@ -286,6 +304,8 @@ describe('a 3-user rollout', () => {
     expect(reason(`${rolloutRunId}:target`)).toMatch(/newest full backups/); // the only verified one left
     expect(reason(`${runs.failed}:pre-image`)).toMatch(/rollback failed/);
     expect(reason(`${runs.open}:pre-image`)).toMatch(/not finished/);
+    expect(reason('relied-rollout:target')).toMatch(/relies on it/);
+    expect(existsSync(reliedFull)).toBe(true);
     expect(existsSync(join(backupDir, runs.failed, 'pre-image'))).toBe(true);
     expect(existsSync(join(backupDir, runs.open, 'pre-image'))).toBe(true);
     // The rollout's own pre-images are younger than a day: kept, files there.
@@ -323,7 +343,7 @@ describe('a 3-user rollout', () => {
       'source',
     ]);
     expect(last.kept.map((k) => k.backupId).sort()).toEqual(
-      [`${rolloutRunId}:target`, `${runs.failed}:pre-image`, `${runs.open}:pre-image`].sort(),
+      [`${rolloutRunId}:target`, 'relied-rollout:target', `${runs.failed}:pre-image`, `${runs.open}:pre-image`].sort(),
     );
     // Usage errors name the option (exit 2).
     const zero = await cli([...base.slice(0, -1), '--keep-full', '0', '--dry-run']);

@@ -26,11 +26,16 @@ export const backupPhase: Phase = {
 /** The source, the window's shared full backup, this run's pre-image (what patch 'backups-scale' runs). */
 export async function scaledBackups({ run, acts }: PhaseContext): Promise<void> {
   const { cfg, runId } = run;
-  run.backups = [
-    await acts.dataWork.backupSource({ runId, source: cfg.source }),
-    await acts.dataWork.ensureFullBackup({ runId, target: cfg.target }),
-    await acts.dataWork.backupPreImage({ runId, target: cfg.target, userId: cfg.userId }),
-  ];
+  const source = await acts.dataWork.backupSource({ runId, source: cfg.source });
+  const full = await acts.dataWork.ensureFullBackup({ runId, target: cfg.target });
+  // The pre-image names the full backup the run relies on: retention keeps it while the run does.
+  const preImage = await acts.dataWork.backupPreImage({
+    runId,
+    target: cfg.target,
+    userId: cfg.userId,
+    fullBackupId: full.backupId,
+  });
+  run.backups = [source, full, preImage];
   summarize(run);
 }
 
