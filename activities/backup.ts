@@ -1,13 +1,12 @@
-// Phase 1a — verified backups before anything changes. The source through SQLite's online
-// backup API (then integrity_check, off the event loop, and sha256 of the copy); the target with a
-// version-matched pg_dump -Fc taken in an exported snapshot, verified by pg_restore --list and by a
-// restore into a scratch database whose per-table row counts and checksums must equal the snapshot's.
+// Phase 1a — verified backups before anything changes: the source through SQLite's online backup
+// API (then integrity_check, off the event loop, and sha256 of the copy), and the helpers the
+// target's backups share: the target's full backup of the window is activities/full-backup.ts, the
+// run's pre-image of its user's rows activities/pre-image.ts.
 //
-// Safe to retry beside a stale attempt: each attempt writes `<file>.attempt-<n>.partial` and uses
-// its own scratch database, renaming the file into place only once verified; it removes what
-// earlier attempts of the run left. Every long step heartbeats and stops when the activity is
-// cancelled (children killed, queries cancelled). Directories are 0700 and files 0600 whatever the
-// umask: a backup holds every user's data.
+// Safe to retry beside a stale attempt: each attempt writes `<file>.attempt-<n>.partial`, renaming
+// the file into place only once verified; it removes what earlier attempts of the run left. Every
+// long step heartbeats and stops when the activity is cancelled (children killed, queries
+// cancelled). Directories are 0700 and files 0600 whatever the umask: a backup holds user data.
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -24,22 +23,23 @@ import {
 import { statfs } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
-import pg from 'pg';
-import { parse as parseDsn } from 'pg-connection-string';
+import type pg from 'pg';
 import { BACKUP_DIR_FULL_BYTES, BACKUP_SPACE_FACTOR } from '../lib/defaults';
 import { asBackupDirectoryFull, BackupError, InsufficientSpaceError } from '../lib/errors';
 import type { Fingerprint } from '../lib/fingerprint';
 import { pgChildEnv } from '../lib/pg-child-env';
-import { pgTool, withDatabase } from '../infra/postgres';
 import { sqlFile } from '../infra/sql-files';
 import { runChild } from './child-process';
 import type { ActivityDeps } from './deps';
 import { attemptNumber, beat, cancellationSignal, onAbort, throwIfCancelled, whileHeartbeating } from './heartbeat';
 import { openSource } from './source';
 
+/** The schema of migration_backups.full_backups: left out of every dump and fingerprint. */
+export const BACKUP_REGISTRY_SCHEMA = 'migration_backups';
+
 export interface BackupRecord {
   backupId: string;
-  kind: 'source-sqlite' | 'target-pg_dump';
+  kind: 'source-sqlite' | 'target-pg_dump' | 'target-pre-image';
   location: string;
   bytes: number;
   sha256: string;
@@ -53,9 +53,10 @@ export interface BackupRecord {
  * A direct client's connection breaking between queries (server restarted) emits 'error'; without a
  * listener that event kills the worker. The query in flight rejects anyway and the attempt fails.
  */
-const ignoreClientError = (err: Error): void => console.error(`[migrator] backup connection error: ${err.message}`);
+export const ignoreClientError = (err: Error): void =>
+  console.error(`[migrator] backup connection error: ${err.message}`);
 
-async function sha256File(path: string): Promise<string> {
+export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -83,7 +84,7 @@ export const partialPath = (location: string, attempt: number): string => `${loc
  * keep the mode of an existing file). Partials of earlier attempts are removed: a stale attempt's
  * child may still write to its own (now unlinked) file, never to this one.
  */
-function startPartial(location: string, attempt: number): string {
+export function startPartial(location: string, attempt: number): string {
   const prefix = `${basename(location)}.attempt-`;
   for (const name of readdirSync(dirname(location))) {
     const m = name.startsWith(prefix) ? /^(\d+)\.partial$/.exec(name.slice(prefix.length)) : null;
@@ -96,7 +97,7 @@ function startPartial(location: string, attempt: number): string {
 }
 
 /** Makes a verified partial the backup: flushed, 0600, renamed atomically over `location`. */
-function commitPartial(partial: string, location: string): void {
+export function commitPartial(partial: string, location: string): void {
   chmodSync(partial, 0o600);
   const fd = openSync(partial, 'r');
   try {
@@ -125,7 +126,7 @@ export async function ensureFreeSpace(dir: string, sizeBytes: number, what: stri
  * A failed backup step as BackupDirectoryFull when it hit ENOSPC or the backup filesystem is full now:
  * pg_dump -Fc exits 0 on a full disk, leaving a short file only the verification (pg_restore --list) notices.
  */
-async function asDirectoryFull(err: unknown, dir: string, what: string): Promise<unknown> {
+export async function asDirectoryFull(err: unknown, dir: string, what: string): Promise<unknown> {
   const fs = await statfs(dir).catch(() => null);
   return asBackupDirectoryFull(
     err,
@@ -167,18 +168,15 @@ export async function sqliteIntegrityCheck(
   return JSON.parse(stdout) as IntegrityResult;
 }
 
-/** Runs `work` on `client`, cancelling its backend's query if `signal` aborts (then throwing the abort reason). */
-async function cancellableOn<T>(
+/** Runs `work` on `client`, cancelling its backend's query (through `cancel`, another session) if `signal` aborts, then throwing the abort reason. */
+export async function cancellableOn<T>(
   client: pg.ClientBase,
-  pool: pg.Pool,
+  cancel: (pid: number) => Promise<unknown>,
   signal: AbortSignal,
   work: () => Promise<T>,
 ): Promise<T> {
   const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-  const dispose = onAbort(
-    signal,
-    () => void pool.query(sqlFile('queries/cancel_backend.sql'), [pid]).catch(() => undefined),
-  );
+  const dispose = onAbort(signal, () => void cancel(pid).catch(() => undefined));
   try {
     return await work();
   } catch (err) {
@@ -190,7 +188,7 @@ async function cancellableOn<T>(
 }
 
 /** Drops this run's scratch databases of attempts up to `attempt` (a later attempt's is never touched). */
-async function dropScratch(admin: pg.Client, tag: string, attempt: number): Promise<void> {
+export async function dropScratch(admin: pg.Client, tag: string, attempt: number): Promise<void> {
   const names = (
     await admin.query<{ name: string }>(sqlFile('queries/scratch_databases.sql'), [`migrator\\_scratch\\_${tag}%`])
   ).rows.map((r) => r.name);
@@ -214,6 +212,8 @@ export async function fingerprintDatabase(
   const out: Fingerprint = {};
   for (const name of tables) {
     if (include && !include.test(name)) continue;
+    // The backup registry is never part of a backup (pg_dump excludes it; see sql/control/040_backups.sql).
+    if (name.startsWith(`${BACKUP_REGISTRY_SCHEMA}.`)) continue;
     const byUser = scope?.perUser.has(name);
     const { rows } = await client.query<{ rows: number; checksum: string }>(
       sqlFile(byUser ? 'queries/table_fingerprint_user.sql' : 'queries/table_fingerprint.sql', { table: name }),
@@ -271,129 +271,6 @@ export function createBackupActivities(deps: ActivityDeps) {
       } catch (err) {
         rmSync(partial, { force: true });
         throw err;
-      }
-    },
-
-    async backupTarget(input: { runId: string; target: string; serverMajor: number }): Promise<BackupRecord> {
-      const attempt = attemptNumber();
-      const dsn = deps.dsn(input.target);
-      const pool = deps.pool(input.target);
-      const dir = runBackupDir(deps.backupDir, input.runId);
-      const location = join(dir, 'target.dump');
-      const pgDump = pgTool('pg_dump', input.serverMajor);
-      const pgRestore = pgTool('pg_restore', input.serverMajor);
-      // Per run and attempt: findable in pg_stat_activity, and never shared with a stale attempt.
-      const tag = createHash('sha256').update(input.runId).digest('hex').slice(0, 12);
-      const appName = `migrator-backup-${tag}-a${attempt}`;
-      const scratch = `migrator_scratch_${tag}_a${attempt}`;
-      const cancelled = cancellationSignal();
-      let partial: string | null = null;
-      try {
-        const client = new pg.Client({ connectionString: dsn, application_name: appName });
-        client.on('error', ignoreClientError);
-        await client.connect();
-        let before: Fingerprint;
-        try {
-          const size = (await client.query<{ bytes: number }>(sqlFile('queries/database_size.sql'))).rows[0]!.bytes;
-          await ensureFreeSpace(dir, Number(size), `the target backup of database ${client.database ?? ''}`);
-          partial = startPartial(location, attempt);
-          // Dump and fingerprint the same snapshot, so concurrent writers cannot fail the check.
-          await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-          const snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
-          // Either step failing stops the other: no pg_dump outlives this attempt.
-          const sibling = new AbortController();
-          const stop = AbortSignal.any([cancelled, sibling.signal]);
-          const dumping = runChild(pgDump, ['-Fc', '--no-owner', `--snapshot=${snapshot}`, '-f', partial], {
-            env: libpqEnv(dsn, undefined, `${appName}-pg_dump`),
-            what: 'target backup (pg_dump)',
-            signal: sibling.signal,
-            captureStdout: false,
-          }).catch(async (err: unknown) => {
-            throw await asDirectoryFull(err, dir, 'the target dump (pg_dump)');
-          });
-          const fingerprinting = whileHeartbeating(
-            { step: 'target fingerprint' },
-            cancellableOn(client, pool, stop, () => fingerprintDatabase(client)),
-          );
-          try {
-            [, before] = await Promise.all([dumping, fingerprinting]);
-          } catch (err) {
-            sibling.abort();
-            await Promise.allSettled([dumping, fingerprinting]);
-            throw err;
-          }
-          await client.query('COMMIT');
-        } finally {
-          await client.end().catch(() => undefined);
-        }
-        const list = await runChild(pgRestore, ['--list', partial], {
-          env: libpqEnv(dsn),
-          what: 'target backup verification (pg_restore --list)',
-        }).catch(async (err: unknown) => {
-          throw await asDirectoryFull(err, dir, 'the target dump (pg_dump)');
-        });
-        const tocEntries = list.stdout.split('\n').filter((l) => l && !l.startsWith(';')).length;
-
-        const admin = new pg.Client({ connectionString: dsn, application_name: appName });
-        admin.on('error', ignoreClientError);
-        await admin.connect();
-        try {
-          // Earlier attempts' scratch databases (and the sessions of their orphaned pg_restore) go.
-          await dropScratch(admin, tag, attempt);
-          await admin.query(sqlFile('queries/create_scratch_database.sql', { database: scratch }));
-          await runChild(pgRestore, ['--no-owner', '--exit-on-error', '-d', scratch, partial], {
-            env: libpqEnv(dsn, scratch, `${appName}-pg_restore`),
-            what: `restoring the target backup into scratch database ${scratch}`,
-          });
-          const restoredClient = new pg.Client({
-            connectionString: withDatabase(dsn, scratch),
-            application_name: appName,
-          });
-          restoredClient.on('error', ignoreClientError);
-          await restoredClient.connect();
-          let after: Fingerprint;
-          try {
-            after = await whileHeartbeating(
-              { step: 'scratch fingerprint' },
-              cancellableOn(restoredClient, pool, cancelled, () => fingerprintDatabase(restoredClient)),
-            );
-          } finally {
-            await restoredClient.end().catch(() => undefined);
-          }
-          const mismatched = Object.keys({ ...before, ...after }).filter(
-            (t) => before[t]?.rows !== after[t]?.rows || before[t]?.checksum !== after[t]?.checksum,
-          );
-          if (mismatched.length)
-            throw new BackupError(`target backup did not verify: scratch restore differs in ${mismatched.join(', ')}`);
-        } finally {
-          await admin.query(sqlFile('queries/terminate_database_sessions.sql'), [scratch]).catch(() => undefined);
-          await admin.query(sqlFile('queries/drop_scratch_database.sql', { database: scratch })).catch(() => undefined);
-          await admin.end().catch(() => undefined);
-        }
-        const sha256 = await whileHeartbeating({ step: 'target sha256' }, sha256File(partial));
-        throwIfCancelled();
-        commitPartial(partial, location);
-        partial = null;
-        const totalRows = Object.values(before).reduce((n, t) => n + t.rows, 0);
-        return {
-          backupId: `${input.runId}:target`,
-          kind: 'target-pg_dump',
-          location,
-          bytes: statSync(location).size,
-          sha256,
-          verified: true,
-          verification: {
-            tocEntries,
-            tables: Object.keys(before).length,
-            rows: totalRows,
-            pgDump,
-            database: parseDsn(dsn).database ?? '',
-            attempt,
-          },
-          fingerprint: before,
-        };
-      } finally {
-        if (partial) rmSync(partial, { force: true });
       }
     },
   };

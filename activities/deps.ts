@@ -36,6 +36,8 @@ export interface ActivityDeps {
   /** The pool of the target's table owner (`ddlDsn`, default `dsn`): DDL only (docs/security.md "The PostgreSQL roles"). */
   ddlPool(targetName: string): pg.Pool;
   dsn(targetName: string): string;
+  /** The DSN of the target's table owner (`ddlDsn`, default `dsn`): the whole-database backup and its registry. */
+  ddlDsn(targetName: string): string;
   /** The app schema of a target the worker config declares (lib/worker-config.ts; `public` by default). */
   schema(targetName: string): string;
   /** A pool for a DSN reference of the worker config itself (a health source's metrics database). */
@@ -187,6 +189,12 @@ export function createDeps(
     capabilities,
     backupDir: resolve(options.backupDir ?? process.env.MIGRATOR_BACKUP_DIR ?? DEFAULT_BACKUP_DIR),
     dsn: (name) => resolveSecretRef(capabilities.target(name).dsn, `the DSN of target "${name}"`),
+    ddlDsn: (name) => {
+      const target = capabilities.target(name);
+      return target.ddlDsn
+        ? resolveSecretRef(target.ddlDsn, `the DDL DSN of target "${name}"`)
+        : resolveSecretRef(target.dsn, `the DSN of target "${name}"`);
+    },
     schema: (name) => capabilities.target(name).schema,
     pool: (name) => {
       const target = capabilities.target(name);

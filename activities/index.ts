@@ -5,6 +5,7 @@ import { createCaptureActivities } from './capture';
 import { createDeltaActivities } from './delta';
 import type { ActivityDeps } from './deps';
 import { createFreezeActivities } from './freeze';
+import { createFullBackupActivities } from './full-backup';
 import { createHealthActivities } from './health';
 import { createIndexActivities } from './indexes';
 import { createLoadActivities } from './load';
@@ -13,6 +14,7 @@ import { createRollbackActivities } from './rollback';
 import { createRolloutActivities } from './rollout';
 import { createOptimizeActivities } from './optimize';
 import { createOwnershipActivities } from './ownership';
+import { createPreImageActivities } from './pre-image';
 import { createPreflightActivities } from './preflight';
 import { createSchemaActivities } from './schema';
 import { createTransferActivities } from './transfer';
@@ -37,6 +39,8 @@ export function createActivities(deps: ActivityDeps) {
   return mapErrors({
     ...createPreflightActivities(deps),
     ...createBackupActivities(deps),
+    ...createFullBackupActivities(deps),
+    ...createPreImageActivities(deps),
     ...createSchemaActivities(deps),
     ...createIndexActivities(deps),
     ...createTransferActivities(deps),

@@ -69,7 +69,8 @@ export function createSchemaActivities(deps: ActivityDeps) {
       userId: string;
       backups: BackupRecord[];
     }): Promise<void> {
-      for (const b of input.backups) {
+      // The target's full backup is recorded in migration_backups.full_backups by whoever took it (shared by runs).
+      for (const b of input.backups.filter((x) => x.kind !== 'target-pg_dump')) {
         const verification = b.fingerprint ? { ...b.verification, fingerprint: b.fingerprint } : b.verification;
         await deps
           .pool(input.target)

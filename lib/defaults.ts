@@ -111,6 +111,15 @@ export const BACKUP_SPACE_FACTOR = 1.2;
  * reported as BackupDirectoryFull (pg_dump -Fc can exit 0 on ENOSPC, leaving a short file that only
  * the verification notices). 1 MiB: less than any dump's first write buffers, more than rounding. */
 export const BACKUP_DIR_FULL_BYTES = 1 << 20;
+/** A verified full backup of a target younger than this is shared by every run (and rollout) instead
+ * of taking another: one dump per target per day bounds both the load on the primary and the disk a
+ * 10,000-user rollout needs. Per target in the worker config (`fullBackupMaxAgeHours`). */
+export const DEFAULT_FULL_BACKUP_MAX_AGE_HOURS = 24;
+/** A pre-image needs this multiple of its rows' pg_column_size in free space: COPY text spells
+ * bytea in hex (twice its size) and escapes control characters. */
+export const PRE_IMAGE_SPACE_FACTOR = 2;
+/** How often a run waiting for the full-backup or scratch advisory lock retries (heartbeating). */
+export const BACKUP_LOCK_POLL_MS = 1_000;
 /** How often the index builder retries pg_try_advisory_lock while another run builds indexes. */
 export const INDEX_LOCK_POLL_MS = 500;
 /** Largest request body the codec server reads (413 above it). Temporal refuses payloads over

@@ -60,6 +60,18 @@ const TargetConfig = z
       )
       .refine((s) => !RESERVED_SCHEMA.test(s), "names a system schema or the migrator's own control schema")
       .default('public'),
+    /**
+     * A server (not the primary) where the full backup's verification restores into one scratch
+     * database at a time; the role there needs CREATEDB. Without it verification is
+     * pg_restore --list + sha256 + size (weaker; docs/design.md "Backups").
+     */
+    scratchDsn: SecretRef.optional(),
+    /** A verified full backup younger than this many hours is shared by every run (default 24). */
+    fullBackupMaxAgeHours: z
+      .number()
+      .positive()
+      .max(24 * 365)
+      .optional(),
   })
   .strict();
 

@@ -75,7 +75,7 @@ const LAST_ACTIVITY: Record<
   { type: string; when?: (input: Record<string, unknown>) => boolean }
 > = {
   preflight: { type: 'fingerprintTarget' },
-  backup: { type: 'backupTarget' },
+  backup: { type: 'backupPreImage' },
   schema: { type: 'measureBaseline' },
   indexes: { type: 'buildIndexes', when: (i) => i.set === 'temporary' },
   transfer: { type: 'linkTaskParents' },
@@ -120,7 +120,7 @@ export class TestFaults {
           if (!plan) return next(input);
           const arg = (input.args[0] ?? {}) as Record<string, unknown>;
           const fill = plan.fillDiskOnBackup;
-          const backupActivity = fill?.file === 'target.dump' ? 'backupTarget' : 'backupSource';
+          const backupActivity = fill?.file === 'target.dump' ? 'ensureFullBackup' : 'backupSource';
           if (fill && activityType === backupActivity && !this.fired.has(`${runKey}/fill`)) {
             this.fired.add(`${runKey}/fill`);
             const stop = fillOnPartial(fill.dir, fill.file);

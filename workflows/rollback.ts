@@ -100,6 +100,12 @@ function runbook(run: RunState): string[] {
     `npx migrator runbook cancel-backends --target ${cfg.target} --expect-database ${database}`,
     `npx migrator runbook clean --target ${cfg.target} --run-id ${runId} --user-id ${cfg.userId} --expect-database ${database}`,
     `npx migrator runbook backups --target ${cfg.target}`,
+    // Only this user's rows, as they were before the run (other users and tables untouched).
+    ...(run.backups.some((b) => b.kind === 'target-pre-image')
+      ? [
+          `npx migrator backups restore-pre-image --target ${cfg.target} --run-id ${runId} --expect-database ${database}`,
+        ]
+      : []),
     targetBackup
       ? `LAST RESORT, it DESTROYS every write to the whole database by anyone (other users, the app) since the backup: npx migrator runbook restore --target ${cfg.target} --backup-id ${targetBackup.backupId} --expect-database ${database}`
       : '(no target backup was taken)',

@@ -8,6 +8,8 @@
 // worker reads page by page, and the workflow continues-as-new every ROLLOUT_CHILDREN_PER_RUN
 // children carrying its counts and position, so neither the input nor the history grows with the
 // rollout. Histories recorded before this (patch 'rollout-pages') replay the one-run loop.
+// Since patch 'rollout-full-backup' the rollout takes (or finds) the target's one verified full
+// backup of the window before its children start (docs/design.md "Backups").
 import {
   allHandlersFinished,
   condition,
@@ -35,6 +37,8 @@ import { assertState } from './assert';
 import { approveUpdate, rejectUpdate, rolloutStatusQuery, type CohortState, type RolloutStatus } from './definitions';
 import { boundedWindow } from './window';
 
+export const ROLLOUT_FULL_BACKUP = 'rollout-full-backup';
+
 /** What a run hands to the next when it continues-as-new. */
 interface Resume {
   state: RolloutStatus;
@@ -56,8 +60,13 @@ function parse(raw: RolloutInput): RolloutConfig {
 export async function stagedRollout(raw: RolloutInput): Promise<RolloutStatus> {
   const cfg = parse(raw);
   if (!patched('rollout-pages')) return legacyRollout(cfg);
-  const { bookkeeping } = activitiesFor(30_000);
+  const { bookkeeping, dataWork } = activitiesFor(30_000);
   const resume = cfg.resume as Resume | undefined;
+  // One verified full backup of the target for the whole rollout, before any child starts: the
+  // children find it recent and share it (each takes only its own user's pre-image). Every run of
+  // the chain asks again: a rollout longer than the window gets a fresh one.
+  if (patched(ROLLOUT_FULL_BACKUP))
+    await dataWork.ensureFullBackup({ runId: workflowInfo().runId, target: cfg.target });
   const usersFile =
     resume?.usersFile ?? (cfg.usersFile ? await bookkeeping.describeUsersFile({ usersFile: cfg.usersFile }) : null);
   const total = usersFile ? usersFile.users : cfg.users!.length;

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import pg from 'pg';
 import { fingerprintDatabase, libpqEnv } from '../../activities/backup';
+import { registerBackupCommands } from './backups';
 import { createDeps } from '../../activities/deps';
 import { createLeaseActivities } from '../../activities/lease';
 import { archiveRunBridge } from '../../activities/optimize';
@@ -201,7 +202,14 @@ function report(differences: string[], extra: string[]): void {
 }
 
 function registerBackups(parent: Command): void {
-  target(parent.command('backups').description("verified backups recorded in the target's inventory"))
+  const backups = parent
+    .command('backups')
+    .description("the target's backups: list (default), prune (retention), restore-pre-image (one user's rows)");
+  target(
+    backups
+      .command('list', { isDefault: true })
+      .description("verified backups the target records: full backups (shared per window) and runs' own"),
+  )
     .option('--json', 'JSON output')
     .action(async (o: { target: string; json?: boolean }) => {
       print(
@@ -212,6 +220,11 @@ function registerBackups(parent: Command): void {
         o.json,
       );
     });
+  registerBackupCommands(backups, {
+    withClient: (t, fn) => withClient(targetDsn(t), fn),
+    assertDatabase,
+    print,
+  });
 }
 
 function registerRestore(parent: Command): void {

@@ -93,6 +93,16 @@ export async function createTargetDatabase(prefix = 't'): Promise<TestTarget> {
   };
 }
 
+/**
+ * Declares a scratch server for `target`'s full-backup verification: the test cluster itself
+ * (its admin database), standing in for a separate server. Returns the env variable that holds it.
+ */
+export function useScratchServer(target: TestTarget): string {
+  process.env.MIGRATOR_TEST_SCRATCH_DSN = inject('pgUrl');
+  testWorkerConfig.targets[target.ref]!.scratchDsn = 'env:MIGRATOR_TEST_SCRATCH_DSN';
+  return 'MIGRATOR_TEST_SCRATCH_DSN';
+}
+
 export function writeKeyring(userIds: string[]): { ref: string; path: string; keys: Record<string, Uint8Array> } {
   const dir = mkdtempSync(join(tmpdir(), 'migrator-keys-'));
   const keys: Record<string, Uint8Array> = {};

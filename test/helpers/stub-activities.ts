@@ -72,6 +72,12 @@ export function defaultStubs(rowsPerTable: number): Activities {
     async backupTarget({ runId }) {
       return backup(runId, 'target-pg_dump');
     },
+    async ensureFullBackup({ runId }) {
+      return backup(runId, 'target-pg_dump');
+    },
+    async backupPreImage({ runId }) {
+      return backup(runId, 'target-pre-image');
+    },
     async ensureSchema() {
       return { files: [], created: [] };
     },

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackupActivities, ensureFreeSpace, sqliteIntegrityCheck } from '../../activities/backup';
+import { createFullBackupActivities } from '../../activities/full-backup';
 import { InsufficientSpaceError } from '../../lib/errors';
 import { createDeps } from '../../activities/deps';
 import { generateDataset } from '../../gen/generate';
@@ -25,6 +26,7 @@ import {
   type TestTarget,
   type TestWorker,
   testWorkerConfig,
+  useScratchServer,
 } from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';
 import { spawnWorker } from '../helpers/worker-process';
@@ -205,10 +207,11 @@ describe('backup files', () => {
   it('are 0700 directories and 0600 files regardless of the umask; earlier attempts’ scratch databases are dropped, later ones kept', async () => {
     const backupDir = join(tempDir('migrator-backups-'), 'root');
     const target = await createTargetDatabase();
+    useScratchServer(target);
     const deps = createDeps({ backupDir, config: testWorkerConfig });
     const previous = process.umask(0o000);
     try {
-      const acts = createBackupActivities(deps);
+      const acts = { ...createBackupActivities(deps), ...createFullBackupActivities(deps) };
       const runId = randomUUID();
       const major = (
         await target.query<{ major: number }>("SELECT current_setting('server_version_num')::int / 10000 AS major")

@@ -111,7 +111,8 @@ it('migrate --wait --json prints the result alone on stdout and exits 0; status 
       .sort(),
   ).toEqual([
     ['source-sqlite', true],
-    ['target-pg_dump', true],
+    ['target-pg_dump', true], // the target's full backup of the window: this run, alone, took it
+    ['target-pre-image', true],
   ]);
   const runs = JSON.parse((await cli(['runbook', 'runs', '--target', target.ref, '--json'])).stdout) as {
     run_id: string;

@@ -37,7 +37,7 @@ const CHUNK_ROWS = 10; // two chunks per table
 /** The activity calls each phase makes on the happy path, in order (labels: see `label`). */
 const FORWARD: Record<PhaseName, string[]> = {
   preflight: ['preflight', 'fingerprintTarget'],
-  backup: ['backupSource', 'backupTarget'],
+  backup: ['backupSource', 'ensureFullBackup', 'backupPreImage'],
   schema: ['ensureSchema', 'acquireLease', 'registerOwnership', 'recordBackups', 'measureBaseline'],
   indexes: ['buildIndexes:critical', 'buildIndexes:temporary'],
   transfer: [
@@ -68,7 +68,7 @@ const PUSHES: Record<PhaseName, string[]> = {
 /** The activity a test catches each phase in (fails it, or blocks it until an abort). Soak has none. */
 const CAUGHT_IN: Record<Exclude<PhaseName, 'soak'>, ActivityName> = {
   preflight: 'preflight',
-  backup: 'backupTarget',
+  backup: 'backupPreImage',
   schema: 'measureBaseline',
   indexes: 'buildIndexes',
   transfer: 'transferChunk',

@@ -114,13 +114,6 @@ it('the setup files make a data role with no superuser, CREATEDB or CREATEROLE, 
   ]);
 });
 
-// TODO(backups-scale): remove once scratch restores leave the primary. The backup phase verifies the
-// target's pg_dump by restoring it into a scratch database on the same server, as the `dsn` role, which
-// needs CREATEDB; the migration itself does not. Granted for the runs, revoked before the assertions below.
-it('with CREATEDB lent for the backup check only, the runs below can verify their backups', async () => {
-  await target.query(`ALTER ROLE ${dataRole} CREATEDB`);
-});
-
 it('an aborted run on the fresh target rolls back as these roles: its rows, indexes and tables are gone', async () => {
   const workflowId = `lp-${randomUUID()}`;
   worker.faults.plan(workflowId, { failAfterPhase: 'validation' });
@@ -160,7 +153,6 @@ it('a full migration completes writing as the data role, with every DDL done as 
 });
 
 it('as the data role, DROP TABLE notes, CREATE DATABASE and CREATE ROLE fail with 42501', async () => {
-  await target.query(`ALTER ROLE ${dataRole} NOCREATEDB`); // TODO(backups-scale): remove with the grant above
   expect(await sqlstateAsData('DROP TABLE notes')).toBe('42501');
   expect(await sqlstateAsData(`CREATE DATABASE lp_forbidden_${suffix}`)).toBe('42501');
   expect(await sqlstateAsData(`CREATE ROLE lp_forbidden_${suffix}`)).toBe('42501');

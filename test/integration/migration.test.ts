@@ -76,7 +76,7 @@ describe('migrationWorkflow on a generated source', () => {
       }
       // transferTable continued as new (4 chunks per execution on ~13 chunks of notes).
       expect((first.tables.local_notes as unknown as { executions: number }).executions).toBeGreaterThan(1);
-      expect(first.backups.map((b) => b.kind).sort()).toEqual(['source-sqlite', 'target-pg_dump']);
+      expect(first.backups.map((b) => b.kind).sort()).toEqual(['source-sqlite', 'target-pg_dump', 'target-pre-image']);
       expect(first.backups.every((b) => b.verified && /^[0-9a-f]{64}$/.test(b.sha256))).toBe(true);
 
       const [counts] = await target.query<Record<string, number>>(

@@ -11,6 +11,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createDeps } from '../../activities/deps';
+import { createFullBackupActivities } from '../../activities/full-backup';
 import { createRolloutActivities } from '../../activities/rollout';
 import { ROLLOUT_CHILDREN_PER_RUN, ROLLOUT_INLINE_USERS_MAX } from '../../lib/defaults';
 import { InvalidInputError } from '../../lib/errors';
@@ -51,7 +52,8 @@ beforeAll(async () => {
     connection: native,
     taskQueue,
     workflowBundle,
-    activities: createRolloutActivities(deps),
+    // The rollout's own activities, and its one full backup of the target (patch 'rollout-full-backup').
+    activities: { ...createRolloutActivities(deps), ...createFullBackupActivities(deps) },
     maxConcurrentWorkflowTaskExecutions: 40,
   });
   running = worker.run();
@@ -119,6 +121,9 @@ it('plans 20,000 users from a users file, runs the first 4 % through continue-as
     `[rollout-scale] ${runs.length} runs; events per run ${runs.map((r) => r.events).join(', ')}; input bytes ${Math.max(...runs.map((r) => r.inputBytes))} max`,
   );
   expect((await handle.query(rolloutStatusQuery)).cohorts[0]!.migrated).toBe(FIRST);
+  // Every run of the chain asked for the target's full backup; the first took it, the others shared it.
+  const full = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM migration_backups.full_backups');
+  expect(full).toEqual([{ n: 1 }]);
 }, 600_000);
 
 it('refuses a users file that changed under a running rollout, a bad line, or one outside the source directories', async () => {

@@ -1,27 +1,60 @@
-// backup: verified backups of the source file and the target before anything changes.
+// backup: before anything changes, a verified backup of the source file, the target's verified
+// full backup of this window (shared by every run of the target: taken once, by the rollout or by
+// the first run that finds none recent), and a pre-image of exactly the rows this run can change
+// (its user's rows of the mapped and bridge tables), verified by re-reading it.
+// Runs started before patch 'backups-scale' replay the old sequence (a full dump per run).
+import { patched } from '@temporalio/workflow';
 import { required } from '../run-state';
-import type { Phase } from './phase';
+import type { Phase, PhaseContext } from './phase';
+
+export const BACKUPS_SCALE = 'backups-scale';
 
 export const backupPhase: Phase = {
   name: 'backup',
   inDryRun: false,
   undo: () => [],
-  undoneBy: 'nothing to undo in the target: backups are files kept for the runbook (pruned by retention)',
+  undoneBy:
+    'nothing to undo in the target: backups are files kept for the runbook (pruned by `migrator backups prune`)',
   proves:
-    'each backup verified (source: integrity_check + sha256; target: pg_restore --list + scratch restore) before the target is touched',
-  async step({ run, acts }) {
-    const { cfg, runId } = run;
-    const serverMajor = required(required(run.preflight, 'preflight').target, 'preflight.target').serverMajor;
-    run.backups = [
-      await acts.dataWork.backupSource({ runId, source: cfg.source }),
-      await acts.dataWork.backupTarget({ runId, target: cfg.target, serverMajor }),
-    ];
-    run.result.backups = run.backups.map(({ backupId, kind, bytes, sha256, verified }) => ({
-      backupId,
-      kind,
-      bytes,
-      sha256,
-      verified,
-    }));
+    'source verified (integrity_check + sha256); a verified full backup of the target within its window (scratch restore, or pg_restore --list + sha256 + size without a scratch server); this user’s pre-image verified by re-reading (row counts + sha256) before the target is touched',
+  async step(ctx) {
+    if (patched(BACKUPS_SCALE)) await scaledBackups(ctx);
+    else await legacyBackups(ctx);
   },
 };
+
+/** The source, the window's shared full backup, this run's pre-image (what patch 'backups-scale' runs). */
+export async function scaledBackups({ run, acts }: PhaseContext): Promise<void> {
+  const { cfg, runId } = run;
+  const source = await acts.dataWork.backupSource({ runId, source: cfg.source });
+  const full = await acts.dataWork.ensureFullBackup({ runId, target: cfg.target });
+  // The pre-image names the full backup the run relies on: retention keeps it while the run does.
+  const preImage = await acts.dataWork.backupPreImage({
+    runId,
+    target: cfg.target,
+    userId: cfg.userId,
+    fullBackupId: full.backupId,
+  });
+  run.backups = [source, full, preImage];
+  summarize(run);
+}
+
+async function legacyBackups({ run, acts }: PhaseContext): Promise<void> {
+  const { cfg, runId } = run;
+  const serverMajor = required(required(run.preflight, 'preflight').target, 'preflight.target').serverMajor;
+  run.backups = [
+    await acts.dataWork.backupSource({ runId, source: cfg.source }),
+    await acts.dataWork.backupTarget({ runId, target: cfg.target, serverMajor }),
+  ];
+  summarize(run);
+}
+
+function summarize(run: PhaseContext['run']): void {
+  run.result.backups = run.backups.map(({ backupId, kind, bytes, sha256, verified }) => ({
+    backupId,
+    kind,
+    bytes,
+    sha256,
+    verified,
+  }));
+}
