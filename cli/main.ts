@@ -31,7 +31,9 @@ registerRollout(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const code = (err as { code?: string; exitCode?: number }).code;
+  // Not only commander's errors land here: pg and Node errors carry codes too, some numeric (gRPC status).
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : undefined;
   if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
     process.exitCode = 0;
   else if (code?.startsWith('commander.'))

@@ -14,8 +14,19 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     case: { type: 'string', multiple: true },
     ci: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(
+    `npm run faults [-- [--seed N] [--case NAME]... [--ci]]\n` +
+      `  --seed N     base seed (default 1): fixes each case's dataset, user, key and strike point\n` +
+      `  --case NAME  run only this case (repeatable)\n` +
+      `  --ci         the reduced matrix and CI timings\n` +
+      `cases: ${CASES.map((c) => c.name).join(', ')}\n`,
+  );
+  process.exit(0);
+}
 const seed = Number(values.seed);
 if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed: expected a non-negative integer, got ${values.seed}`);
 const unknown = (values.case ?? []).filter((n) => !CASES.some((c) => c.name === n));
