@@ -71,6 +71,8 @@ export function createLeaseActivities(deps: ActivityDeps) {
             await client.query(sqlFile('queries/release_lease.sql'), [input.runId]);
             return;
           } catch (err) {
+            // 42P01: the control tables were never created (the schema step failed first): no lease to release.
+            if ((err as { code?: string }).code === '42P01') return;
             if ((err as { code?: string }).code !== '55P03') throw err; // lock_not_available
             holders = await leaseHolders(client, input.runId);
             beat({ releasing: input.runId, attempt, holders: holders.map((h) => h.pid) });

@@ -138,8 +138,9 @@ export async function runCase(
   const canary = `CANARY-${seed}-${randomUUID().slice(0, 8)}`;
   const source = join(dir, 'source.sqlite');
   // CI runs smaller datasets (the faults still strike mid-transfer: a chunk is 100 rows).
-  generateDataset({ path: source, seed, notes: ci ? Math.min(c.notes, CI_NOTES) : c.notes, canary });
   const userId = uuidV5(`fault-suite-user-${seed}`);
+  // With the app's user marker (app_meta.user_id), as the app writes it: the run proves the file is this user's.
+  generateDataset({ path: source, seed, notes: ci ? Math.min(c.notes, CI_NOTES) : c.notes, canary, userId });
   const keyringPath = join(dir, 'keyring.json');
   writeFileSync(keyringPath, JSON.stringify({ [userId]: Buffer.from(pseudoRandom(seed, 32)).toString('base64') }));
   const database = `f_${randomUUID().replace(/-/g, '').slice(0, 12)}`;

@@ -76,3 +76,13 @@ it("keeps bridge tables another run created, with that run's rows", async () => 
   expect(await present(l, bridges)).toEqual(bridges);
   await expectRestored(l, before);
 });
+
+it('undoes a schema step that failed before the control tables existed: nothing to release, no ROLLBACK_FAILED', async () => {
+  l = await setUp();
+  await runPreflight(l);
+  const before = await snapshot(l);
+  // The step never ran (as when ensureSchema fails on its first statement): no migration.run_leases.
+  expect((await l.target.query("SELECT to_regclass('migration.run_leases') AS t"))[0]?.t ?? null).toBeNull();
+  expect(await undo(l, schemaPhase)).toEqual(['dropCreatedTables', 'unregisterOwnership', 'releaseLease']);
+  await expectRestored(l, before);
+});
