@@ -4,6 +4,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import type pg from 'pg';
 import { DEFAULT_LOCK_TIMEOUT_MS, INDEX_LOCK_POLL_MS } from '../lib/defaults';
+import { asTargetDiskFull } from '../lib/errors';
 import { qualified, quoteIdent, sqlFile, sqlStatements } from '../infra/sql-files';
 import type { ActivityDeps } from './deps';
 import { beat, cancellationSignal } from './heartbeat';
@@ -141,7 +142,9 @@ export function createIndexActivities(deps: ActivityDeps) {
               break;
             } catch (err) {
               // 55P03 lock_not_available: app traffic holds the table; back off and retry.
-              if ((err as { code?: string }).code !== '55P03' || attempt >= LOCK_RETRIES) throw err;
+              // 53100 disk_full: typed and retried by the activity (the INVALID leftover is rebuilt then).
+              if ((err as { code?: string }).code !== '55P03' || attempt >= LOCK_RETRIES)
+                throw asTargetDiskFull(err, `building index ${name}`);
               await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(schema, name)}`);
               await new Promise((r) => setTimeout(r, 500 * attempt));
             }

@@ -86,8 +86,15 @@ export function registerControl(program: Command): void {
         const status = d.status.name;
         if (status === 'RUNNING') {
           const p = await handle.query(progressQuery);
+          const retrying = retryingActivities(d.raw.pendingActivities ?? []);
           console.log(
-            o.json ? JSON.stringify({ status, progress: p }, null, 2) : `${o.workflowId} RUNNING\n${renderBar(p)}`,
+            o.json
+              ? JSON.stringify({ status, progress: p, retrying }, null, 2)
+              : [
+                  `${o.workflowId} RUNNING`,
+                  renderBar(p),
+                  ...retrying.map((r) => `retrying ${r.activity} (attempt ${r.attempt}): ${r.lastFailure}`),
+                ].join('\n'),
           );
           return;
         }
@@ -228,4 +235,24 @@ export function registerControl(program: Command): void {
         });
       },
     );
+}
+
+/**
+ * Activities the server is retrying, with their last failure (e.g. TargetDiskFull while the target's
+ * disk is full): a run that only waits on retries looks healthy in the progress query alone.
+ */
+function retryingActivities(
+  pending: {
+    activityType?: { name?: string | null } | null;
+    attempt?: number | null;
+    lastFailure?: { message?: string | null } | null;
+  }[],
+): { activity: string; attempt: number; lastFailure: string }[] {
+  return pending
+    .filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure?.message)
+    .map((a) => ({
+      activity: a.activityType?.name ?? '?',
+      attempt: a.attempt ?? 0,
+      lastFailure: a.lastFailure!.message!,
+    }));
 }

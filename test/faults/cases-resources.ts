@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { sqlFile } from '../../infra/sql-files';
 import { fillFilesystem } from '../../workers/test-faults';
@@ -18,7 +19,10 @@ interface ResourceState {
   tablespace?: string;
   ballast?: string;
   workflowId?: string;
+  /** `migrator status --json` listed the chunk retrying with SQLSTATE 53100. */
+  statusShowsDiskFull?: boolean;
 }
+const MIGRATOR_BIN = fileURLToPath(new URL('../../bin/migrator.js', import.meta.url));
 const states = new WeakMap<CaseContext, ResourceState>();
 const stateOf = (ctx: CaseContext): ResourceState => {
   if (!states.has(ctx)) states.set(ctx, {});
@@ -95,6 +99,24 @@ function targetDiskFull(name: string, persistent: boolean): FaultCase {
       if (!persistent) {
         await ctx.sleep(3000);
         rmSync(s.ballast, { force: true });
+      } else {
+        // What an operator sees meanwhile: `migrator status` names the retried chunk and the full disk.
+        await waitFor('`migrator status` to show the chunk retrying on the full disk', async () => {
+          const out = execFileSync(
+            process.execPath,
+            [MIGRATOR_BIN, 'status', '--workflow-id', h.workflowId, '--json'],
+            {
+              env: { ...process.env, TEMPORAL_ADDRESS: ctx.stack.temporalAddress },
+              encoding: 'utf8',
+            },
+          );
+          const retrying =
+            (JSON.parse(out) as { retrying?: { activity: string; lastFailure: string }[] }).retrying ?? [];
+          s.statusShowsDiskFull = retrying.some(
+            (r) => r.activity === 'transferChunk' && /SQLSTATE 53100/.test(r.lastFailure),
+          );
+          return s.statusShowsDiskFull;
+        });
       }
       return [h];
     },
@@ -104,6 +126,8 @@ function targetDiskFull(name: string, persistent: boolean): FaultCase {
       if (!/TargetDiskFull|out of disk space \(SQLSTATE 53100\)/.test(log))
         v.push('no chunk failed with the typed disk-full error (fault not injected, or not classified)');
       // The rolled-back run says why: the disk, not a generic chunk failure.
+      if (persistent && !stateOf(ctx).statusShowsDiskFull)
+        v.push('`migrator status --json` never listed the chunk retrying on the full disk');
       if (persistent && !/out of disk space \(SQLSTATE 53100\).*free space/.test(messages[0] ?? ''))
         v.push(`the rollback's reason does not name the full disk: ${messages[0] ?? '(none)'}`);
       return v;
