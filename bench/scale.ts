@@ -54,6 +54,11 @@ interface RunResult {
   workerCores: number[];
   /** The whole machine's busy fraction of all its cores during the run. */
   machineBusy: number;
+  /** Cores used by the Temporal server process and by PostgreSQL (postmaster and its backends), when known. */
+  serverCores: number | null;
+  postgresCores: number | null;
+  /** Per phase, the slowest of the 4 users' durations (seconds). */
+  phasesMaxS: Record<string, number>;
   workerPeakRssMb: number[];
 }
 
@@ -63,6 +68,20 @@ function cpuSeconds(pid: number): number {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of a process and of its children: live ones now, and the reaped ones its cutime/cstime hold. */
+function treeCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let total = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const child of children ? children.split(' ') : []) total += cpuSeconds(Number(child));
+    return total;
   } catch {
     return 0;
   }
@@ -161,6 +180,8 @@ async function runOnce(opts: {
   sources: string[];
   dir: string;
   maxActivities?: number;
+  serverPid: number | null;
+  postmasterPid: number | null;
 }): Promise<RunResult> {
   await recreateDatabase(opts.adminUrl, TARGET_DB);
   const users = opts.sources.map((source) => ({ userId: randomUUID(), source }));
@@ -198,6 +219,8 @@ async function runOnce(opts: {
     const rss = workers.map((w) => peakRssSampler(w.pid!));
     const cpu0 = workers.map((w) => cpuSeconds(w.pid!));
     const machine0 = machineJiffies();
+    const server0 = opts.serverPid ? cpuSeconds(opts.serverPid) : 0;
+    const pg0 = opts.postmasterPid ? treeCpuSeconds(opts.postmasterPid) : 0;
     const input: RolloutInput = { target: TARGET, keyring: TARGET, users, cohorts: [1], concurrency: USERS };
     const started = Date.now();
     const handle = await opts.client.workflow.start('stagedRollout', {
@@ -208,6 +231,10 @@ async function runOnce(opts: {
     const status = (await handle.result()) as RolloutStatus;
     const ms = Date.now() - started;
     const machine1 = machineJiffies();
+    const cores = (cpu: number): number => +(cpu / (ms / 1000)).toFixed(2);
+    const serverCores = opts.serverPid ? cores(cpuSeconds(opts.serverPid) - server0) : null;
+    const postgresCores = opts.postmasterPid ? cores(treeCpuSeconds(opts.postmasterPid) - pg0) : null;
+    const phasesMaxS: Record<string, number> = {};
     const workerCores = workers.map((w, i) => +((cpuSeconds(w.pid!) - cpu0[i]!) / (ms / 1000)).toFixed(2));
     const failures = status.cohorts.flatMap((c) => c.failures.map((f) => `${f.userId}: ${f.type} ${f.message ?? ''}`));
     let rows = 0;
@@ -218,6 +245,8 @@ async function runOnce(opts: {
         .result()
         .catch(() => null)) as MigrationResult | null;
       if (!result?.validation.ok) validated = false;
+      for (const [phase, phaseMs] of Object.entries(result?.phaseDurationsMs ?? {}))
+        phasesMaxS[phase] = Math.max(phasesMaxS[phase] ?? 0, +((phaseMs ?? 0) / 1000).toFixed(1));
       rows += result ? Object.values(result.tables).reduce((n, t) => n + t.migrated, 0) : 0;
     }
     return {
@@ -229,11 +258,20 @@ async function runOnce(opts: {
       failures,
       workerCores,
       machineBusy: +((machine1.busy - machine0.busy) / (machine1.total - machine0.total)).toFixed(2),
+      serverCores,
+      postgresCores,
+      phasesMaxS,
       workerPeakRssMb: rss.map((r) => Math.round(r.stop() / 1024)),
     };
   } finally {
     await Promise.all(workers.map(stopWorker));
   }
+}
+
+/** Cores the rest of the machine (other jobs) used: busy cores minus the workers', the server's and PostgreSQL's. */
+function otherCores(r: RunResult): string {
+  const ours = r.workerCores.reduce((a, b) => a + b, 0) + (r.serverCores ?? 0) + (r.postgresCores ?? 0);
+  return (r.machineBusy * cpus().length - ours).toFixed(2);
 }
 
 function gitCommit(): string | null {
@@ -285,9 +323,21 @@ async function main(): Promise<void> {
         sources: srcs,
         dir,
         maxActivities,
+        serverPid: server.process?.pid ?? null,
+        postmasterPid: local
+          ? Number(readFileSync(join(local.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+          : null,
       });
       log(
-        `  ${(r.ms / 1000).toFixed(1)} s, ${r.rows.toLocaleString('en-US')} rows (${r.rowsPerSecond.toLocaleString('en-US')} rows/s), validated: ${r.validated ? 'yes' : 'NO'}; worker CPU (cores) ${r.workerCores.join(' + ')}, machine busy ${(r.machineBusy * 100).toFixed(0)} %, worker peak RSS ${r.workerPeakRssMb.join(' + ')} MiB`,
+        `  ${(r.ms / 1000).toFixed(1)} s, ${r.rows.toLocaleString('en-US')} rows (${r.rowsPerSecond.toLocaleString('en-US')} rows/s), validated: ${r.validated ? 'yes' : 'NO'}; machine busy ${(r.machineBusy * 100).toFixed(0)} %, worker peak RSS ${r.workerPeakRssMb.join(' + ')} MiB`,
+      );
+      log(
+        `  CPU (cores of ${cpus().length}): worker(s) ${r.workerCores.join(' + ')}, Temporal server ${r.serverCores ?? 'n/a'}, PostgreSQL ${r.postgresCores ?? 'n/a'}, everything else on the machine ${otherCores(r)}`,
+      );
+      log(
+        `  slowest user per phase (s): ${Object.entries(r.phasesMaxS)
+          .map(([p, sec]) => `${p} ${sec}`)
+          .join(', ')}`,
       );
       for (const f of r.failures) log(`  failure: ${f}`);
       runs.push(r);
