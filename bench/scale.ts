@@ -50,7 +50,7 @@ interface RunResult {
   rowsPerSecond: number;
   validated: boolean;
   failures: string[];
-  /** CPU seconds each worker process used during the run / wall seconds (1.0 = one core busy). */
+  /** CPU seconds each worker process (with the pg_dump/pg_restore it runs) used during the run / wall seconds (1.0 = one core busy). */
   workerCores: number[];
   /** The whole machine's busy fraction of all its cores during the run. */
   machineBusy: number;
@@ -217,7 +217,7 @@ async function runOnce(opts: {
   );
   try {
     const rss = workers.map((w) => peakRssSampler(w.pid!));
-    const cpu0 = workers.map((w) => cpuSeconds(w.pid!));
+    const cpu0 = workers.map((w) => treeCpuSeconds(w.pid!));
     const machine0 = machineJiffies();
     const server0 = opts.serverPid ? cpuSeconds(opts.serverPid) : 0;
     const pg0 = opts.postmasterPid ? treeCpuSeconds(opts.postmasterPid) : 0;
@@ -235,7 +235,7 @@ async function runOnce(opts: {
     const serverCores = opts.serverPid ? cores(cpuSeconds(opts.serverPid) - server0) : null;
     const postgresCores = opts.postmasterPid ? cores(treeCpuSeconds(opts.postmasterPid) - pg0) : null;
     const phasesMaxS: Record<string, number> = {};
-    const workerCores = workers.map((w, i) => +((cpuSeconds(w.pid!) - cpu0[i]!) / (ms / 1000)).toFixed(2));
+    const workerCores = workers.map((w, i) => +((treeCpuSeconds(w.pid!) - cpu0[i]!) / (ms / 1000)).toFixed(2));
     const failures = status.cohorts.flatMap((c) => c.failures.map((f) => `${f.userId}: ${f.type} ${f.message ?? ''}`));
     let rows = 0;
     let validated = status.status === 'completed' && status.cohorts.every((c) => c.failed === 0);
@@ -343,14 +343,26 @@ async function main(): Promise<void> {
       runs.push(r);
     }
     const [load1, load5, load15] = loadavg();
-    const base = runs.find((r) => r.workers === 1);
-    const speedUps = runs
-      .filter((r) => r !== base)
-      .map((r) => ({ workers: r.workers, speedUp: base ? +(base.ms / r.ms).toFixed(2) : null }));
+    // Repeated counts (--workers 1,2,1,2: interleaved, so a change in the machine's load hits both) are averaged.
+    const meanMs = (n: number): number | null => {
+      const of = runs.filter((r) => r.workers === n);
+      return of.length ? of.reduce((a, r) => a + r.ms, 0) / of.length : null;
+    };
+    const base = meanMs(1);
+    const speedUps = [...new Set(runs.map((r) => r.workers))]
+      .filter((n) => n !== 1)
+      .map((n) => ({ workers: n, meanMs: meanMs(n)!, speedUp: base ? +(base / meanMs(n)!).toFixed(2) : null }));
     log('');
     log(
       `server: ${serverKind}; ${cpus().length} cores; load average ${load1!.toFixed(2)} ${load5!.toFixed(2)} ${load15!.toFixed(2)}`,
     );
+    for (const n of [...new Set(runs.map((r) => r.workers))])
+      log(
+        `${n} worker process(es): ${runs
+          .filter((r) => r.workers === n)
+          .map((r) => `${(r.ms / 1000).toFixed(1)} s`)
+          .join(', ')}`,
+      );
     for (const s of speedUps) log(`speed-up, ${s.workers} worker processes vs 1: ${s.speedUp ?? 'n/a'}x`);
     log(`every run validated: ${runs.every((r) => r.validated) ? 'yes' : 'NO'}`);
     mkdirSync(dirname(RESULTS), { recursive: true });
