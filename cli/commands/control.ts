@@ -1,5 +1,5 @@
 // Operating live runs: status, watch (progress bar), pause, resume, abort, set-chunk-size, set-throttle, list.
-import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import {
   abortUpdate,
@@ -86,7 +86,7 @@ export function registerControl(program: Command): void {
         const status = d.status.name;
         if (status === 'RUNNING') {
           const p = await handle.query(progressQuery);
-          const retrying = retryingActivities(d.raw.pendingActivities ?? []);
+          const retrying = await retryingActivities(client, d.raw);
           console.log(
             o.json
               ? JSON.stringify({ status, progress: p, retrying }, null, 2)
@@ -237,22 +237,38 @@ export function registerControl(program: Command): void {
     );
 }
 
+type Described = Awaited<ReturnType<WorkflowHandle['describe']>>['raw'];
+
 /**
  * Activities the server is retrying, with their last failure (e.g. TargetDiskFull while the target's
- * disk is full): a run that only waits on retries looks healthy in the progress query alone.
+ * disk is full): a run that only waits on retries looks healthy in the progress query alone. The
+ * chunks run in child workflows (one per table and continue-as-new window), so their pending
+ * activities are looked up too, two levels down.
  */
-function retryingActivities(
-  pending: {
-    activityType?: { name?: string | null } | null;
-    attempt?: number | null;
-    lastFailure?: { message?: string | null } | null;
-  }[],
-): { activity: string; attempt: number; lastFailure: string }[] {
-  return pending
+async function retryingActivities(
+  client: Client,
+  raw: Described,
+  depth = 0,
+): Promise<{ workflowId: string; activity: string; attempt: number; lastFailure: string }[]> {
+  const workflowId = raw.workflowExecutionInfo?.execution?.workflowId ?? '';
+  const own = (raw.pendingActivities ?? [])
     .filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure?.message)
     .map((a) => ({
+      workflowId,
       activity: a.activityType?.name ?? '?',
       attempt: a.attempt ?? 0,
       lastFailure: a.lastFailure!.message!,
     }));
+  if (depth >= 2) return own;
+  const children = await Promise.all(
+    (raw.pendingChildren ?? []).map(async (c) => {
+      try {
+        const d = await client.workflow.getHandle(c.workflowId ?? '', c.runId ?? undefined).describe();
+        return await retryingActivities(client, d.raw, depth + 1);
+      } catch {
+        return []; // ended between the two calls
+      }
+    }),
+  );
+  return [...own, ...children.flat()];
 }
