@@ -2,6 +2,7 @@
 import { toApplicationFailure } from '../lib/failures';
 import { createBackupActivities } from './backup';
 import { createCaptureActivities } from './capture';
+import { createCutoverActivities } from './cutover';
 import { createDeltaActivities } from './delta';
 import type { ActivityDeps } from './deps';
 import { createFreezeActivities } from './freeze';
@@ -47,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRolloutActivities(deps),
     ...createCaptureActivities(deps),
     ...createDeltaActivities(deps),
+    ...createCutoverActivities(deps),
     ...createFreezeActivities(deps),
     ...createLoadActivities(deps),
   });
@@ -60,5 +62,6 @@ export type { PreflightResult } from './preflight';
 export type { TableValidation } from './validate';
 export type { CaptureInstalled } from './capture';
 export type { DeltaPassResult, ExpectedTable } from './delta';
+export type { CutoverAttemptResult, CutoverOutcome } from './cutover';
 export type { IndexResult } from './indexes';
 export type { HealthReading, Counters } from './health';

@@ -2,7 +2,7 @@
 // mapped or reported, and the target is the database the run was told to use. First of all it checks
 // every capability the input names against the worker config (docs/security.md "Trust model"):
 // the workflow cannot read the worker's config, so this is where a name is granted or refused.
-import { SourceError, TargetIdentityError } from '../lib/errors';
+import { NotPermittedError, SourceError, TargetIdentityError } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import { sqliteIntegrityCheck } from './backup';
 import type { ActivityDeps } from './deps';
@@ -18,6 +18,8 @@ export interface PreflightInput {
   /** Names the run will use later; refused here, before anything is read or written. */
   keyring?: string;
   health?: { sources?: string[]; webhook?: string };
+  /** Online runs: the cut-over's write-freeze hook (online.cutover.freezeHook). */
+  freezeHook?: string;
 }
 
 export interface PreflightResult {
@@ -39,6 +41,11 @@ export function createPreflightActivities(deps: ActivityDeps) {
       if (input.keyring !== undefined) caps.keyringRef(input.keyring, 'keyring');
       (input.health?.sources ?? []).forEach((name, i) => caps.healthSource(name, `health.sources.${i}`));
       if (input.health?.webhook !== undefined) caps.webhookUrl(input.health.webhook, 'health.webhook');
+      if (input.freezeHook !== undefined && !Object.hasOwn(caps.config.freezeHooks, input.freezeHook))
+        throw new NotPermittedError(
+          'online.cutover.freezeHook',
+          `not a write-freeze hook this worker's config declares (declared: ${Object.keys(caps.config.freezeHooks).join(', ') || 'none'})`,
+        );
       const sourcePath = caps.sourcePath(input.source, 'source');
       // Opening checks the file is SQLite at all (SourceInvalid at once); the integrity check of a
       // large file then runs in a child process, so the event loop (heartbeats) never stalls on it.
