@@ -10,7 +10,7 @@
 // recomputed from the copy after writes resumed, so the freeze does not grow with the source.
 // If the worker dies mid-attempt, the OS drops the source lock, PostgreSQL the transaction, and the
 // flag's frozenUntilMs ends the app's freeze within the budget.
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Context, heartbeat } from '@temporalio/activity';
@@ -24,7 +24,7 @@ import { targetId } from '../lib/ids';
 import { mappingFor, TABLE_ORDER } from '../lib/mapping';
 import type { TableMapping } from '../lib/mapping/types';
 import { quoteIdent, sqlFile } from '../infra/sql-files';
-import { openSourceWritable } from './capture';
+import { freezeCopyPath, openSourceWritable } from './capture';
 import { applyBatch, expectedTable, readLog, type ExpectedTable, type PassCtx } from './delta';
 import type { ActivityDeps } from './deps';
 import { hookOf, runFreezeHook } from './freeze';
@@ -221,8 +221,7 @@ async function expectedFromCopy(deps: ActivityDeps, input: CutoverAttemptInput, 
     return expected;
   } finally {
     client.release();
-    copy.close();
-    rmSync(snapshot, { force: true });
+    copy.close(); // kept for validation's sample; removing the capture removes it
   }
 }
 
@@ -241,7 +240,8 @@ export function createCutoverActivities(deps: ActivityDeps) {
       const cancelled = Context.current().cancellationSignal;
       // Heartbeats carry an abort to us (cancellation) while the hook or the lock is awaited.
       const beat = setInterval(() => heartbeat({ phase: 'cutover' }), 500);
-      const snapshot = join(deps.backupDir, `.cutover-${input.runId}-${process.pid}-${Date.now()}.sqlite`);
+      // Written under a name of its own; renamed to the run's freeze copy once the attempt succeeded.
+      const snapshot = join(deps.backupDir, `.cutover-${process.pid}-${Date.now()}.partial.sqlite`);
       const st: AttemptState = {
         out: {
           outcome: 'done',
@@ -264,6 +264,7 @@ export function createCutoverActivities(deps: ActivityDeps) {
         snapshotTaken: false,
       };
       const { out } = st;
+      let finished = false;
       try {
         if (hook && hookName) {
           st.windowStart = performance.now();
@@ -280,6 +281,7 @@ export function createCutoverActivities(deps: ActivityDeps) {
           }
         }
         if (out.outcome === 'done') await lockAndDrain(deps, input, path, snapshot, st);
+        finished = true;
       } finally {
         clearInterval(beat);
         if (st.db) {
@@ -297,9 +299,12 @@ export function createCutoverActivities(deps: ActivityDeps) {
         }
         if (out.outcome === 'done' && out.windowMs > input.budgetMs) out.outcome = 'over-budget';
         recordCutoverAttempt(label, out.outcome === 'done' ? 'frozen' : 'failed');
-        if (out.outcome !== 'done' && st.snapshotTaken) rmSync(snapshot, { force: true });
+        if ((!finished || out.outcome !== 'done') && st.snapshotTaken) rmSync(snapshot, { force: true });
       }
-      if (out.outcome === 'done') out.expected = await expectedFromCopy(deps, input, snapshot);
+      if (out.outcome !== 'done') return out;
+      const copy = freezeCopyPath(deps, input.runId);
+      renameSync(snapshot, copy);
+      out.expected = await expectedFromCopy(deps, input, copy);
       return out;
     },
   };

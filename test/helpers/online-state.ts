@@ -1,8 +1,8 @@
 // Online mode, seen independently of the product's code: the source's schema and per-key content
 // hashes, the target's rows decrypted with the user's key as the same hashes, and the state the
-// load generator's acknowledged writes say the source had at a freeze.
+// load generator's acknowledged writes say the source had at a freeze. No vitest here: the online
+// benchmark (bench/online.ts) uses it too.
 import Database from 'better-sqlite3';
-import { expect } from 'vitest';
 import { loadContentHash, type LoadRecord } from '../../infra/load-generator';
 import { deriveEntityKey, openString } from '../../lib/envelope';
 import { targetId, type SourceTable } from '../../lib/ids';
@@ -97,14 +97,14 @@ export async function targetStateOf(target: TestTarget, userId: string, sealer: 
     for (const row of rows) {
       const c = mapping.decode(row, sealer);
       const key = ids.get(String(row[mapping.targetKeyColumn]));
-      expect(key, `${t}: a target row no source key maps to`).toBeDefined();
+      if (key === undefined) throw new Error(`${t}: a target row no source key maps to`);
       let hash: string;
       if (t === 'local_notes') hash = loadContentHash(t, { title: c.title, body: c.body, deleted: c.deleted });
       else if (t === 'note_tasks')
         hash = loadContentHash(t, { content: c.content, deleted: c.deleted, note_id: notes.get(String(c.note_id)) });
       else if (t === 'local_folders') hash = loadContentHash(t, { name: c.name, deleted: c.deleted });
       else hash = loadContentHash(t, { folder_id: folders.get(String(c.folder_id)) });
-      m.set(key!, hash);
+      m.set(key, hash);
     }
     out[t] = m;
   }
