@@ -44,7 +44,7 @@ export function createPreflightActivities(deps: ActivityDeps) {
       if (input.freezeHook !== undefined && !Object.hasOwn(caps.config.freezeHooks, input.freezeHook))
         throw new NotPermittedError(
           'online.cutover.freezeHook',
-          `not a write-freeze hook this worker's config declares (declared: ${Object.keys(caps.config.freezeHooks).join(', ') || 'none'})`,
+          `"${input.freezeHook}" is not a write-freeze hook this worker's config declares (declared: ${Object.keys(caps.config.freezeHooks).join(', ') || 'none'})`,
         );
       const sourcePath = caps.sourcePath(input.source, 'source');
       // Opening checks the file is SQLite at all (SourceInvalid at once); the integrity check of a

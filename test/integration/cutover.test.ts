@@ -14,10 +14,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFlag } from '../../activities/freeze';
 import { generateDataset } from '../../gen/generate';
 import { readLoadLog, runLoad, type LoadSummary } from '../../infra/load-generator';
+import { innermost } from '../../lib/failures';
 import type { MigrationInput } from '../../lib/input';
 import { TABLE_ORDER } from '../../lib/mapping';
 import { parseWorkerConfig } from '../../lib/worker-config';
-import { abortUpdate, progressQuery, type MigrationResult, type RollbackReport } from '../../workflows/definitions';
+import {
+  abortUpdate,
+  cutoverNowUpdate,
+  postponeCutoverUpdate,
+  progressQuery,
+  type MigrationResult,
+  type RollbackReport,
+} from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
 import { migrationFixture } from '../helpers/fixture';
 import {
@@ -93,6 +101,13 @@ async function failureOf(handle: WorkflowHandle): Promise<{ message: string; rep
   const cause = (failure as WorkflowFailedError).cause as { message: string; details?: unknown[] };
   return { message: cause.message, report: cause.details?.[0] as RollbackReport };
 }
+
+/** Why an Update was refused (its validator's message); '' when it was accepted. */
+const refusal = (update: Promise<unknown>): Promise<string> =>
+  update.then(
+    () => '',
+    (e: unknown) => innermost(e),
+  );
 
 /** The source accepts a write at once (no lock held, no capture trigger left to fire). */
 function sourceWritable(path: string): boolean {
@@ -389,5 +404,68 @@ describe('cut-over', () => {
       expect(await targetState(r.target)).toEqual(targetBefore);
       expect(sourceSchema(r.source)).toEqual(schemaBefore);
     }, 400_000);
+  });
+
+  describe('operator controls', () => {
+    const r = isolatedRun('controls', 300);
+    it('postponeCutover holds the cut-over until cutoverNow; a second postpone and a late cutoverNow are refused', async () => {
+      declareHooks({ 'ctl-flag': { kind: 'file', path: join(dir, 'ctl.freeze.json') } });
+      const handle = await start(fx.worker, {
+        source: r.source,
+        userId: r.userId,
+        target: r.target.ref,
+        keyring: r.keyring.ref,
+        online: { enabled: true, cutover: { freezeHook: 'ctl-flag' } },
+      });
+      // Postponed before the cut-over can start (the run is still copying or earlier).
+      await handle.executeUpdate(postponeCutoverUpdate);
+      expect(await refusal(handle.executeUpdate(postponeCutoverUpdate))).toMatch(/already postponed/);
+      await waitUntil(
+        'the run to hold in cutover',
+        async () => (await handle.query(progressQuery)).phase === 'cutover',
+        {
+          timeoutMs: 240_000,
+          intervalMs: 200,
+        },
+      );
+      await new Promise((res) => setTimeout(res, 3000));
+      const held = await handle.query(progressQuery);
+      expect(held.phase).toBe('cutover');
+      expect(held.cutover).toEqual({ postponed: true, now: false, done: false, attempts: 0 });
+      await handle.executeUpdate(cutoverNowUpdate);
+      const result = await handle.result();
+      expect(result.validation.ok).toBe(true);
+      expect(result.online!.attempts).toHaveLength(1);
+      expect(await refusal(handle.executeUpdate(cutoverNowUpdate))).toMatch(
+        /not running|already happened|already completed/,
+      );
+    }, 400_000);
+
+    it('an offline run refuses cutoverNow; an undeclared freeze hook is refused by name at preflight', async () => {
+      const offline = await start(fx.worker, {
+        source: r.source,
+        userId: r.userId,
+        target: r.target.ref,
+        keyring: r.keyring.ref,
+        dryRun: true,
+      });
+      expect(await refusal(offline.executeUpdate(cutoverNowUpdate))).toMatch(/not an online run/);
+      await offline.result();
+      const bad = await start(fx.worker, {
+        source: r.source,
+        userId: r.userId,
+        target: r.target.ref,
+        keyring: r.keyring.ref,
+        online: { enabled: true, cutover: { freezeHook: 'not-declared' } },
+      });
+      const failure = await bad.result().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      expect(innermost(failure)).toMatch(
+        /online\.cutover\.freezeHook.*not-declared|not-declared.*online\.cutover\.freezeHook/,
+      );
+    }, 200_000);
   });
 });
