@@ -70,7 +70,9 @@ it('applies the changes made after the bulk copy; the undo of transfer removes t
   expect(online.passes).toBe(3);
   expect(online.lastSeq).toBe(6);
   expect(online.freezeMs).toBeGreaterThan(0);
-  expect(online.attempts).toEqual([{ outcome: 'done', windowMs: online.freezeMs, pending: 0, changes: 0, tailRows: 0 }]);
+  expect(online.attempts).toEqual([
+    { outcome: 'done', windowMs: online.freezeMs, pending: 0, changes: 0, tailRows: 0 },
+  ]);
   expect(l.run.result.tables.local_notes!.sourceRows).toBe(61);
 
   const sealer = l.deps.sealer(l.run.cfg.keyring, userId);
