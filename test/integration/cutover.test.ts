@@ -5,12 +5,16 @@
 // the flag released and the target exactly as before; a worker SIGKILLed mid-freeze keeps the app
 // frozen no longer than the flag's expiry, and the next worker finishes the run; a hook slower
 // than the budget makes every attempt fail, then the run fails with CutoverBudgetExceeded and rolls back.
+// The operator's postpone-cutover / cutover-now (CLI and Updates) hold and release the cut-over.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readFlag } from '../../activities/freeze';
 import { generateDataset } from '../../gen/generate';
 import { readLoadLog, runLoad, type LoadSummary } from '../../infra/load-generator';
@@ -100,6 +104,17 @@ async function failureOf(handle: WorkflowHandle): Promise<{ message: string; rep
   expect(failure).toBeInstanceOf(WorkflowFailedError);
   const cause = (failure as WorkflowFailedError).cause as { message: string; details?: unknown[] };
   return { message: cause.message, report: cause.details?.[0] as RollbackReport };
+}
+
+const BIN = fileURLToPath(new URL('../../bin/migrator.js', import.meta.url));
+
+/** `migrator <args>` against the test server: exit code and output. */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default' };
+  return promisify(execFile)(process.execPath, [BIN, ...args], { env }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
 }
 
 /** Why an Update was refused (its validator's message); '' when it was accepted. */
@@ -407,7 +422,7 @@ describe('cut-over', () => {
   });
 
   describe('operator controls', () => {
-    const r = isolatedRun('controls', 300);
+    const r = isolatedRun('controls', 1500); // long enough a copy that the postpone lands before the cut-over
     it('postponeCutover holds the cut-over until cutoverNow; a second postpone and a late cutoverNow are refused', async () => {
       declareHooks({ 'ctl-flag': { kind: 'file', path: join(dir, 'ctl.freeze.json') } });
       const handle = await start(fx.worker, {
@@ -417,8 +432,13 @@ describe('cut-over', () => {
         keyring: r.keyring.ref,
         online: { enabled: true, cutover: { freezeHook: 'ctl-flag' } },
       });
-      // Postponed before the cut-over can start (the run is still copying or earlier).
-      await handle.executeUpdate(postponeCutoverUpdate);
+      // Postponed through the CLI before the cut-over can start (the run is still copying or earlier).
+      const postponed = await cli(['postpone-cutover', '--workflow-id', handle.workflowId, '--json']);
+      expect(postponed.code, postponed.stderr).toBe(0);
+      expect(JSON.parse(postponed.stdout)).toMatchObject({ postponed: true });
+      const again = await cli(['postpone-cutover', '--workflow-id', handle.workflowId]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/postpone-cutover refused: .*already postponed/);
       expect(await refusal(handle.executeUpdate(postponeCutoverUpdate))).toMatch(/already postponed/);
       await waitUntil(
         'the run to hold in cutover',
@@ -432,7 +452,9 @@ describe('cut-over', () => {
       const held = await handle.query(progressQuery);
       expect(held.phase).toBe('cutover');
       expect(held.cutover).toEqual({ postponed: true, now: false, done: false, attempts: 0 });
-      await handle.executeUpdate(cutoverNowUpdate);
+      const now = await cli(['cutover-now', '--workflow-id', handle.workflowId, '--json']);
+      expect(now.code, now.stderr).toBe(0);
+      expect(JSON.parse(now.stdout)).toMatchObject({ cutoverNow: true, phase: 'cutover' });
       const result = await handle.result();
       expect(result.validation.ok).toBe(true);
       expect(result.online!.attempts).toHaveLength(1);
