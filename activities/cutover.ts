@@ -150,7 +150,14 @@ async function lockAndDrain(
   st.db = db;
   const remaining = input.budgetMs - (st.windowStart === null ? 0 : performance.now() - st.windowStart);
   db.pragma(`busy_timeout = ${Math.max(1, Math.floor(remaining))}`);
-  db.exec('BEGIN IMMEDIATE'); // the app's writers wait from here (SQLITE_BUSY past the budget: an error, retried)
+  try {
+    db.exec('BEGIN IMMEDIATE'); // the app's writers wait from here
+  } catch (err) {
+    // The app held the lock for the rest of the budget: this attempt is over budget, not an error.
+    if (!/^SQLITE_BUSY/.test((err as { code?: string }).code ?? '')) throw err;
+    out.outcome = 'over-budget';
+    return;
+  }
   const lockedAt = performance.now();
   st.lockedAt = lockedAt;
   st.windowStart ??= lockedAt;
