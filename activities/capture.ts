@@ -4,6 +4,8 @@
 // sqlite_master as it was before the install (the digest below excludes the capture's own objects,
 // so it is equal before the install and after the removal unless the app itself changed its schema).
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CAPTURED_TABLES } from '../lib/capture';
 import { SOURCE_WRITE_BUSY_TIMEOUT_MS } from '../lib/defaults';
@@ -17,6 +19,12 @@ export function openSourceWritable(path: string): Database.Database {
   const db = new Database(path, { fileMustExist: true, timeout: SOURCE_WRITE_BUSY_TIMEOUT_MS });
   db.defaultSafeIntegers(false);
   return db;
+}
+
+/** The copy of the source the cut-over took under the write lock (the source at the freeze point):
+ * validation samples it; removing the capture removes it. In the worker's backup directory. */
+export function freezeCopyPath(deps: Pick<ActivityDeps, 'backupDir'>, runId: string): string {
+  return join(deps.backupDir, `.cutover-${runId.replace(/[^A-Za-z0-9-]/g, '_')}.sqlite`);
 }
 
 const isCaptureObject = (name: string) => name === '_migrator_changes' || name.startsWith('_migrator_');
@@ -93,6 +101,7 @@ export function createCaptureActivities(deps: ActivityDeps) {
         return { schemaDigest: schemaDigest(db), remaining: captureObjects(db) };
       } finally {
         db.close();
+        rmSync(freezeCopyPath(deps, input.runId), { force: true });
       }
     },
   };

@@ -75,7 +75,7 @@ interface BridgeState {
   created_row: boolean;
 }
 
-interface PassCtx {
+export interface PassCtx {
   db: Database.Database;
   client: pg.ClientBase;
   sealer: Sealer;
@@ -85,7 +85,7 @@ interface PassCtx {
   schema: string;
 }
 
-function readLog(db: Database.Database, after: number): ChangeEntry[] {
+export function readLog(db: Database.Database, after: number): ChangeEntry[] {
   return db
     .prepare(sqlFile('source/capture_read.sql'))
     .all({ after, limit: DELTA_MAX_CHANGES_PER_PASS }) as ChangeEntry[];
@@ -182,7 +182,7 @@ async function upsertKeys(
 }
 
 /** Applies one coalesced batch: upserts in foreign-key order, then deletes in reverse order. */
-async function applyBatch(p: PassCtx, keys: Map<string, string[]>) {
+export async function applyBatch(p: PassCtx, keys: Map<string, string[]>) {
   let upserted = 0;
   let deleted = 0;
   let quarantined = 0;
@@ -207,7 +207,7 @@ async function applyBatch(p: PassCtx, keys: Map<string, string[]>) {
  * chunk path's rules: rows, migrated (minus rows the target refused, as the bridge records them),
  * quarantined, and the checksum of the migrated rows' canonical values.
  */
-async function expectedTable(p: PassCtx, mapping: TableMapping): Promise<ExpectedTable> {
+export async function expectedTable(p: PassCtx, mapping: TableMapping): Promise<ExpectedTable> {
   const { db, client, input } = p;
   const page = db.prepare(
     `SELECT ${mapping.keyColumn} AS k FROM ${mapping.sourceTable} WHERE ${mapping.keyColumn} > coalesce(@lo, -9e999) ORDER BY ${mapping.keyColumn} LIMIT 1000`,

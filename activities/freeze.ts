@@ -57,11 +57,13 @@ export async function runFreezeHook(
   action: FreezeAction,
   runId: string,
   frozenUntilMs: number,
+  options: { signal?: AbortSignal } = {},
 ): Promise<void> {
   if (hook.kind === 'file') return fileHook(name, hook.path, action, { frozenUntilMs, runId });
   if (hook.kind === 'command') {
     const [file, ...args] = action === 'freeze' ? hook.freeze : hook.unfreeze;
     const timeout = AbortSignal.timeout(hook.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     try {
       await runChild(file!, args, {
         what: `write-freeze hook "${name}" (${action})`,
@@ -72,12 +74,13 @@ export async function runFreezeHook(
           MIGRATOR_RUN_ID: runId,
           MIGRATOR_FREEZE_UNTIL_MS: String(frozenUntilMs),
         },
-        signal: timeout,
+        signal,
         captureStdout: false,
         killGraceMs: 1_000,
       });
     } catch (err) {
       if (timeout.aborted) throw new FreezeHookError(name, action, `timed out after ${hook.timeoutMs} ms (killed)`);
+      if (options.signal?.aborted) throw new FreezeHookError(name, action, 'stopped (budget or abort; killed)');
       throw new FreezeHookError(name, action, (err as Error).message);
     }
     return;
@@ -86,7 +89,9 @@ export async function runFreezeHook(
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ action, runId, frozenUntilMs }),
-    signal: AbortSignal.timeout(hook.timeoutMs),
+    signal: options.signal
+      ? AbortSignal.any([AbortSignal.timeout(hook.timeoutMs), options.signal])
+      : AbortSignal.timeout(hook.timeoutMs),
   }).catch((err: Error) => {
     throw new FreezeHookError(name, action, err.message);
   });
@@ -152,7 +157,7 @@ export function readFlag(path: string): FreezeFlag | null {
   }
 }
 
-function hookOf(deps: ActivityDeps, name: string): FreezeHookConfig {
+export function hookOf(deps: ActivityDeps, name: string): FreezeHookConfig {
   const hooks = deps.capabilities.config.freezeHooks;
   if (typeof name === 'string' && Object.hasOwn(hooks, name)) return hooks[name]!;
   const declared =

@@ -2,6 +2,7 @@
 import { toApplicationFailure } from '../lib/failures';
 import { createBackupActivities } from './backup';
 import { createCaptureActivities } from './capture';
+import { createCutoverActivities } from './cutover';
 import { createDeltaActivities } from './delta';
 import type { ActivityDeps } from './deps';
 import { createFreezeActivities } from './freeze';
@@ -52,6 +53,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRolloutActivities(deps),
     ...createCaptureActivities(deps),
     ...createDeltaActivities(deps),
+    ...createCutoverActivities(deps),
     ...createFreezeActivities(deps),
     ...createLoadActivities(deps),
     ...createOwnershipActivities(deps),
@@ -67,5 +69,6 @@ export type { OwnershipProof } from './ownership';
 export type { TableValidation } from './validate';
 export type { CaptureInstalled } from './capture';
 export type { DeltaPassResult, ExpectedTable } from './delta';
+export type { CutoverAttemptResult, CutoverOutcome } from './cutover';
 export type { IndexResult } from './indexes';
 export type { HealthReading, Counters } from './health';

@@ -2,7 +2,7 @@
 // mapped or reported, and the target is the database the run was told to use. First of all it checks
 // every capability the input names against the worker config (docs/security.md "Trust model"):
 // the workflow cannot read the worker's config, so this is where a name is granted or refused.
-import { SourceError, TargetIdentityError } from '../lib/errors';
+import { NotPermittedError, SourceError, TargetIdentityError } from '../lib/errors';
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import { sqliteIntegrityCheck } from './backup';
 import type { ActivityDeps } from './deps';
@@ -23,6 +23,8 @@ export interface PreflightInput {
   /** The input's sourceOwnershipUnverified: accept a file without the app's user marker. */
   sourceOwnershipUnverified?: boolean;
   health?: { sources?: string[]; webhook?: string };
+  /** Online runs: the cut-over's write-freeze hook (online.cutover.freezeHook). */
+  freezeHook?: string;
 }
 
 export interface PreflightResult {
@@ -46,6 +48,11 @@ export function createPreflightActivities(deps: ActivityDeps) {
       if (input.keyring !== undefined) caps.keyringRef(input.keyring, 'keyring');
       (input.health?.sources ?? []).forEach((name, i) => caps.healthSource(name, `health.sources.${i}`));
       if (input.health?.webhook !== undefined) caps.webhookUrl(input.health.webhook, 'health.webhook');
+      if (input.freezeHook !== undefined && !Object.hasOwn(caps.config.freezeHooks, input.freezeHook))
+        throw new NotPermittedError(
+          'online.cutover.freezeHook',
+          `"${input.freezeHook}" is not a write-freeze hook this worker's config declares (declared: ${Object.keys(caps.config.freezeHooks).join(', ') || 'none'})`,
+        );
       const sourcePath = caps.sourcePath(input.source, 'source');
       // Opening checks the file is SQLite at all (SourceInvalid at once); the integrity check of a
       // large file then runs in a child process, so the event loop (heartbeats) never stalls on it.

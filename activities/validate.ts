@@ -2,11 +2,13 @@
 // canonical values re-read (and decrypted) from the target equals the one computed from the
 // source during transfer; a random sample deep-compared field by field (timestamps within 1 s,
 // everything else exact); and no dangling references. Returns failures as text without values.
+import { existsSync } from 'node:fs';
 import { heartbeat } from '@temporalio/activity';
 import { canonicalJson, ChecksumAccumulator } from '../lib/checksum';
 import { TIMESTAMP_TOLERANCE_MS } from '../lib/defaults';
 import { mappingFor } from '../lib/mapping';
 import { quoteIdent, sqlFile } from '../infra/sql-files';
+import { freezeCopyPath } from './capture';
 import type { ActivityDeps } from './deps';
 import { prepareRows, targetRefLookup } from './prepare-rows';
 import { withSourceAsync } from './source';
@@ -84,7 +86,11 @@ export function createValidateActivities(deps: ActivityDeps) {
       if (input.sampleSize > 0) {
         const client = await pool.connect();
         try {
-          await withSourceAsync(deps.capabilities.sourcePath(input.source, 'source'), async (db) => {
+          // Online runs sample the source as it was at the freeze (the cut-over's copy) when this worker
+          // has it: the live source has moved on, in the sampled rows or in rows they reference.
+          const live = deps.capabilities.sourcePath(input.source, 'source');
+          const frozen = input.changedAfterSeq === undefined ? null : freezeCopyPath(deps, input.runId);
+          await withSourceAsync(frozen && existsSync(frozen) ? frozen : live, async (db) => {
             let sample = db
               .prepare(`SELECT ${mapping.selectList} FROM ${mapping.sourceTable} ORDER BY random() LIMIT ?`)
               .all(input.sampleSize) as Record<string, unknown>[];

@@ -15,8 +15,16 @@ export function renderBar(p: MigrationProgress, width = 30): string {
       : p.throttleReason
         ? ` · THROTTLED (${p.throttleReason})`
         : '';
+  const cut = p.cutover;
+  const cutover = !cut
+    ? ''
+    : cut.postponed
+      ? ' · CUT-OVER POSTPONED'
+      : cut.attempts
+        ? ` · cut-over attempts ${cut.attempts}${cut.done ? ' (done)' : ''}`
+        : '';
   const throttled = p.throttledMs ? ` · throttled ${(p.throttledMs / 1000).toFixed(1)} s` : '';
   return `${bar} ${(fraction * 100).toFixed(0).padStart(3)}% ${p.phase}${table} · ${p.rowsRead.toLocaleString('en-US')}/${p.rowsTotal.toLocaleString(
     'en-US',
-  )} rows · chunks ${p.chunksDone}/${p.chunksTotal} · ${rate} · ${eta}${throttled}${state}`;
+  )} rows · chunks ${p.chunksDone}/${p.chunksTotal} · ${rate} · ${eta}${throttled}${cutover}${state}`;
 }

@@ -2,7 +2,29 @@
 // per finished phase (its duration; rows and rate for the transfer) and one live line for the
 // current phase, redrawn in place (rows, rate, ETA). Not on a terminal (CI, pipes, log files): the
 // same finished-phase lines, plus the live line when the transfer starts and as a periodic summary.
-import { PHASE_NAMES, type MigrationProgress, type MigrationResult, type PhaseName } from '../workflows/definitions';
+import {
+  type MigrationProgress,
+  type MigrationResult,
+  type OnlinePhaseName,
+  type PhaseName,
+} from '../workflows/definitions';
+
+type AnyPhase = PhaseName | OnlinePhaseName;
+/** Every phase in the order a run meets it (online runs' own phases where they run). */
+const RUN_ORDER: readonly AnyPhase[] = [
+  'preflight',
+  'backup',
+  'schema',
+  'indexes',
+  'capture',
+  'transfer',
+  'delta',
+  'cutover',
+  'validation',
+  'release-capture',
+  'post-migration',
+  'soak',
+];
 import { renderBar } from './progress-bar';
 
 export interface ProgressOutput {
@@ -25,7 +47,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The finished-phase line, e.g. `progress: ✓ transfer      2.1 s · 1,133 rows · 540 rows/s`. */
-export function phaseDoneLine(phase: PhaseName, ms: number, rows?: number): string {
+export function phaseDoneLine(phase: AnyPhase, ms: number, rows?: number): string {
   const transfer = rows !== undefined && ms > 0 ? ` · ${fmt(rows)} rows · ${fmt((rows * 1000) / ms)} rows/s` : '';
   return `${PROGRESS_PREFIX} ✓ ${phase.padEnd(14)} ${seconds(ms).padStart(7)}${transfer}`;
 }
@@ -38,7 +60,7 @@ export function phaseLiveLine(p: MigrationProgress, phaseElapsedMs: number, barW
 }
 
 export class ProgressDisplay {
-  private readonly printed = new Set<PhaseName>();
+  private readonly printed = new Set<AnyPhase>();
   private readonly summaryEveryMs: number;
   private phase: string | null = null;
   private phaseSince = 0;
@@ -65,7 +87,7 @@ export class ProgressDisplay {
     this.printFinished(p.phaseDurationsMs);
     // Nothing live before the first phase, after the last, while rolling back, or in the moment
     // between a phase's end (its duration recorded) and the next phase's start.
-    if (!(PHASE_NAMES as readonly string[]).includes(p.phase) || this.printed.has(p.phase as PhaseName)) return;
+    if (!(RUN_ORDER as readonly string[]).includes(p.phase) || this.printed.has(p.phase as AnyPhase)) return;
     const live = phaseLiveLine(p, now - this.phaseSince);
     if (this.out.isTTY) {
       const width = Math.max(20, (this.out.columns || 120) - 1); // 0 when the terminal does not say
@@ -95,9 +117,9 @@ export class ProgressDisplay {
     this.drawn = false;
   }
 
-  private printFinished(durations: Partial<Record<PhaseName, number>>): void {
+  private printFinished(durations: Partial<Record<AnyPhase, number>>): void {
     const lines: string[] = [];
-    for (const phase of PHASE_NAMES) {
+    for (const phase of RUN_ORDER) {
       const ms = durations[phase];
       if (ms === undefined || this.printed.has(phase)) continue;
       this.printed.add(phase);

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { DEFAULT_TASK_QUEUE } from '../lib/defaults';
 import { migrationWorkflowId, parseMigrationInput, type MigrationInput } from '../lib/input';
-import { progressQuery, type MigrationResult } from '../workflows/definitions';
+import { progressQuery, type MigrationResult, type OnlineReport } from '../workflows/definitions';
 import { ProgressDisplay } from './progress';
 import { MigrationStatus, MigrationTarget, MigrationUser } from '../workflows/search-attributes';
 
@@ -68,6 +68,18 @@ export async function waitWithProgress(
 }
 
 /** A human-readable report of a result: counts, checksums, durations, backups. */
+/** Online runs: the write freeze, the attempts and the delta passes, on one line. */
+export function formatOnline(o: OnlineReport): string {
+  const attempts = o.attempts ?? [];
+  const failed = attempts.filter((a) => a.outcome !== 'done').map((a) => `${a.outcome} ${Math.round(a.windowMs)} ms`);
+  const freeze = o.freezeMs === null ? 'not yet' : `${o.freezeMs.toFixed(0)} ms`;
+  return (
+    `online: write freeze ${freeze}${o.budgetMs ? ` (budget ${o.budgetMs} ms, hook ${o.freezeHook ?? 'none: source lock only'})` : ''}; ` +
+    `${attempts.length} cut-over attempt(s)${failed.length ? ` (${failed.join(', ')})` : ''}; ` +
+    `${o.passes} delta passes, ${o.changesApplied} changes applied`
+  );
+}
+
 export function formatReport(r: MigrationResult): string {
   const lines = [
     `migration ${r.workflowId} (run ${r.runId}) ${r.status}${r.validation.ok ? ', validation passed' : ''}`,
@@ -83,6 +95,7 @@ export function formatReport(r: MigrationResult): string {
       .map(([p, ms]) => `${p} ${(ms / 1000).toFixed(1)} s`)
       .join(', ')}`,
   );
+  if (r.online) lines.push(`  ${formatOnline(r.online)}`);
   if (r.throttledMs !== undefined)
     lines.push(`  throttled: ${(r.throttledMs / 1000).toFixed(1)} s waiting on the target's load`);
   for (const b of r.backups)

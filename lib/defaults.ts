@@ -160,6 +160,19 @@ export const SOURCE_WRITE_BUSY_TIMEOUT_MS = 30_000;
  * even if the worker dies mid-cut-over (the hook carries the expiry; the app honours it). A cut-over
  * that needs longer is not an online migration. */
 export const MAX_FREEZE_BUDGET_MS = 10 * 60_000;
+/** Cut-over: the default write-freeze budget. The issue's goal is downtime under a second at the
+ * median; 2 s leaves room for a loaded 2-core machine without making an attempt a long outage. */
+export const DEFAULT_CUTOVER_BUDGET_MS = 2_000;
+/** Cut-over: attempts before the run fails (each failed one unfreezes and catches up first). */
+export const DEFAULT_CUTOVER_MAX_ATTEMPTS = 5;
+/** Cut-over: wait between a failed attempt's catch-up and the next attempt (the app writes meanwhile). */
+export const DEFAULT_CUTOVER_RETRY_DELAY_MS = 1_000;
+/** Cut-over: an attempt whose pending log holds more changes than this gives up before applying them
+ * (the app writes faster than a frozen pass could drain in the budget): unfreeze, catch up, retry. */
+export const DEFAULT_CUTOVER_MAX_FINAL_CHANGES = 2_000;
+/** Cut-over: while the operator postpones it, one delta pass this often keeps the target close (and
+ * the final pass short); about six history events each. */
+export const CUTOVER_POSTPONED_PASS_INTERVAL_MS = 10_000;
 /** Bucket bounds (seconds) of migrator_write_freeze_seconds: freezes are sub-second to minutes. */
 export const WRITE_FREEZE_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
 

@@ -155,6 +155,7 @@ export const NON_RETRYABLE_TYPES = [
   'RunSuperseded',
   'LeaseReleaseTimeout',
   'InjectedFault',
+  'CutoverBudgetExceeded',
   'RolledBack',
   'ROLLBACK_FAILED',
   'BackupInsufficientSpace',
@@ -304,5 +305,21 @@ export class FreezeHookError extends MigrationError {
     reason: string,
   ) {
     super(`write-freeze hook "${hook}" (${action}): ${reason}`);
+  }
+}
+
+/** Every cut-over attempt kept writes frozen longer than the budget (or found too much to apply under it). */
+export class CutoverBudgetExceededError extends MigrationError {
+  readonly type = 'CutoverBudgetExceeded';
+  readonly nonRetryable = true;
+  readonly field = 'online.cutover.budgetMs';
+  constructor(
+    readonly budgetMs: number,
+    readonly attempts: number,
+    detail: string,
+  ) {
+    super(
+      `cut-over: ${attempts} attempts could not finish within online.cutover.budgetMs = ${budgetMs} ms (${detail}); raise the budget, lower the write rate, or run offline`,
+    );
   }
 }

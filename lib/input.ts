@@ -22,6 +22,11 @@ import {
   DEFAULT_SAMPLE_SIZE,
   DEFAULT_DELTA_THRESHOLD,
   DEFAULT_MAX_DELTA_PASSES,
+  DEFAULT_CUTOVER_BUDGET_MS,
+  DEFAULT_CUTOVER_MAX_ATTEMPTS,
+  DEFAULT_CUTOVER_MAX_FINAL_CHANGES,
+  DEFAULT_CUTOVER_RETRY_DELAY_MS,
+  MAX_FREEZE_BUDGET_MS,
   ROLLOUT_INLINE_USERS_MAX,
 } from './defaults';
 import { InvalidInputError } from './errors';
@@ -96,6 +101,21 @@ const REMOVED: Record<string, string> = {
     'must be names of health sources declared in the worker config; SQL and URLs are not accepted in workflow input',
 };
 
+/** Online mode's cut-over (workflows/phases/cutover.ts): names only; the hook's capability is in the worker config. */
+export const CutoverSchema = z
+  .object({
+    /** A write-freeze hook the worker config declares (`freezeHooks`); absent: the source's write lock alone freezes. */
+    freezeHook: Name.optional(),
+    /** The longest one attempt may keep writes frozen (freeze acknowledged → unfreeze acknowledged). */
+    budgetMs: z.number().int().min(1).max(MAX_FREEZE_BUDGET_MS).default(DEFAULT_CUTOVER_BUDGET_MS),
+    maxAttempts: z.number().int().min(1).max(100).default(DEFAULT_CUTOVER_MAX_ATTEMPTS),
+    retryDelayMs: z.number().int().min(0).max(3_600_000).default(DEFAULT_CUTOVER_RETRY_DELAY_MS),
+    /** An attempt that finds more pending changes than this gives up before applying them. */
+    maxFinalChanges: z.number().int().min(1).max(1_000_000).default(DEFAULT_CUTOVER_MAX_FINAL_CHANGES),
+  })
+  .strict();
+export type CutoverConfig = z.output<typeof CutoverSchema>;
+
 /** Online mode (README "Online mode"); disabled: the offline path, unchanged. */
 export const OnlineSchema = z
   .object({
@@ -104,6 +124,7 @@ export const OnlineSchema = z
     deltaThreshold: z.number().int().min(0).max(1_000_000).default(DEFAULT_DELTA_THRESHOLD),
     /** Delta passes at most before the final one. */
     maxDeltaPasses: z.number().int().min(0).max(1_000).default(DEFAULT_MAX_DELTA_PASSES),
+    cutover: CutoverSchema.default(() => CutoverSchema.parse({})),
   })
   .strict();
 export type OnlineConfig = z.output<typeof OnlineSchema>;

@@ -1,5 +1,5 @@
 // Activity stubs, named by what the steps they run are for, each with its timeouts and retries.
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { NON_RETRYABLE_TYPES } from '../lib/errors';
 
@@ -25,8 +25,15 @@ export function activitiesFor(heartbeatTimeoutMs: number) {
     heartbeatTimeout: heartbeatTimeoutMs,
     retry: { ...retry, maximumAttempts: 6 },
   };
+  /** A cut-over attempt: data work whose cancellation (an abort) is awaited, so the rollback starts
+   * only once the attempt released the source's lock and unfroze the app. */
+  const cutover: ActivityOptions = {
+    ...dataWork,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  };
   return {
     bookkeeping: proxyActivities<Activities>(bookkeeping),
+    cutover: proxyActivities<Activities>(cutover),
     dataWork: proxyActivities<Activities>(dataWork),
     compensations: proxyActivities<Activities>(compensations),
   };

@@ -37,9 +37,9 @@ export const PHASE_NAMES = [
   'soak',
 ] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
-/** The phases only an online run has (README "Online mode"): capture before transfer, delta after it,
- * release-capture after validation. Kept apart from PHASE_NAMES: offline runs never see them. */
-export const ONLINE_PHASE_NAMES = ['capture', 'delta', 'release-capture'] as const;
+/** The phases only an online run has (README "Online mode"): capture before transfer, delta and
+ * cutover after it, release-capture after validation. Kept apart from PHASE_NAMES: offline runs never see them. */
+export const ONLINE_PHASE_NAMES = ['capture', 'delta', 'cutover', 'release-capture'] as const;
 export type OnlinePhaseName = (typeof ONLINE_PHASE_NAMES)[number];
 /** Where a run is: before, in or after its phases. */
 export type RunPhase =
@@ -77,6 +77,8 @@ export interface MigrationProgress {
   throttle?: ThrottleConfig | null;
   throttleReason?: string | null;
   throttledMs?: number;
+  /** Online runs only: the cut-over's operator state. */
+  cutover?: CutoverControl;
 }
 
 export type RollbackCause = 'failure' | 'abort' | 'health' | 'cancel';
@@ -132,15 +134,41 @@ export interface OnlineReport {
   passes: number;
   /** Logged changes applied over all passes. */
   changesApplied: number;
-  /** How long the final pass held the source's write lock (ms), and when (epoch ms, worker clock). */
+  /** The successful cut-over's write freeze (freeze hook called → unfreeze acknowledged, or the source
+   * lock's hold without a hook; the worker's monotonic clock), ms; its lock's epoch ms below. */
   freezeMs: number | null;
-  /** Of freezeMs, the part spent applying the rest of the log (the rest recomputes the expected state). */
+  /** Of the freeze, the part spent applying the rest of the log under the source's write lock. */
   freezeDrainMs: number | null;
   freezeStartedAtMs: number | null;
   freezeEndedAtMs: number | null;
   /** The source's sqlite_master digest before the capture was installed and after it was removed. */
   schemaDigestBefore: string;
   schemaDigestAfter: string | null;
+  /** Cut-over attempts, the successful one last (absent in runs started before the cutover phase). */
+  attempts?: CutoverAttemptReport[];
+  /** The freeze budget and hook the cut-over ran with. */
+  budgetMs?: number;
+  freezeHook?: string | null;
+}
+
+/** One cut-over attempt: its outcome, window (ms), the changes pending when it took the lock, and rows tail-validated. */
+export interface CutoverAttemptReport {
+  outcome: 'done' | 'over-budget' | 'delta-too-big';
+  windowMs: number;
+  pending: number;
+  changes: number;
+  tailRows: number;
+}
+
+/** The cut-over's operator state (query `progress`, field `cutover`). */
+export interface CutoverControl {
+  /** postponeCutover: no attempt starts until cutoverNow. */
+  postponed: boolean;
+  /** cutoverNow: the next attempt starts without waiting for the delta threshold or the retry delay. */
+  now: boolean;
+  /** The cut-over succeeded: the Updates are refused from here on. */
+  done: boolean;
+  attempts: number;
 }
 
 /** Operator control (Updates: answered, with validators). */
@@ -152,6 +180,10 @@ export const setThrottleUpdate = defineUpdate<
   { throttle: ThrottleConfig; previous: ThrottleConfig | null },
   [thresholds: Partial<ThrottleInput>]
 >('setThrottle');
+/** Online runs: cut over at the next chance (no wait for the delta threshold or a retry delay; ends a postponement). */
+export const cutoverNowUpdate = defineUpdate<{ cutoverNow: true; phase: RunPhase }>('cutoverNow');
+/** Online runs: hold the cut-over (delta passes keep the target close) until cutoverNow or resume. */
+export const postponeCutoverUpdate = defineUpdate<{ postponed: true; phase: RunPhase }>('postponeCutover');
 export const abortUpdate = defineUpdate<{ aborting: true; reason: string }, [reason: string | undefined]>('abort');
 
 /** Parent → transferTable child: pause state and chunk size. */

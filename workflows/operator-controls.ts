@@ -1,45 +1,33 @@
 // The operator's surface on a running migration: the progress query, and the pause, resume,
-// setChunkSize, setThrottle and abort Updates (with validators, so a refused request never reaches history).
+// setChunkSize, setThrottle, abort, and (online runs) cutoverNow and postponeCutover Updates (with validators, so a refused request never reaches history).
 import { setHandler, type CancellationScope } from '@temporalio/workflow';
 import { ChunkRows } from '../lib/input';
 import { ThrottleSchema, throttleAboveRollback, type ThrottleInput } from '../lib/throttle';
 import { assertState } from './assert';
 import {
   abortUpdate,
+  cutoverNowUpdate,
+  postponeCutoverUpdate,
   pauseUpdate,
   progressQuery,
   resumeUpdate,
   setChunkSizeUpdate,
   setThrottleUpdate,
   tableProgressSignal,
+  type MigrationProgress,
 } from './definitions';
 import { forwardControl } from './phases/transfer';
 import { isRunning, type RunState } from './run-state';
 
 export function installOperatorControls(run: RunState, forwardScope: CancellationScope): void {
   const { progress } = run;
-  setHandler(progressQuery, () => {
-    const tables = Object.values(progress.tables);
-    const rowsRead = tables.reduce((n, t) => n + (t.read ?? 0), 0);
-    const elapsed = run.transferStartedAt === null ? 0 : (Date.now() - run.transferStartedAt) / 1000;
-    const rate = elapsed > 0 && rowsRead > 0 ? rowsRead / elapsed : null;
-    return {
-      ...progress,
-      chunksDone: tables.reduce((n, t) => n + (t.chunks ?? 0), 0),
-      rowsRead,
-      rowsTotal: run.totalSourceRows,
-      rowsPerSecond: rate,
-      etaSeconds: rate ? Math.max(0, (run.totalSourceRows - rowsRead) / rate) : null,
-      abortReason: run.abort.reason,
-      throttle: run.throttle,
-      throttledMs: tables.reduce((n, t) => n + (t.throttledMs ?? 0), 0),
-    };
-  });
+  setHandler(progressQuery, () => progressOf(run));
   setHandler(tableProgressSignal, ({ table, totals, throttleReason }) => {
     progress.tables[table] = { ...progress.tables[table], ...totals };
     if (throttleReason !== undefined) progress.throttleReason = throttleReason;
   });
   installSetThrottle(run);
+  installCutoverControls(run);
   setHandler(
     pauseUpdate,
     async () => {
@@ -56,10 +44,17 @@ export function installOperatorControls(run: RunState, forwardScope: Cancellatio
     resumeUpdate,
     async () => {
       progress.paused = false;
+      run.cutover.postponed = false; // resume also ends a postponed cut-over
       await forwardControl(run);
       return { paused: false as const, phase: progress.phase };
     },
-    { validator: () => assertState(progress.paused, 'resume: the run is not paused') },
+    {
+      validator: () =>
+        assertState(
+          progress.paused || run.cutover.postponed,
+          'resume: the run is not paused (nor its cut-over postponed)',
+        ),
+    },
   );
   setHandler(
     setChunkSizeUpdate,
@@ -90,6 +85,59 @@ export function installOperatorControls(run: RunState, forwardScope: Cancellatio
     {
       validator: (_reason: string | undefined) =>
         assertState(isRunning(run), 'abort: the run is not running (completed, or already rolling back)'),
+    },
+  );
+}
+
+/** The progress query's answer: the run's progress with its totals and rates computed now. */
+function progressOf(run: RunState): MigrationProgress {
+  const { progress } = run;
+  const tables = Object.values(progress.tables);
+  const rowsRead = tables.reduce((n, t) => n + (t.read ?? 0), 0);
+  const elapsed = run.transferStartedAt === null ? 0 : (Date.now() - run.transferStartedAt) / 1000;
+  const rate = elapsed > 0 && rowsRead > 0 ? rowsRead / elapsed : null;
+  return {
+    ...progress,
+    chunksDone: tables.reduce((n, t) => n + (t.chunks ?? 0), 0),
+    rowsRead,
+    rowsTotal: run.totalSourceRows,
+    rowsPerSecond: rate,
+    etaSeconds: rate ? Math.max(0, (run.totalSourceRows - rowsRead) / rate) : null,
+    abortReason: run.abort.reason,
+    throttle: run.throttle,
+    throttledMs: tables.reduce((n, t) => n + (t.throttledMs ?? 0), 0),
+    ...(run.cfg.online.enabled ? { cutover: { ...run.cutover } } : {}),
+  };
+}
+
+/** cutoverNow / postponeCutover: online runs, before their cut-over succeeded. */
+function installCutoverControls(run: RunState): void {
+  const open = (what: string) => {
+    assertState(run.cfg.online.enabled, `${what}: not an online run (online.enabled is false)`);
+    assertState(isRunning(run), `${what}: the run is not running`);
+    assertState(!run.cutover.done, `${what}: the cut-over already happened`);
+  };
+  setHandler(
+    cutoverNowUpdate,
+    () => {
+      run.cutover.postponed = false;
+      run.cutover.now = true;
+      return { cutoverNow: true as const, phase: run.progress.phase };
+    },
+    { validator: () => open('cutoverNow') },
+  );
+  setHandler(
+    postponeCutoverUpdate,
+    () => {
+      run.cutover.postponed = true;
+      run.cutover.now = false;
+      return { postponed: true as const, phase: run.progress.phase };
+    },
+    {
+      validator: () => {
+        open('postponeCutover');
+        assertState(!run.cutover.postponed, 'postponeCutover: the cut-over is already postponed');
+      },
     },
   );
 }

@@ -5,7 +5,7 @@ import type { BackupRecord, PreflightResult } from '../activities';
 import type { TargetFingerprint } from '../lib/fingerprint';
 import type { MigrationConfig } from '../lib/input';
 import type { ThrottleConfig } from '../lib/throttle';
-import type { MigrationProgress, MigrationResult, OnlineReport, RollbackCause } from './definitions';
+import type { CutoverControl, MigrationProgress, MigrationResult, OnlineReport, RollbackCause } from './definitions';
 import type { GuardHandle } from './health-guard';
 
 export interface RunState {
@@ -43,6 +43,8 @@ export interface RunState {
   leaseRefused: boolean;
   /** Online runs: the change capture's state once installed (the same object as result.online). */
   online: OnlineReport | null;
+  /** Online runs: the cut-over's operator state (Updates cutoverNow, postponeCutover). */
+  cutover: CutoverControl;
 }
 
 export function newRunState(
@@ -106,6 +108,7 @@ export function newRunState(
     leaseRefused: false,
     online: null,
     throttle: cfg.throttle ?? null,
+    cutover: { postponed: false, now: false, done: false, attempts: 0 },
   };
 }
 

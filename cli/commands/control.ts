@@ -1,8 +1,10 @@
-// Operating live runs: status, watch (progress bar), pause, resume, abort, set-chunk-size, set-throttle, list.
+// Operating live runs: status, watch (progress bar), pause, resume, abort, cutover-now, postpone-cutover, set-chunk-size, set-throttle, list.
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import {
   abortUpdate,
+  cutoverNowUpdate,
+  postponeCutoverUpdate,
   pauseUpdate,
   progressQuery,
   resumeUpdate,
@@ -35,7 +37,13 @@ async function finish(client: Client, workflowId: string, json?: boolean): Promi
   }
 }
 
-type ControlUpdate = typeof pauseUpdate | typeof resumeUpdate | typeof abortUpdate | typeof setChunkSizeUpdate;
+type ControlUpdate =
+  | typeof pauseUpdate
+  | typeof resumeUpdate
+  | typeof abortUpdate
+  | typeof setChunkSizeUpdate
+  | typeof cutoverNowUpdate
+  | typeof postponeCutoverUpdate;
 
 function update(
   program: Command,
@@ -144,6 +152,18 @@ export function registerControl(program: Command): void {
   update(program, 'pause', pauseUpdate, 'pause a run: no new chunks or phases start (chunks in flight finish)');
   update(program, 'resume', resumeUpdate, 'resume a paused run');
   update(program, 'abort', abortUpdate, 'abort a run: it rolls back and proves the target restored', 'reason');
+  update(
+    program,
+    'cutover-now',
+    cutoverNowUpdate,
+    'online runs: cut over at the next chance (no wait for the delta threshold or a retry delay; ends a postponement)',
+  );
+  update(
+    program,
+    'postpone-cutover',
+    postponeCutoverUpdate,
+    'online runs: hold the cut-over (delta passes keep the target close) until cutover-now or resume',
+  );
   update(program, 'set-chunk-size', setChunkSizeUpdate, 'change the chunk size of chunks planned from now on', 'rows');
 
   program

@@ -1,8 +1,10 @@
 // `migrator dev`: the main job. Starts (or reuses) a local PostgreSQL and Temporal dev server with
 // its Web UI, generates a demo dataset, runs a worker, migrates, prints the report and where to look.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import pg from 'pg';
@@ -28,6 +30,54 @@ const DEMO_KEYRING = 'demo';
  * ids, which a target holding the previous dataset would (rightly) fail to validate. */
 const demoDatabase = (notes: number, seed: number) =>
   notes === 10_000 && seed === 1 ? 'notes_demo' : `notes_demo_${notes}_s${seed}`;
+/** --online: the write-freeze hook the demo's worker config declares (a flag file the load honours). */
+const DEMO_FREEZE_HOOK = 'demo-flag';
+/** --online: the app's write rate during the demo. */
+const DEMO_ONLINE_RATE = 150;
+const BIN = fileURLToPath(new URL('../../bin/migrator.js', import.meta.url));
+
+/** --online: `migrator load` in its own process (the app), writing to the source and honouring the flag. */
+function startLoad(source: string, flag: string, log: string): { child: ChildProcess; summary: Promise<string> } {
+  rmSync(log, { force: true });
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'load',
+      '--source',
+      source,
+      '--rate',
+      String(DEMO_ONLINE_RATE),
+      '--duration',
+      '60m',
+      '--log',
+      log,
+      '--freeze-flag',
+      flag,
+      '--json',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const summary = new Promise<string>((res) => child.once('exit', () => res(out)));
+  return { child, summary };
+}
+
+/** The load's summary line for the demo's output. */
+function loadLine(json: string): string {
+  try {
+    const s = JSON.parse(json) as {
+      acknowledged: number;
+      elapsedMs: number;
+      flagWaitMs: number;
+      maxLockWaitMs: number;
+    };
+    return `app load: ${s.acknowledged} writes acknowledged in ${(s.elapsedMs / 1000).toFixed(1)} s while the migration ran; ${s.flagWaitMs} ms held by the freeze flag, longest lock wait ${s.maxLockWaitMs} ms`;
+  } catch {
+    return `app load: no summary (${json.trim().slice(0, 200)})`;
+  }
+}
 
 export function registerDev(program: Command): void {
   program
@@ -38,8 +88,12 @@ export function registerDev(program: Command): void {
     )
     .option('--notes <n>', 'notes in the generated demo dataset', positiveInt('--notes'), 10_000)
     .option('--seed <n>', 'dataset seed', positiveInt('--seed'), 1)
+    .option(
+      '--online',
+      `online mode: the app (\`migrator load\`, ${DEMO_ONLINE_RATE} writes/s) writes to the source throughout; prints the write-freeze window`,
+    )
     .option('--stop', 'stop the local PostgreSQL and Temporal servers the demo started, and exit')
-    .action(async (opts: { notes: number; seed: number; stop?: boolean }) => {
+    .action(async (opts: { notes: number; seed: number; stop?: boolean; online?: boolean }) => {
       if (opts.stop) {
         for (const line of await stopLocalStack()) console.log(line);
         return;
@@ -61,21 +115,28 @@ export function registerDev(program: Command): void {
 
       const admin = new pg.Client({ connectionString: stack.pgUrl });
       await admin.connect();
-      const database = demoDatabase(opts.notes, opts.seed); // digits only besides the prefix: safe to interpolate
+      // digits only besides the prefix: safe to interpolate. --online writes change the source, so its
+      // target starts empty every time (a target holding an earlier online run's rows would differ).
+      const database = `${demoDatabase(opts.notes, opts.seed)}${opts.online ? '_online' : ''}`;
+      if (opts.online) await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
       const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
       if (!exists.rowCount) await admin.query(`CREATE DATABASE ${database}`);
       await admin.end();
       process.env.DEMO_TARGET_URL = withDatabase(stack.pgUrl, database);
 
       // "-marked": files of earlier versions lack the user marker the run now checks, and are not reused.
-      const source = join(STACK_DIR, `demo-notes${opts.notes}-seed${opts.seed}-marked.sqlite`);
-      if (!existsSync(source)) {
+      const dataset = join(STACK_DIR, `demo-notes${opts.notes}-seed${opts.seed}-marked.sqlite`);
+      if (!existsSync(dataset)) {
         const t0 = Date.now();
-        const s = generateDataset({ path: source, seed: opts.seed, notes: opts.notes, userId: DEMO_USER_ID });
+        const s = generateDataset({ path: dataset, seed: opts.seed, notes: opts.notes, userId: DEMO_USER_ID });
         console.log(
-          `generated ${source}: ${s.notes} notes, ${s.tasks} tasks, ${s.folders} folders in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+          `generated ${dataset}: ${s.notes} notes, ${s.tasks} tasks, ${s.folders} folders in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
         );
-      } else console.log(`reusing dataset ${source}`);
+      } else console.log(`reusing dataset ${dataset}`);
+      // --online: the app writes to a fresh copy (the generated dataset stays as generated).
+      const source = opts.online ? join(STACK_DIR, `demo-online-notes${opts.notes}-seed${opts.seed}.sqlite`) : dataset;
+      if (opts.online) copyFileSync(dataset, source);
+      const flag = join(STACK_DIR, 'write-freeze.json');
       const keyringPath = join(STACK_DIR, 'keyring.json');
       if (!existsSync(keyringPath))
         writeFileSync(keyringPath, JSON.stringify({ [DEMO_USER_ID]: randomBytes(32).toString('base64') }), {
@@ -87,6 +148,7 @@ export function registerDev(program: Command): void {
         targets: { [DEMO_TARGET]: { dsn: 'env:DEMO_TARGET_URL', database } },
         keyrings: { [DEMO_KEYRING]: `file:${keyringPath}` },
         sourceDirs: [resolve(STACK_DIR)],
+        ...(opts.online ? { freezeHooks: { [DEMO_FREEZE_HOOK]: { kind: 'file', path: flag } } } : {}),
       });
       const settings = { address: stack.temporalAddress, namespace: 'default', options: {} };
       const connection = await connectWorker(settings);
@@ -99,6 +161,7 @@ export function registerDev(program: Command): void {
       const { client, close } = await connectClient(settings);
       let ok = false;
       let workflowId = '';
+      const load = opts.online ? startLoad(source, flag, join(STACK_DIR, 'load.jsonl')) : null;
       try {
         const handle = await startMigration(client, {
           source,
@@ -106,6 +169,7 @@ export function registerDev(program: Command): void {
           target: DEMO_TARGET,
           keyring: DEMO_KEYRING,
           expectDatabase: database,
+          ...(opts.online ? { online: { enabled: true, cutover: { freezeHook: DEMO_FREEZE_HOOK } } } : {}),
         });
         workflowId = handle.workflowId;
         console.log(
@@ -117,6 +181,10 @@ export function registerDev(program: Command): void {
       } catch (err) {
         console.error(`demo migration failed: ${failureMessage(err)}`);
       } finally {
+        if (load) {
+          load.child.kill('SIGTERM'); // ends after the write in progress
+          console.log(loadLine(await load.summary));
+        }
         worker.shutdown();
         await running;
         await deps.close();

@@ -163,6 +163,23 @@ export function defaultStubs(rowsPerTable: number): Activities {
         expected: null,
       };
     },
+    async cutoverAttempt({ afterSeq }) {
+      return {
+        outcome: 'done' as const,
+        windowMs: 0,
+        lockMs: 0,
+        drainMs: 0,
+        startedAtMs: 0,
+        endedAtMs: 0,
+        pending: 0,
+        lastSeq: afterSeq,
+        changes: 0,
+        upserted: 0,
+        deleted: 0,
+        tailRows: 0,
+        expected: null,
+      };
+    },
     async validateTable({ table, expected }) {
       return {
         table,

@@ -118,3 +118,28 @@ it('a dev killed once PostgreSQL is up (and Temporal spawned) leaves servers the
   expect(ownTemporalServer(temporalDb)).toBeNull();
   expect(existsSync(join(dir, 'stack.json'))).toBe(false);
 });
+
+it('dev --online migrates while the app writes, and prints the write-freeze window and the load', async () => {
+  const { env } = devEnv();
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, 'dev', '--notes', '300', '--online'], {
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const output = `${stdout}${stderr}`;
+    expect(output.split('\n').length).toBeLessThan(70);
+    expect(stdout).toMatch(/migration migrate-notes-demo-\S+ \(run \S+\) completed, validation passed/);
+    for (const phase of ['capture', 'delta', 'cutover', 'release-capture'])
+      expect(stdout).toMatch(new RegExp(`^progress: ✓ ${phase} +\\d+\\.\\d s`, 'm'));
+    const freeze = /online: write freeze (\d+) ms \(budget 2000 ms, hook demo-flag\); (\d+) cut-over attempt/.exec(
+      stdout,
+    );
+    expect(freeze, stdout).not.toBeNull();
+    expect(Number(freeze![1])).toBeLessThan(2000);
+    const load = /app load: (\d+) writes acknowledged/.exec(stdout);
+    expect(load, stdout).not.toBeNull();
+    expect(Number(load![1])).toBeGreaterThan(0);
+  } finally {
+    await stopDev(env);
+  }
+});

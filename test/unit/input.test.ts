@@ -16,8 +16,22 @@ import {
   DEFAULT_QUARANTINE_THRESHOLD,
   DEFAULT_SAMPLE_SIZE,
 } from '../../lib/defaults';
+import {
+  DEFAULT_CUTOVER_BUDGET_MS,
+  DEFAULT_CUTOVER_MAX_ATTEMPTS,
+  DEFAULT_CUTOVER_MAX_FINAL_CHANGES,
+  DEFAULT_CUTOVER_RETRY_DELAY_MS,
+  MAX_FREEZE_BUDGET_MS,
+} from '../../lib/defaults';
 import { InvalidInputError } from '../../lib/errors';
 import { migrationWorkflowId, parseMigrationInput } from '../../lib/input';
+
+const CUTOVER_DEFAULTS = {
+  budgetMs: DEFAULT_CUTOVER_BUDGET_MS,
+  maxAttempts: DEFAULT_CUTOVER_MAX_ATTEMPTS,
+  retryDelayMs: DEFAULT_CUTOVER_RETRY_DELAY_MS,
+  maxFinalChanges: DEFAULT_CUTOVER_MAX_FINAL_CHANGES,
+};
 
 const USER = '123e4567-e89b-12d3-a456-426614174000';
 const OTHER_USER = '123e4567-e89b-12d3-a456-426614174001';
@@ -56,7 +70,12 @@ describe('parseMigrationInput', () => {
         probe: { enabled: true },
         sources: [],
       },
-      online: { enabled: false, deltaThreshold: DEFAULT_DELTA_THRESHOLD, maxDeltaPasses: DEFAULT_MAX_DELTA_PASSES },
+      online: {
+        enabled: false,
+        deltaThreshold: DEFAULT_DELTA_THRESHOLD,
+        maxDeltaPasses: DEFAULT_MAX_DELTA_PASSES,
+        cutover: CUTOVER_DEFAULTS,
+      },
     });
   });
 
@@ -65,9 +84,25 @@ describe('parseMigrationInput', () => {
       enabled: true,
       deltaThreshold: DEFAULT_DELTA_THRESHOLD,
       maxDeltaPasses: DEFAULT_MAX_DELTA_PASSES,
+      cutover: CUTOVER_DEFAULTS,
     });
     expect(invalid({ ...valid, online: { enabled: true, deltaThreshold: -1 } }).field).toBe('online.deltaThreshold');
     expect(invalid({ ...valid, online: { enabled: true, freeze: 'now' } }).field).toBe('online.freeze');
+  });
+
+  it('online cut-over: a hook name and bounds, each refusal naming the field', () => {
+    const cutover = (c: Record<string, unknown>) => ({ ...valid, online: { enabled: true, cutover: c } });
+    expect(parseMigrationInput(cutover({ freezeHook: 'app-flag', budgetMs: 800 })).online.cutover).toEqual({
+      ...CUTOVER_DEFAULTS,
+      freezeHook: 'app-flag',
+      budgetMs: 800,
+    });
+    expect(invalid(cutover({ budgetMs: MAX_FREEZE_BUDGET_MS + 1 })).field).toBe('online.cutover.budgetMs');
+    expect(invalid(cutover({ budgetMs: 0 })).field).toBe('online.cutover.budgetMs');
+    expect(invalid(cutover({ maxAttempts: 0 })).field).toBe('online.cutover.maxAttempts');
+    // A path or a command is not a hook name: hooks are the worker config's capability.
+    expect(invalid(cutover({ freezeHook: '/tmp/flag.json' })).field).toBe('online.cutover.freezeHook');
+    expect(invalid(cutover({ freezeCommand: ['touch', 'x'] })).field).toBe('online.cutover.freezeCommand');
   });
 
   it('refuses fault-injection switches in workflow input, naming the field', () => {

@@ -1,8 +1,8 @@
 // delta (online runs only): after the bulk copy, apply what the app changed meanwhile. Passes of
 // logged changes (each one durable activity returning counts and the last sequence) repeat until
-// one applies fewer than online.deltaThreshold changes or online.maxDeltaPasses ran; then the final
-// pass applies the rest while the source's writers wait (its write lock) and reports what
-// validation must find: the source's rows, migrated, quarantined and checksum at that point.
+// one applies fewer than online.deltaThreshold changes, online.maxDeltaPasses ran, or the operator
+// asked for the cut-over now (cutoverNow). The final pass, under the write freeze, is the cutover
+// phase's (cutover.ts).
 import type { DeltaPassResult } from '../../activities';
 import { required } from '../run-state';
 import type { Phase, PhaseContext } from './phase';
@@ -13,41 +13,21 @@ export const deltaPhase: Phase = {
   undo: () => [],
   undoneBy:
     "transfer's removeRunRows: rows a delta pass inserts get bridge rows like chunk rows (created_row), and a delta deletes only rows this run created",
-  proves:
-    'the target holds the source as it was under the final pass’s write lock; validation compares against exactly that state',
+  proves: 'the target trails the source by fewer than deltaThreshold logged changes (or the passes ran out)',
   async step(ctx) {
     const { run } = ctx;
     const { cfg } = run;
     const online = required(run.online, 'online (capture phase)');
-    for (let pass = 0; pass < cfg.online.maxDeltaPasses; pass++) {
-      const r = await deltaPass(ctx, false);
+    for (let pass = 0; pass < cfg.online.maxDeltaPasses && !run.cutover.now; pass++) {
+      const r = await deltaPass(ctx);
       if (r.changes < cfg.online.deltaThreshold) break;
     }
-    const final = await deltaPass(ctx, true);
-    online.freezeMs = final.freeze?.ms ?? null;
-    online.freezeDrainMs = final.freeze?.drainMs ?? null;
-    online.freezeStartedAtMs = final.freeze?.startedAtMs ?? null;
-    online.freezeEndedAtMs = final.freeze?.endedAtMs ?? null;
-    // Validation checks the target against the source at the freeze, not against the bulk copy's sums.
-    for (const [table, e] of Object.entries(final.expected ?? {})) {
-      const t = run.result.tables[table];
-      if (!t) continue;
-      Object.assign(t, {
-        sourceRows: e.sourceRows,
-        migrated: e.migrated,
-        quarantined: e.quarantined,
-        checksum: e.checksum,
-      });
-    }
-    await ctx.log(
-      'delta',
-      'info',
-      `${online.passes} passes, ${online.changesApplied} changes, freeze ${Math.round(online.freezeMs ?? 0)} ms`,
-    );
+    await ctx.log('delta', 'info', `${online.passes} passes, ${online.changesApplied} changes`);
   },
 };
 
-async function deltaPass({ run, acts }: PhaseContext, freeze: boolean): Promise<DeltaPassResult> {
+/** One delta pass (not frozen): the changes logged after the last applied sequence, one bounded batch. */
+export async function deltaPass({ run, acts }: PhaseContext): Promise<DeltaPassResult> {
   const online = required(run.online, 'online (capture phase)');
   const r = await acts.dataWork.applyDeltaPass({
     runId: run.runId,
@@ -57,7 +37,7 @@ async function deltaPass({ run, acts }: PhaseContext, freeze: boolean): Promise<
     userId: run.cfg.userId,
     asOfSeconds: run.asOfSeconds,
     afterSeq: online.lastSeq,
-    freeze,
+    freeze: false,
   });
   online.lastSeq = r.lastSeq;
   online.passes += 1;

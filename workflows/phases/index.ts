@@ -2,6 +2,7 @@
 import type { MigrationConfig } from '../../lib/input';
 import { backupPhase } from './backup';
 import { capturePhase, releaseCapturePhase } from './capture';
+import { cutoverPhase } from './cutover';
 import { deltaPhase } from './delta';
 import { indexesPhase } from './indexes';
 import type { Phase } from './phase';
@@ -22,13 +23,13 @@ export const PHASES: readonly Phase[] = [
 ];
 
 /**
- * The phases of one run. Online runs (input online.enabled) add capture before transfer, delta after
- * it and release-capture after validation; offline runs get exactly PHASES (their histories replay).
+ * The phases of one run. Online runs (input online.enabled) add capture before transfer, delta and
+ * cutover after it and release-capture after validation; offline runs get exactly PHASES (their histories replay).
  */
 export function phasesFor(cfg: Pick<MigrationConfig, 'online'>): readonly Phase[] {
   if (!cfg.online.enabled) return PHASES;
   return PHASES.flatMap((p) => {
-    if (p === transferPhase) return [capturePhase, p, deltaPhase];
+    if (p === transferPhase) return [capturePhase, p, deltaPhase, cutoverPhase];
     if (p === validationPhase) return [p, releaseCapturePhase];
     return [p];
   });

@@ -22,6 +22,8 @@ export const preflightPhase: Phase = {
       userId: cfg.userId,
       sourceOwnershipUnverified: cfg.sourceOwnershipUnverified,
       health: { sources: cfg.health.sources, ...(cfg.health.webhook ? { webhook: cfg.health.webhook } : {}) },
+      // Only online runs carry the key, so offline runs' activity input is as it always was.
+      ...(cfg.online.enabled && cfg.online.cutover.freezeHook ? { freezeHook: cfg.online.cutover.freezeHook } : {}),
     });
     if (!cfg.dryRun) run.before = await acts.bookkeeping.fingerprintTarget({ target: cfg.target, userId: cfg.userId });
     run.preflight = pre;

@@ -1,12 +1,13 @@
 // delta lifecycle (online mode): after the bulk copy the app changes the source (an edit, a soft
 // delete, an insert with a task, a hard delete, a key change); the delta passes and the final,
-// frozen pass bring the target to that state through the chunk path's rules, validation passes
+// cut-over's frozen pass bring the target to that state through the chunk path's rules, validation passes
 // against it, and the undo of transfer removes every row the run created, delta rows included.
 import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import { targetId } from '../../../lib/ids';
 import { notesMapping } from '../../../lib/mapping/notes';
 import { capturePhase } from '../../../workflows/phases/capture';
+import { cutoverPhase } from '../../../workflows/phases/cutover';
 import { deltaPhase } from '../../../workflows/phases/delta';
 import { indexesPhase } from '../../../workflows/phases/indexes';
 import { transferPhase } from '../../../workflows/phases/transfer';
@@ -62,12 +63,16 @@ it('applies the changes made after the bulk copy; the undo of transfer removes t
   db.close();
 
   await deltaPhase.step(l.ctx);
+  await cutoverPhase.step(l.ctx);
   const online = l.run.online!;
   expect(online.changesApplied).toBe(6);
-  // A pass of 6 changes (not below the threshold of 1: another pass), one of 0 (below), then the final pass.
+  // A pass of 6 changes (not below the threshold of 1: another pass), one of 0 (below), then the cut-over's final pass.
   expect(online.passes).toBe(3);
   expect(online.lastSeq).toBe(6);
   expect(online.freezeMs).toBeGreaterThan(0);
+  expect(online.attempts).toEqual([
+    { outcome: 'done', windowMs: online.freezeMs, pending: 0, changes: 0, tailRows: 0 },
+  ]);
   expect(l.run.result.tables.local_notes!.sourceRows).toBe(61);
 
   const sealer = l.deps.sealer(l.run.cfg.keyring, userId);

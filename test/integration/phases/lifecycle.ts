@@ -75,7 +75,7 @@ export async function setUp(
   const bystander = await Bystander.create(target, otherUser, userId);
   const deps = createDeps({ backupDir: join(dir, 'backups'), config: testWorkerConfig });
   const acts = inActivityContext(createActivities(deps));
-  const stubs = { bookkeeping: acts, dataWork: acts, compensations: acts } as unknown as ActivityStubs;
+  const stubs = { bookkeeping: acts, dataWork: acts, compensations: acts, cutover: acts } as unknown as ActivityStubs;
   const cfg = parseMigrationInput({ source, userId, target: target.ref, keyring: keyring.ref, ...options.input });
   const run = newRunState(
     cfg,
