@@ -235,6 +235,26 @@ async function expectedTable(p: PassCtx, mapping: TableMapping): Promise<Expecte
   return { ...out, migrated: acc.count, checksum: acc.hex() };
 }
 
+/**
+ * The final pass records each table's target digest once the last changes are applied, in the same
+ * transaction: validation compares it with the digest PostgreSQL computes then (activities/row-digest.ts),
+ * so a target row changed, lost or added after the freeze shows. (The delta passes re-encrypt and
+ * delete rows after the chunks recorded their digests, so the ledger's sum no longer describes them.)
+ */
+async function recordFreezeDigest(p: PassCtx, mapping: TableMapping): Promise<void> {
+  const { rows } = await p.client.query<{ n: number; digest: string }>(
+    sqlFile(`queries/digest_${mapping.targetTable}.sql`, { schema: p.schema, bridge: mapping.bridgeTable }),
+    [p.input.userId, null],
+  );
+  await p.client.query(sqlFile('queries/record_freeze_digest.sql'), [
+    p.input.runId,
+    p.input.userId,
+    mapping.sourceTable,
+    rows[0]!.n,
+    rows[0]!.digest,
+  ]);
+}
+
 export function createDeltaActivities(deps: ActivityDeps) {
   return {
     async applyDeltaPass(input: DeltaPassInput): Promise<DeltaPassResult> {
@@ -281,7 +301,10 @@ export function createDeltaActivities(deps: ActivityDeps) {
         if (input.freeze) {
           drainMs = Number(process.hrtime.bigint() - frozeAt!) / 1e6;
           expected = {};
-          for (const table of TABLE_ORDER) expected[table] = await expectedTable(p, mappingFor(table));
+          for (const table of TABLE_ORDER) {
+            expected[table] = await expectedTable(p, mappingFor(table));
+            await recordFreezeDigest(p, mappingFor(table));
+          }
         }
         await client.query('COMMIT');
       } catch (err) {
