@@ -64,21 +64,23 @@ export async function copyAndInsert(
 ): Promise<StagedInsert> {
   if (encoded.length === 0) return { inserted: new Set(), digests: new Map() };
   const kinds = stageKinds(mapping);
-  const chunks: string[] = [];
-  let buf = '';
-  for (const row of encoded) {
-    for (let i = 0; i < kinds.length; i++) buf += (i ? '\t' : '') + copyField(kinds[i]!, row[i]);
-    buf += '\n';
-    if (buf.length >= STAGE_BATCH_CHARS) {
-      chunks.push(buf);
-      buf = '';
+  // COPY text made lazily, ~1 MiB at a time: a chunk of large rows never exists twice as one string.
+  function* copyData(): Generator<Buffer> {
+    let buf = '';
+    for (const row of encoded) {
+      for (let i = 0; i < kinds.length; i++) buf += (i ? '\t' : '') + copyField(kinds[i]!, row[i]);
+      buf += '\n';
+      if (buf.length >= STAGE_BATCH_CHARS) {
+        yield Buffer.from(buf, 'utf8');
+        buf = '';
+      }
     }
+    if (buf) yield Buffer.from(buf, 'utf8');
   }
-  if (buf) chunks.push(buf);
   const stream = client.query(
     copyFrom(sqlFile('queries/copy_stage.sql', { stage: `migrator_stage_${mapping.targetTable}` })),
   );
-  await pipeline(Readable.from(chunks.map((c) => Buffer.from(c, 'utf8'))), stream);
+  await pipeline(Readable.from(copyData()), stream);
   const { rows } = await client.query<{ id: string }>(
     sqlFile(`queries/insert_${mapping.targetTable}.sql`, { schema }),
     [userId],
