@@ -64,8 +64,10 @@ async function runVariant(variant: Variant, source: string, url: string, chunkRo
       throw new Error('not used by the benchmark');
     },
   };
-  // planChunks touches the source only; the benchmark has no pools or keyring.
-  const { planChunks } = createTransferActivities({} as ActivityDeps);
+  // planChunks touches the source only (through the capability check on its path); no pools or keyring.
+  const { planChunks } = createTransferActivities({
+    capabilities: { sourcePath: (path: string) => path },
+  } as unknown as ActivityDeps);
   const userId = randomUUID();
   const ctx = { userId, asOfSeconds: Math.floor(Date.now() / 1000) };
   const client = new pg.Client({ connectionString: url });
