@@ -131,6 +131,16 @@ async function insertIsolating(
 }
 
 export function createTransferActivities(deps: ActivityDeps) {
+  // Targets whose control schema records target digests. Only a yes is remembered: a run that
+  // started on an older build (its schema phase did not add the column) writes its ledger rows
+  // without a digest, and validation then decrypts every row as before.
+  const digestReady = new Set<string>();
+  async function recordsDigests(client: pg.ClientBase, target: string): Promise<boolean> {
+    if (digestReady.has(target)) return true;
+    const ready = (await client.query<{ ready: boolean }>(sqlFile('queries/ledger_has_digest.sql'))).rows[0]!.ready;
+    if (ready) digestReady.add(target);
+    return ready;
+  }
   return {
     /**
      * Up to `maxChunks` chunk bounds after `after`, each at most `chunkRows` source rows and
@@ -206,13 +216,15 @@ export function createTransferActivities(deps: ActivityDeps) {
           prepareRows(db, mapping, rows, ctx, targetRefLookup(client, schema, input.userId)),
         );
         heartbeat({ table: input.table, phase: 'write', rows: read });
+        const withDigest = await recordsDigests(client, input.target);
         const { ok, rejected, inserted, digest } = await insertAndSettle(client, schema, mapping, input, input.table, {
           rows: prepared.ok,
           rejected: [...oversized, ...prepared.rejected],
           sealer,
+          digest: withDigest,
         });
         const result = summarize(read, ok, rejected, inserted.size, false);
-        await client.query(sqlFile('queries/insert_ledger.sql'), [
+        await client.query(sqlFile(withDigest ? 'queries/insert_ledger.sql' : 'queries/insert_ledger_v1.sql'), [
           input.runId,
           input.userId,
           input.table,
@@ -224,7 +236,7 @@ export function createTransferActivities(deps: ActivityDeps) {
           result.quarantined,
           result.repaired,
           result.checksum,
-          digest,
+          ...(withDigest ? [digest] : []),
         ]);
         await client.query('COMMIT');
         recordChunk(input.table, result, Math.round(performance.now() - started));
@@ -297,8 +309,8 @@ export async function insertAndSettle(
   mapping: TableMapping,
   input: Pick<TransferChunkInput, 'userId' | 'runId'>,
   sourceTable: string,
-  batch: { rows: OkRow[]; rejected: Rejected[]; sealer: Sealer },
-): Promise<{ ok: OkRow[]; rejected: Rejected[]; inserted: Set<string>; digest: string }> {
+  batch: { rows: OkRow[]; rejected: Rejected[]; sealer: Sealer; digest?: boolean },
+): Promise<{ ok: OkRow[]; rejected: Rejected[]; inserted: Set<string>; digest: string | null }> {
   const { inserted, digests, refused } = await insertIsolating(
     client,
     schema,
@@ -326,7 +338,8 @@ export async function insertAndSettle(
       });
     ok = ok.filter((r) => !foreign.has(r.targetId));
   }
-  const digest = await chunkDigest(client, schema, mapping, input.userId, ok, digests);
+  // The delta pass records no chunk digest (its final pass records the tables' digests instead).
+  const digest = batch.digest ? await chunkDigest(client, schema, mapping, input.userId, ok, digests) : null;
   await writeBridge(client, schema, mapping, input, ok, rejected, inserted);
   if (rejected.length) {
     await client.query(sqlFile('queries/insert_quarantine.sql'), [

@@ -98,3 +98,25 @@ it.each([
     );
   },
 );
+
+// A run whose schema phase ran on a build without target digests: its chunks record none, and
+// validation decrypts every row as before (and still passes on a correct transfer).
+it('without recorded digests (a control schema from an older build) decrypts every row instead', async () => {
+  l = await setUp({ notes: 30, input: { sampleSize: 0 } });
+  await runPreflight(l);
+  await runSchemaActivities(l);
+  await indexesPhase.step(l.ctx);
+  await l.target.query('ALTER TABLE migration.chunk_ledger DROP COLUMN target_digest');
+  await runTransferActivities(l);
+  await validationPhase.step(l.ctx);
+  expect(l.run.result.validation).toMatchObject({ ok: true, failures: [] });
+  for (const [t, r] of Object.entries(l.run.result.tables)) expect(r.targetChecksum, t).toBe(r.checksum);
+  // The same damage the digest catches is caught by decrypting: a flipped ciphertext byte.
+  await l.target.query(
+    "UPDATE notes SET props_enc = set_byte(props_enc, 3, 255 - get_byte(props_enc, 3)) WHERE id = (SELECT remote_id FROM public.schema_bridge_notes WHERE user_id = $1 AND status = 'completed' ORDER BY local_id LIMIT 1)",
+    [l.userId],
+  );
+  const err = await validationPhase.step(l.ctx).catch((e: unknown) => e);
+  expect(err).toMatchObject({ type: 'ValidationFailed' });
+  expect(l.run.result.validation.failures).toContain("local_notes: 1 target rows do not decrypt with the user's key");
+});
