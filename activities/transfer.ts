@@ -5,6 +5,7 @@
 import { heartbeat, log } from '@temporalio/activity';
 import type pg from 'pg';
 import { canonicalJson, ChecksumAccumulator } from '../lib/checksum';
+import { DigestAccumulator } from './row-digest';
 import { asTargetDiskFull, SourceError } from '../lib/errors';
 import { DEFAULT_CHUNK_BYTES } from '../lib/defaults';
 import { mappingFor } from '../lib/mapping';
@@ -25,6 +26,7 @@ import {
 import { assertLeaseHeld } from './lease';
 import { recordChunk } from './metrics';
 import { withSource, withSourceAsync } from './source';
+import { copyAndInsert, ensureStage } from './stage-rows';
 
 export interface ChunkBounds {
   /** Exclusive lower bound; null = from the first row. */
@@ -71,34 +73,18 @@ function readChunk(source: string, input: TransferChunkInput, mapping: TableMapp
   return withSource(source, (db) => readChunkRows(db, mapping, input.lo, input.hi));
 }
 
-/** Column arrays for the unnest() insert (and the delta pass's update): one array per target column. */
+/** Column arrays for the delta pass's unnest() update: one array per target column. */
 export function columns(rows: OkRow[], mapping: TableMapping, sealer: Sealer): unknown[][] {
   const encoded = rows.map((r) => mapping.encode(r.canonical, sealer));
   const width = encoded[0]?.length ?? 0;
   return Array.from({ length: width }, (_, i) => encoded.map((e) => e[i]));
 }
 
-async function insertTargetRows(
-  client: pg.ClientBase,
-  schema: string,
-  mapping: TableMapping,
-  rows: OkRow[],
-  sealer: Sealer,
-  userId: string,
-): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
-  const [ids, ...rest] = columns(rows, mapping, sealer);
-  const { rows: inserted } = await client.query<{ id: string }>(
-    sqlFile(`queries/insert_${mapping.targetTable}.sql`, { schema }),
-    [ids, userId, ...rest],
-  );
-  return new Set(inserted.map((r) => r.id));
-}
-
 /**
- * Inserts the chunk's rows; if PostgreSQL refuses one (a data or constraint error the mapping
- * did not foresee), retries row by row under savepoints so only that row is quarantined and a
- * poison row never makes the chunk retry forever.
+ * Inserts the chunk's rows (COPY into the staging table, then one INSERT … SELECT); if PostgreSQL
+ * refuses one (a data or constraint error the mapping did not foresee), retries row by row under
+ * savepoints so only that row is quarantined and a poison row never makes the chunk retry forever.
+ * Returns the inserted ids and the digest of each inserted row as written.
  */
 async function insertIsolating(
   client: pg.ClientBase,
@@ -108,23 +94,27 @@ async function insertIsolating(
   sealer: Sealer,
   userId: string,
 ) {
+  const refused: Rejected[] = [];
+  if (rows.length === 0) return { inserted: new Set<string>(), digests: new Map<string, bigint>(), refused };
+  const encoded = rows.map((r) => mapping.encode(r.canonical, sealer));
+  // Outside the savepoint: a rollback to it must not drop a staging table this transaction created.
+  await ensureStage(client, mapping);
   await client.query('SAVEPOINT chunk_rows');
   try {
-    return {
-      inserted: await insertTargetRows(client, schema, mapping, rows, sealer, userId),
-      refused: [] as Rejected[],
-    };
+    return { ...(await copyAndInsert(client, schema, mapping, encoded, userId)), refused };
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
     if (!/^2[23]/.test(code)) throw err;
     await client.query('ROLLBACK TO SAVEPOINT chunk_rows');
   }
   const inserted = new Set<string>();
-  const refused: Rejected[] = [];
-  for (const row of rows) {
+  const digests = new Map<string, bigint>();
+  for (const [i, row] of rows.entries()) {
     await client.query('SAVEPOINT one_row');
     try {
-      for (const id of await insertTargetRows(client, schema, mapping, [row], sealer, userId)) inserted.add(id);
+      const one = await copyAndInsert(client, schema, mapping, [encoded[i]!], userId);
+      for (const id of one.inserted) inserted.add(id);
+      for (const [id, d] of one.digests) if (!digests.has(id)) digests.set(id, d);
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       if (!/^2[23]/.test(code)) throw err;
@@ -137,10 +127,20 @@ async function insertIsolating(
       });
     }
   }
-  return { inserted, refused };
+  return { inserted, digests, refused };
 }
 
 export function createTransferActivities(deps: ActivityDeps) {
+  // Targets whose control schema records target digests. Only a yes is remembered: a run that
+  // started on an older build (its schema phase did not add the column) writes its ledger rows
+  // without a digest, and validation then decrypts every row as before.
+  const digestReady = new Set<string>();
+  async function recordsDigests(client: pg.ClientBase, target: string): Promise<boolean> {
+    if (digestReady.has(target)) return true;
+    const ready = (await client.query<{ ready: boolean }>(sqlFile('queries/ledger_has_digest.sql'))).rows[0]!.ready;
+    if (ready) digestReady.add(target);
+    return ready;
+  }
   return {
     /**
      * Up to `maxChunks` chunk bounds after `after`, each at most `chunkRows` source rows and
@@ -216,13 +216,15 @@ export function createTransferActivities(deps: ActivityDeps) {
           prepareRows(db, mapping, rows, ctx, targetRefLookup(client, schema, input.userId)),
         );
         heartbeat({ table: input.table, phase: 'write', rows: read });
-        const { ok, rejected, inserted } = await insertAndSettle(client, schema, mapping, input, input.table, {
+        const withDigest = await recordsDigests(client, input.target);
+        const { ok, rejected, inserted, digest } = await insertAndSettle(client, schema, mapping, input, input.table, {
           rows: prepared.ok,
           rejected: [...oversized, ...prepared.rejected],
           sealer,
+          digest: withDigest,
         });
         const result = summarize(read, ok, rejected, inserted.size, false);
-        await client.query(sqlFile('queries/insert_ledger.sql'), [
+        await client.query(sqlFile(withDigest ? 'queries/insert_ledger.sql' : 'queries/insert_ledger_v1.sql'), [
           input.runId,
           input.userId,
           input.table,
@@ -234,6 +236,7 @@ export function createTransferActivities(deps: ActivityDeps) {
           result.quarantined,
           result.repaired,
           result.checksum,
+          ...(withDigest ? [digest] : []),
         ]);
         await client.query('COMMIT');
         recordChunk(input.table, result, Math.round(performance.now() - started));
@@ -306,9 +309,16 @@ export async function insertAndSettle(
   mapping: TableMapping,
   input: Pick<TransferChunkInput, 'userId' | 'runId'>,
   sourceTable: string,
-  batch: { rows: OkRow[]; rejected: Rejected[]; sealer: Sealer },
-): Promise<{ ok: OkRow[]; rejected: Rejected[]; inserted: Set<string> }> {
-  const { inserted, refused } = await insertIsolating(client, schema, mapping, batch.rows, batch.sealer, input.userId);
+  batch: { rows: OkRow[]; rejected: Rejected[]; sealer: Sealer; digest?: boolean },
+): Promise<{ ok: OkRow[]; rejected: Rejected[]; inserted: Set<string>; digest: string | null }> {
+  const { inserted, digests, refused } = await insertIsolating(
+    client,
+    schema,
+    mapping,
+    batch.rows,
+    batch.sealer,
+    input.userId,
+  );
   const rejected = [...batch.rejected, ...refused];
   const refusedIds = new Set(refused.map((r) => r.sourceId));
   let ok = batch.rows.filter((r) => !refusedIds.has(r.sourceId));
@@ -328,6 +338,8 @@ export async function insertAndSettle(
       });
     ok = ok.filter((r) => !foreign.has(r.targetId));
   }
+  // The delta pass records no chunk digest (its final pass records the tables' digests instead).
+  const digest = batch.digest ? await chunkDigest(client, schema, mapping, input.userId, ok, digests) : null;
   await writeBridge(client, schema, mapping, input, ok, rejected, inserted);
   if (rejected.length) {
     await client.query(sqlFile('queries/insert_quarantine.sql'), [
@@ -339,7 +351,40 @@ export async function insertAndSettle(
       rejected.map((r) => r.detail),
     ]);
   }
-  return { ok, rejected, inserted };
+  return { ok, rejected, inserted, digest };
+}
+
+/**
+ * The digest of the chunk's target rows: the worker's own for the rows it inserted; for rows of this
+ * user that were already there (a re-run), PostgreSQL's over the rows as they are (they were not
+ * written now).
+ */
+async function chunkDigest(
+  client: pg.ClientBase,
+  schema: string,
+  mapping: TableMapping,
+  userId: string,
+  ok: OkRow[],
+  digests: Map<string, bigint>,
+): Promise<string> {
+  const acc = new DigestAccumulator();
+  const existing: string[] = [];
+  const seen = new Set<string>();
+  for (const r of ok) {
+    if (seen.has(r.targetId)) continue;
+    seen.add(r.targetId);
+    const d = digests.get(r.targetId);
+    if (d === undefined) existing.push(r.targetId);
+    else acc.addDigest(d.toString());
+  }
+  if (existing.length) {
+    const { rows } = await client.query<{ digest: string }>(
+      sqlFile(`queries/digest_${mapping.targetTable}.sql`, { schema, bridge: mapping.bridgeTable }),
+      [userId, existing],
+    );
+    acc.addDigest(rows[0]!.digest);
+  }
+  return acc.value();
 }
 
 export async function writeBridge(

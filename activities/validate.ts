@@ -1,10 +1,15 @@
-// Validation — per table: source rows = migrated + quarantined; the whole-table checksum of the
-// canonical values re-read (and decrypted) from the target equals the one computed from the
-// source during transfer; a random sample deep-compared field by field (timestamps within 1 s,
-// everything else exact); and no dangling references. Returns failures as text without values.
+// Validation — per table: source rows = migrated + quarantined; the digest PostgreSQL computes over
+// the user's target rows equals the one the chunks recorded as they wrote them (activities/row-digest.ts;
+// online runs decrypt every row instead), and the ledger's source checksums add up to
+// the transfer's; a random sample decrypted and deep-compared field by field (timestamps within 1 s,
+// everything else exact); and no dangling references. Without recorded digests (chunks of an older
+// build) every target row is re-read and decrypted as before. Returns failures as text without values.
 import { existsSync } from 'node:fs';
 import { heartbeat } from '@temporalio/activity';
-import { canonicalJson, ChecksumAccumulator } from '../lib/checksum';
+import type pg from 'pg';
+import { addChecksums, canonicalJson, ChecksumAccumulator, EMPTY_CHECKSUM } from '../lib/checksum';
+import { addDigests } from './row-digest';
+import type { Sealer, TableMapping } from '../lib/mapping/types';
 import { TIMESTAMP_TOLERANCE_MS } from '../lib/defaults';
 import { mappingFor } from '../lib/mapping';
 import { quoteIdent, sqlFile } from '../infra/sql-files';
@@ -35,7 +40,76 @@ export interface TableValidation {
   failures: string[];
   targetRows: number;
   targetChecksum: string;
+  /** The digest of the target rows PostgreSQL computed (absent when every row was decrypted instead). */
+  targetDigest?: string;
   sampled: number;
+}
+
+/**
+ * The digest and row count the writes recorded for this table, or null when validation must decrypt
+ * every row instead: chunks from a build that recorded no digest, or an online run. Offline, the
+ * ledger's source checksums and counts are also compared with what
+ * the transfer reported (cheap: no row is read).
+ */
+async function expectedDigest(
+  pool: pg.Pool,
+  input: ValidateTableInput,
+  online: boolean,
+  failures: string[],
+): Promise<{ digest: string; rows: number; checksum: string | null } | null> {
+  // A control schema from a build without digests (the run's schema phase ran on it): decrypt instead.
+  if (!(await pool.query<{ ready: boolean }>(sqlFile('queries/ledger_has_digest.sql'))).rows[0]!.ready) return null;
+  // Online runs: the delta passes and the cut-over re-encrypt and delete rows after their chunks
+  // recorded digests; validation decrypts every row and compares it with the checksum computed from
+  // the source copy taken under the cut-over's lock (the full check, not a digest of the target alone).
+  if (online) return null;
+  const { rows } = await pool.query<{
+    chunks: number;
+    undigested: number;
+    migrated: string;
+    digest: string;
+    checksums: string[];
+  }>(sqlFile('queries/ledger_digest.sql'), [input.runId, input.table]);
+  const l = rows[0]!;
+  if (l.undigested > 0) return null;
+  const checksum = l.checksums.reduce((sum, c) => addChecksums(sum, c), EMPTY_CHECKSUM);
+  if (checksum !== input.expected.checksum)
+    failures.push(`${input.table}: chunk ledger checksum ${checksum} != transfer checksum ${input.expected.checksum}`);
+  if (Number(l.migrated) !== input.expected.migrated)
+    failures.push(
+      `${input.table}: chunk ledger records ${l.migrated} migrated rows, transfer reported ${input.expected.migrated}`,
+    );
+  return { digest: addDigests(l.digest), rows: Number(l.migrated), checksum };
+}
+
+/** The previous whole-table check: every target row re-read and decrypted, its canonical checksum. */
+async function decryptAll(
+  pool: pg.Pool,
+  mapping: TableMapping,
+  sealer: Sealer,
+  input: ValidateTableInput,
+  vars: Record<string, string>,
+): Promise<{ count: number; checksum: string; undecryptable: number }> {
+  const acc = new ChecksumAccumulator();
+  let after: string | null = null;
+  let undecryptable = 0;
+  for (;;) {
+    const { rows }: { rows: Record<string, unknown>[] } = await pool.query(
+      sqlFile('queries/select_target_page.sql', vars),
+      [input.userId, after, PAGE_ROWS],
+    );
+    for (const row of rows) {
+      try {
+        acc.add(canonicalJson(mapping.decode(row, sealer)));
+      } catch {
+        undecryptable++;
+      }
+    }
+    heartbeat({ table: input.table, rows: acc.count });
+    if (rows.length < PAGE_ROWS) break;
+    after = String(rows[rows.length - 1]![vars.key!]);
+  }
+  return { count: acc.count, checksum: acc.hex(), undecryptable };
 }
 
 export function createValidateActivities(deps: ActivityDeps) {
@@ -52,34 +126,45 @@ export function createValidateActivities(deps: ActivityDeps) {
         );
       }
 
-      // Whole-table checksum over the target, decrypting every encrypted column.
-      const acc = new ChecksumAccumulator();
       const schema = quoteIdent(deps.schema(input.target));
       const vars = { schema, table: mapping.targetTable, bridge: mapping.bridgeTable, key: mapping.targetKeyColumn };
-      let after: string | null = null;
-      let undecryptable = 0;
-      for (;;) {
-        const { rows }: { rows: Record<string, unknown>[] } = await pool.query(
-          sqlFile('queries/select_target_page.sql', vars),
-          [input.userId, after, PAGE_ROWS],
+      const online = input.changedAfterSeq !== undefined;
+      const expected = await expectedDigest(pool, input, online, failures);
+      let targetRows: number;
+      let targetChecksum: string;
+      let targetDigest: string | undefined;
+      if (expected) {
+        // PostgreSQL digests the user's target rows (one aggregate); equal to what the writes recorded
+        // means no row changed, went missing or appeared since. The checksum the target carries is
+        // then the source checksum the ledger recorded with those rows.
+        const { rows } = await pool.query<{ n: number; digest: string }>(
+          sqlFile(`queries/digest_${mapping.targetTable}.sql`, vars),
+          [input.userId, null],
         );
-        for (const row of rows as Record<string, unknown>[]) {
-          try {
-            acc.add(canonicalJson(mapping.decode(row, sealer)));
-          } catch {
-            undecryptable++;
-          }
-        }
-        heartbeat({ table: input.table, rows: acc.count });
-        if (rows.length < PAGE_ROWS) break;
-        after = String((rows[rows.length - 1] as Record<string, unknown>)[vars.key]);
+        targetRows = rows[0]!.n;
+        targetDigest = addDigests(rows[0]!.digest);
+        targetChecksum = expected.checksum ?? checksum;
+        if (targetRows !== migrated)
+          failures.push(`${input.table}: target holds ${targetRows} migrated rows, transfer reported ${migrated}`);
+        if (targetRows !== expected.rows)
+          failures.push(
+            `${input.table}: target holds ${targetRows} migrated rows, the writes recorded ${expected.rows}`,
+          );
+        if (targetDigest !== expected.digest)
+          failures.push(
+            `${input.table}: target rows digest ${targetDigest} != ${expected.digest} recorded when they were written (a target row changed, went missing or appeared)`,
+          );
+      } else {
+        const all = await decryptAll(pool, mapping, sealer, input, vars);
+        targetRows = all.count;
+        targetChecksum = all.checksum;
+        if (all.undecryptable)
+          failures.push(`${input.table}: ${all.undecryptable} target rows do not decrypt with the user's key`);
+        if (all.count !== migrated)
+          failures.push(`${input.table}: target holds ${all.count} migrated rows, transfer reported ${migrated}`);
+        if (all.checksum !== checksum)
+          failures.push(`${input.table}: target checksum ${all.checksum} != source checksum ${checksum}`);
       }
-      if (undecryptable)
-        failures.push(`${input.table}: ${undecryptable} target rows do not decrypt with the user's key`);
-      if (acc.count !== migrated)
-        failures.push(`${input.table}: target holds ${acc.count} migrated rows, transfer reported ${migrated}`);
-      if (acc.hex() !== checksum)
-        failures.push(`${input.table}: target checksum ${acc.hex()} != source checksum ${checksum}`);
 
       // Random sample, compared field by field.
       let sampled = 0;
@@ -178,8 +263,9 @@ export function createValidateActivities(deps: ActivityDeps) {
         table: input.table,
         ok: failures.length === 0,
         failures: failures.slice(0, 50),
-        targetRows: acc.count,
-        targetChecksum: acc.hex(),
+        targetRows,
+        targetChecksum,
+        ...(targetDigest === undefined ? {} : { targetDigest }),
         sampled,
       };
     },

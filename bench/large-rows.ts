@@ -18,11 +18,12 @@ import pg from 'pg';
 import type { ActivityDeps } from '../activities/deps';
 import { prepareRows, readChunkRows } from '../activities/prepare-rows';
 import { withSource, withSourceAsync } from '../activities/source';
+import { copyAndInsert, ensureStage } from '../activities/stage-rows';
 import { createTransferActivities, type ChunkBounds } from '../activities/transfer';
 import { generateDataset } from '../gen/generate';
 import { plantLargeRows } from '../gen/plant-large-rows';
 import { startLocalPostgres, withDatabase, type LocalPostgres } from '../infra/postgres';
-import { sqlFile, sqlStatements } from '../infra/sql-files';
+import { sqlStatements } from '../infra/sql-files';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_PLAN_BATCH } from '../lib/defaults';
 import { deriveEntityKey, sealString } from '../lib/envelope';
 import { mappingFor } from '../lib/mapping';
@@ -63,8 +64,10 @@ async function runVariant(variant: Variant, source: string, url: string, chunkRo
       throw new Error('not used by the benchmark');
     },
   };
-  // planChunks touches the source only; the benchmark has no pools or keyring.
-  const { planChunks } = createTransferActivities({} as ActivityDeps);
+  // planChunks touches the source only (through the capability check on its path); no pools or keyring.
+  const { planChunks } = createTransferActivities({
+    capabilities: { sourcePath: (path: string) => path },
+  } as unknown as ActivityDeps);
   const userId = randomUUID();
   const ctx = { userId, asOfSeconds: Math.floor(Date.now() / 1000) };
   const client = new pg.Client({ connectionString: url });
@@ -101,9 +104,11 @@ async function runVariant(variant: Variant, source: string, url: string, chunkRo
           prepareRows(db, mapping, rows, ctx, async () => new Set()),
         );
         const encoded = prepared.ok.map((r) => mapping.encode(r.canonical, sealer));
-        const [ids, ...rest] = Array.from({ length: encoded[0]?.length ?? 0 }, (_, i) => encoded.map((e) => e[i]));
-        if (ids)
-          await client.query(sqlFile('queries/insert_notes.sql', { schema: '"public"' }), [ids, userId, ...rest]);
+        // The chunk path's write: COPY into the staging table, then one INSERT … SELECT (one transaction).
+        await client.query('BEGIN');
+        await ensureStage(client, mapping);
+        await copyAndInsert(client, '"public"', mapping, encoded, userId);
+        await client.query('COMMIT');
         report.chunks += 1;
         peaks.push(statusMiB('VmHWM'));
         report.written += prepared.ok.length;

@@ -147,9 +147,22 @@ async function runMigration(
       sourceDirs: [dirname(resolve(source))],
     }),
   );
+  // BENCH_WORKER_NODE_ARGS: extra node flags for the worker only (e.g. `--cpu-prof --cpu-prof-dir=DIR`,
+  // which NODE_OPTIONS does not accept); the profile is written when the worker exits on SIGTERM.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const worker = spawn(
     process.execPath,
-    [BIN, 'worker', '--task-queue', taskQueue, '--backup-dir', join(dir, 'backups'), '--config', configFile],
+    [
+      ...nodeArgs,
+      BIN,
+      'worker',
+      '--task-queue',
+      taskQueue,
+      '--backup-dir',
+      join(dir, 'backups'),
+      '--config',
+      configFile,
+    ],
     {
       env: {
         ...process.env,

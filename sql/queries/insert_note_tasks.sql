@@ -1,7 +1,8 @@
--- Chunk write of tasks (parent_id is linked later: the self-reference is deferred). $2 = user_id.
+-- Chunk write of tasks: the staged rows (drained), existing ids untouched; parent_id is linked later
+-- (the self-reference is deferred). $1 = user_id.
+WITH s AS (DELETE FROM pg_temp.migrator_stage_note_tasks RETURNING *)
 INSERT INTO {{schema}}.note_tasks (id, user_id, note_id, content, status, priority, due_date, completed_at, position, labels, deleted, created_at, updated_at)
-SELECT r.id, $2::uuid, r.note_id, r.content, r.status, r.priority, r.due_date, r.completed_at, r.position, r.labels, r.deleted, r.created_at, r.updated_at
-FROM unnest($1::uuid[], $3::uuid[], $4::text[], $5::text[], $6::integer[], $7::timestamptz[], $8::timestamptz[], $9::integer[], $10::jsonb[], $11::boolean[], $12::timestamptz[], $13::timestamptz[])
-  AS r (id, note_id, content, status, priority, due_date, completed_at, position, labels, deleted, created_at, updated_at)
+SELECT s.id, $1::uuid, s.note_id, s.content, s.status, s.priority, s.due_date, s.completed_at, s.position, s.labels, s.deleted, s.created_at, s.updated_at
+FROM s
 ON CONFLICT (id) DO NOTHING
 RETURNING id::text AS id;
