@@ -93,14 +93,22 @@ export function registerControl(program: Command): void {
         const d = await handle.describe();
         const status = d.status.name;
         if (status === 'RUNNING') {
-          const p = await handle.query(progressQuery);
+          // A query needs a worker to answer it; what the server knows (retries) is shown without one.
+          const p = await handle.query(progressQuery).catch((err: Error) => err);
           const retrying = await retryingActivities(client, d.raw);
+          const progress = p instanceof Error ? null : p;
           console.log(
             o.json
-              ? JSON.stringify({ status, progress: p, retrying }, null, 2)
+              ? JSON.stringify(
+                  { status, progress, ...(p instanceof Error ? { progressError: p.message } : {}), retrying },
+                  null,
+                  2,
+                )
               : [
                   `${o.workflowId} RUNNING`,
-                  renderBar(p),
+                  p instanceof Error
+                    ? `progress unavailable (no worker answered the query: ${p.message})`
+                    : renderBar(p),
                   ...retrying.map((r) => `retrying ${r.activity} (attempt ${r.attempt}): ${r.lastFailure}`),
                 ].join('\n'),
           );

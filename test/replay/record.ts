@@ -30,7 +30,7 @@ import {
 import { waitUntil } from '../helpers/wait';
 
 /** Bump when workflow code changes in a way that needs new recordings. */
-export const WORKFLOW_VERSION = 'v3'; // v3: guard child workflow, paged rollout, names-only input, schema undo of its own tables (patches health-guard-child, rollout-pages, trust-boundary-input, schema-undo-own-tables)
+export const WORKFLOW_VERSION = 'v4'; // v4: throttle, ownership registry, scaled backups (patches throttle, ownership-registry, backups-scale, rollout-full-backup), rollback always lists artifacts, and the online mode (capture, delta, cutover, release-capture)
 const OUT = fileURLToPath(new URL('./histories/', import.meta.url));
 const SDK = (
   JSON.parse(
@@ -220,6 +220,18 @@ try {
 
   await record('success', plain, { chunkRows: 50, chunksPerExecution: 3 });
   await record('quarantine-heavy', bad, { chunkRows: 20, quarantineThreshold: 0.5 });
+  // Online: change capture, delta passes and the cut-over, with the source edited during the copy.
+  const live = join(dir, 'online.sqlite');
+  generateDataset({ path: live, seed: 3, notes: 200 });
+  await record('online', live, { chunkRows: 50, parallelism: 1, online: { enabled: true } }, async (h) => {
+    await waitUntil('2 chunks', async () => (await h.query(progressQuery)).chunksDone >= 2);
+    const db = new Database(live);
+    db.pragma('busy_timeout = 5000');
+    db.prepare(
+      "UPDATE local_notes SET title = title || ' (edited)' WHERE rowid IN (SELECT rowid FROM local_notes LIMIT 5)",
+    ).run();
+    db.close();
+  });
   await record('abort-rollback', plain, { chunkRows: 10, parallelism: 1 }, async (h) => {
     await waitUntil('3 chunks', async () => (await h.query(progressQuery)).chunksDone >= 3);
     await h.executeUpdate(pauseUpdate);
