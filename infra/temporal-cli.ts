@@ -23,6 +23,17 @@ export interface ResolvedCli {
 
 export class TemporalUnavailableError extends Error {}
 
+/** Whether a Temporal frontend answers at `address` (GetSystemInfo); throws while it does not. */
+export async function temporalAnswers(address: string): Promise<true> {
+  const connection = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } finally {
+    await connection.close();
+  }
+}
+
 export function resolveTemporalCli(): ResolvedCli | null {
   const fromEnv = process.env.TEMPORAL_CLI_PATH;
   if (fromEnv) {
@@ -89,13 +100,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         throw new TemporalUnavailableError(
           `temporal server start-dev ${exited} (see ${options.logFile ?? 'its output'})`,
         );
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return true;
-      } finally {
-        await connection.close();
-      }
+      return temporalAnswers(address);
     },
     60_000,
   );

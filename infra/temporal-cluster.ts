@@ -22,7 +22,7 @@ import proto from '@temporalio/proto';
 import pg from 'pg';
 import { startLocalPostgres, withDatabase } from './postgres';
 import { waitFor } from './ports';
-import { PROJECT_ROOT, SEARCH_ATTRIBUTES } from './temporal-cli';
+import { PROJECT_ROOT, SEARCH_ATTRIBUTES, temporalAnswers } from './temporal-cli';
 import {
   clusterConfigYaml,
   DYNAMIC_CONFIG,
@@ -289,13 +289,7 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Tem
         `temporal-server on ${address}`,
         async () => {
           if (exited) throw new ClusterSetupError(`temporal-server ${exited} (see ${logFile})`);
-          const connection = await Connection.connect({ address, connectTimeout: 1000 });
-          try {
-            await connection.workflowService.getSystemInfo({});
-            return true;
-          } finally {
-            await connection.close();
-          }
+          return temporalAnswers(address);
         },
         120_000,
       ),
