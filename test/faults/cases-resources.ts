@@ -2,10 +2,11 @@
 // the target's disk (its app tables live in a tablespace on a small tmpfs that the case fills), the
 // backup directory's disk (filled by the worker's test-fault plan right after the free-space check),
 // and the worker's wall clock (hours ahead, then another worker hours behind).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { sqlFile } from '../../infra/sql-files';
 import { fillFilesystem } from '../../workers/test-faults';
@@ -22,6 +23,7 @@ interface ResourceState {
   /** `migrator status --json` listed the chunk retrying with SQLSTATE 53100. */
   statusShowsDiskFull?: boolean;
 }
+const execFileAsync = promisify(execFile);
 const MIGRATOR_BIN = fileURLToPath(new URL('../../bin/migrator.js', import.meta.url));
 const states = new WeakMap<CaseContext, ResourceState>();
 const stateOf = (ctx: CaseContext): ResourceState => {
@@ -102,13 +104,12 @@ function targetDiskFull(name: string, persistent: boolean): FaultCase {
       } else {
         // What an operator sees meanwhile: `migrator status` names the retried chunk and the full disk.
         await waitFor('`migrator status` to show the chunk retrying on the full disk', async () => {
-          const out = execFileSync(
+          // Async: a blocking call would stop this process draining the workers' output pipes, and a
+          // worker writing to a full pipe blocks (stdout to a pipe is synchronous on Linux).
+          const { stdout: out } = await execFileAsync(
             process.execPath,
             [MIGRATOR_BIN, 'status', '--workflow-id', h.workflowId, '--json'],
-            {
-              env: { ...process.env, TEMPORAL_ADDRESS: ctx.stack.temporalAddress },
-              encoding: 'utf8',
-            },
+            { env: { ...process.env, TEMPORAL_ADDRESS: ctx.stack.temporalAddress }, encoding: 'utf8' },
           );
           const retrying =
             (JSON.parse(out) as { retrying?: { activity: string; lastFailure: string }[] }).retrying ?? [];
