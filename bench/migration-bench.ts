@@ -145,6 +145,8 @@ async function runMigration(
       targets: { bench: { dsn: 'env:BENCH_TARGET', database: 'bench_target' } },
       keyrings: { bench: `file:${keyring}` },
       sourceDirs: [dirname(resolve(source))],
+      // Datasets are generated once and reused under a fresh user id each run: no user marker to match.
+      allowUnmarkedSources: true,
     }),
   );
   // BENCH_WORKER_NODE_ARGS: extra node flags for the worker only (e.g. `--cpu-prof --cpu-prof-dir=DIR`,

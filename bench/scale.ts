@@ -199,6 +199,8 @@ async function runOnce(opts: {
       targets: { [TARGET]: { dsn: 'env:SCALE_TARGET', database: TARGET_DB } },
       keyrings: { [TARGET]: `file:${keyring}` },
       sourceDirs: [dirname(opts.sources[0]!)],
+      // Datasets are generated once and reused under a fresh user id each run: no user marker to match.
+      allowUnmarkedSources: true,
     }),
   );
   const taskQueue = `scale-${opts.workers}w-${randomUUID().slice(0, 8)}`;
