@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readFlag } from '../../activities/freeze';
+import { readFlag, runFreezeHook, switchFlagPath } from '../../activities/freeze';
 import { generateDataset } from '../../gen/generate';
 import { readLoadLog, runLoad, type LoadSummary } from '../../infra/load-generator';
 import { innermost } from '../../lib/failures';
@@ -533,6 +533,65 @@ describe('cut-over', () => {
       expect(lines()).toEqual(['freeze', 'switch', 'unfreeze', 'unswitch', 'unfreeze']);
       expect(await targetState(r.target)).toEqual(targetBefore);
     }, 400_000);
+  });
+
+  describe('switch hook that fails once', () => {
+    const r = isolatedRun('switchfail', 300);
+    it('makes that attempt switch-failed (unswitched, unfrozen); the next attempt switches and completes', async () => {
+      const actions = join(dir, 'switchfail.actions');
+      const once = join(dir, 'switchfail.once');
+      const append = ['/bin/sh', '-c', `echo "$MIGRATOR_FREEZE_ACTION" >> ${actions}`];
+      declareHooks({
+        'flaky-switch': {
+          kind: 'command',
+          freeze: append,
+          unfreeze: append,
+          switch: ['/bin/sh', '-c', `echo switch >> ${actions}; if [ ! -e ${once} ]; then touch ${once}; exit 3; fi`],
+          unswitch: append,
+        },
+      });
+      const handle = await start(fx.worker, {
+        source: r.source,
+        userId: r.userId,
+        target: r.target.ref,
+        keyring: r.keyring.ref,
+        online: {
+          enabled: true,
+          cutover: { freezeHook: 'flaky-switch', switchHook: 'flaky-switch', budgetMs: 5000, retryDelayMs: 100 },
+        },
+      });
+      const result = await handle.result();
+      expect(result.validation.ok).toBe(true);
+      expect(result.online!.attempts!.map((a) => a.outcome)).toEqual(['switch-failed', 'done']);
+      expect(result.online!.switchHook).toBe('flaky-switch');
+      expect(result.online!.switchedAtMs).toBeGreaterThan(0);
+      expect(readFileSync(actions, 'utf8').trim().split('\n')).toEqual([
+        'freeze',
+        'switch',
+        'unswitch',
+        'unfreeze',
+        'freeze',
+        'switch',
+        'unfreeze',
+      ]);
+    }, 400_000);
+
+    it('a file hook switches through <path>.switch, which the unfreeze leaves and only its own run unswitches', async () => {
+      const flag = join(dir, 'sw.freeze.json');
+      const hook = { kind: 'file' as const, path: flag };
+      await runFreezeHook('sw', hook, 'freeze', 'run-a', Date.now() + 1000);
+      await runFreezeHook('sw', hook, 'switch', 'run-a', Date.now() + 1000);
+      await runFreezeHook('sw', hook, 'unfreeze', 'run-a', Date.now());
+      expect(existsSync(flag)).toBe(false);
+      const sw = JSON.parse(readFileSync(switchFlagPath(flag), 'utf8')) as Record<string, unknown>;
+      expect(sw).toMatchObject({ switchedTo: 'target', runId: 'run-a' });
+      expect(sw.switchedAtMs).toEqual(expect.any(Number));
+      await runFreezeHook('sw', hook, 'unswitch', 'run-b', Date.now()); // another run's: left in place
+      expect(existsSync(switchFlagPath(flag))).toBe(true);
+      await runFreezeHook('sw', hook, 'unswitch', 'run-a', Date.now());
+      await runFreezeHook('sw', hook, 'unswitch', 'run-a', Date.now()); // idempotent
+      expect(existsSync(switchFlagPath(flag))).toBe(false);
+    });
   });
 
   describe('operator controls', () => {
