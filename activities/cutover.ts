@@ -3,17 +3,21 @@
 //   freeze hook (when named; frozenUntilMs = now + budget) → the source's write lock (BEGIN
 //   IMMEDIATE) → the rest of the change log applied → tail validation of the keys it touched
 //   (counts, checksum and a decrypting compare of every touched row) → a copy of the source file as
-//   it is under the lock → COMMIT → lock released → unfreeze hook.
+//   it is under the lock → COMMIT → switch hook (when named: the app uses the target from now on) →
+//   lock released → unfreeze hook.
 // The window (freeze hook called → unfreeze acknowledged; without a hook, lock taken → released)
 // above the budget, or a pending log above maxFinalChanges, ends the attempt unsuccessfully: the
-// workflow catches up with delta passes and tries again. What validation expects of the target is
+// workflow catches up with delta passes and tries again. So does a switch hook that fails or does not
+// answer within what is left of the budget (after a best-effort unswitch: nothing stays switched).
+// Once the switch is acknowledged the attempt is done: an unfreeze that then overruns the budget does
+// not take the app back. What validation expects of the target is
 // recomputed from the copy after writes resumed, so the freeze does not grow with the source.
 // If the worker dies mid-attempt, the OS drops the source lock, PostgreSQL the transaction, and the
 // flag's frozenUntilMs ends the app's freeze within the budget.
 import { copyFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Context, heartbeat } from '@temporalio/activity';
+import { Context, heartbeat, log } from '@temporalio/activity';
 import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { coalesceChanges } from '../lib/capture';
@@ -27,6 +31,7 @@ import { quoteIdent, sqlFile } from '../infra/sql-files';
 import { freezeCopyPath, openSourceWritable } from './capture';
 import { applyBatch, expectedTable, readLog, type ExpectedTable, type PassCtx } from './delta';
 import type { ActivityDeps } from './deps';
+import type { FreezeHookConfig } from '../lib/worker-config';
 import { hookOf, runFreezeHook } from './freeze';
 import { assertLeaseHeld } from './lease';
 import { recordCutoverAttempt, recordWriteFreeze } from './metrics';
@@ -42,11 +47,13 @@ export interface CutoverAttemptInput {
   afterSeq: number;
   /** A freeze hook of the worker config; absent: the source's write lock is the whole freeze. */
   freezeHook?: string;
+  /** A hook of the worker config called with action `switch` once the tail validated; absent: nothing is called. */
+  switchHook?: string;
   budgetMs: number;
   maxFinalChanges: number;
 }
 
-export type CutoverOutcome = 'done' | 'over-budget' | 'delta-too-big';
+export type CutoverOutcome = 'done' | 'over-budget' | 'delta-too-big' | 'switch-failed';
 
 export interface CutoverAttemptResult {
   outcome: CutoverOutcome;
@@ -66,6 +73,8 @@ export interface CutoverAttemptResult {
   deleted: number;
   /** Rows the tail validation compared (decrypted from the target against the source under the lock). */
   tailRows: number;
+  /** Epoch ms the switch hook acknowledged (the app uses the target from then on); null without a switch. */
+  switchedAtMs?: number | null;
   /** Done only: what validation expects of each table at the freeze point. */
   expected: Record<string, ExpectedTable> | null;
 }
@@ -232,6 +241,40 @@ async function expectedFromCopy(deps: ActivityDeps, input: CutoverAttemptInput, 
   }
 }
 
+/** The switch hook within what is left of the budget; failed or too slow: unswitched (best effort), the attempt not done. */
+async function switchApp(
+  name: string,
+  hook: FreezeHookConfig,
+  input: CutoverAttemptInput,
+  st: AttemptState,
+  cancelled: AbortSignal,
+): Promise<void> {
+  const { out } = st;
+  const left = input.budgetMs - (performance.now() - (st.windowStart ?? performance.now()));
+  if (left < 1) {
+    out.outcome = 'over-budget'; // the switch would exceed the budget: not called
+    return;
+  }
+  const budget = AbortSignal.timeout(Math.floor(left));
+  try {
+    await runFreezeHook(name, hook, 'switch', input.runId, Date.now() + Math.floor(left), {
+      signal: AbortSignal.any([cancelled, budget]),
+    });
+    out.switchedAtMs = Date.now();
+    return;
+  } catch (err) {
+    out.outcome = budget.aborted ? 'over-budget' : 'switch-failed';
+    // A hook may have switched without acknowledging: nothing stays switched (the rollback's unswitch covers a failure here).
+    await runFreezeHook(name, hook, 'unswitch', input.runId, Date.now()).catch(() => undefined);
+    if (cancelled.aborted) throw err;
+    log.warn('cut-over: the switch hook did not acknowledge; attempt not done', {
+      hook: name,
+      outcome: out.outcome,
+      error: (err as Error).message,
+    });
+  }
+}
+
 export function createCutoverActivities(deps: ActivityDeps) {
   return {
     async cutoverAttempt(input: CutoverAttemptInput): Promise<CutoverAttemptResult> {
@@ -243,6 +286,8 @@ export function createCutoverActivities(deps: ActivityDeps) {
       const path = deps.capabilities.sourcePath(input.source, 'source');
       const hookName = input.freezeHook;
       const hook = hookName === undefined ? null : hookOf(deps, hookName);
+      const switchName = input.switchHook;
+      const switchHook = switchName === undefined ? null : hookOf(deps, switchName, 'switchHook');
       const label = hookName ?? 'source-lock';
       const cancelled = Context.current().cancellationSignal;
       // Heartbeats carry an abort to us (cancellation) while the hook or the lock is awaited.
@@ -263,6 +308,7 @@ export function createCutoverActivities(deps: ActivityDeps) {
           upserted: 0,
           deleted: 0,
           tailRows: 0,
+          switchedAtMs: null,
           expected: null,
         },
         windowStart: null,
@@ -288,6 +334,9 @@ export function createCutoverActivities(deps: ActivityDeps) {
           }
         }
         if (out.outcome === 'done') await lockAndDrain(deps, input, path, snapshot, st);
+        // Still under the source's lock (and the freeze): no write of the app lands between the switch and the copy.
+        if (out.outcome === 'done' && switchHook && switchName)
+          await switchApp(switchName, switchHook, input, st, cancelled);
         finished = true;
       } finally {
         clearInterval(beat);
@@ -304,7 +353,9 @@ export function createCutoverActivities(deps: ActivityDeps) {
           out.windowMs = performance.now() - st.windowStart;
           recordWriteFreeze(label, out.windowMs / 1000, 'monotonic');
         }
-        if (out.outcome === 'done' && out.windowMs > input.budgetMs) out.outcome = 'over-budget';
+        // Switched: the app is on the target; an overrun of the unfreeze does not undo that.
+        if (out.outcome === 'done' && out.windowMs > input.budgetMs && out.switchedAtMs === null)
+          out.outcome = 'over-budget';
         recordCutoverAttempt(label, out.outcome === 'done' ? 'frozen' : 'failed');
         if ((!finished || out.outcome !== 'done') && st.snapshotTaken) rmSync(snapshot, { force: true });
       }

@@ -20,7 +20,17 @@ import type { ActivityDeps } from './deps';
 import { fetchConfigured } from './health';
 import { recordCutoverAttempt, recordWriteFreeze } from './metrics';
 
-export type FreezeAction = 'freeze' | 'unfreeze';
+export type FreezeAction = 'freeze' | 'unfreeze' | 'switch' | 'unswitch';
+
+/** What the file hook writes as a switch hook, at `<path>.switch` (the app uses the target while it exists). */
+export interface SwitchFlag {
+  switchedTo: 'target';
+  runId: string;
+  switchedAtMs: number;
+}
+
+/** The file a file hook writes for the switch: beside its flag, so unfreezing does not lift it. */
+export const switchFlagPath = (path: string) => `${path}.switch`;
 
 /** What the file hook writes, exactly (the app's side reads it). */
 export interface FreezeFlag {
@@ -61,7 +71,10 @@ export async function runFreezeHook(
 ): Promise<void> {
   if (hook.kind === 'file') return fileHook(name, hook.path, action, { frozenUntilMs, runId });
   if (hook.kind === 'command') {
-    const [file, ...args] = action === 'freeze' ? hook.freeze : hook.unfreeze;
+    const argv = hook[action];
+    // Preflight refuses a switch hook without these; a worker config changed since is refused here.
+    if (!argv) throw new FreezeHookError(name, action, `the command hook declares no "${action}" command`);
+    const [file, ...args] = argv;
     const timeout = AbortSignal.timeout(hook.timeoutMs);
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     try {
@@ -98,33 +111,44 @@ export async function runFreezeHook(
   if (!res.ok) throw new FreezeHookError(name, action, `answered ${res.status}`);
 }
 
-/** The flag file: written whole or not at all (tmp file in the same directory, then rename). */
+/** Writes `content` at `path` whole or not at all (tmp file in the same directory, then rename). */
+function writeAtomically(path: string, content: string): void {
+  const tmp = join(dirname(path), `.${randomUUID()}.freeze.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      writeSync(fd, content);
+      fsyncSync(fd); // on disk before the rename makes it visible
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true }); // no half-written temporary file left beside the flag
+    throw err;
+  }
+}
+
+/** The flag file (freeze/unfreeze), or the switch file beside it (switch/unswitch). */
 function fileHook(name: string, path: string, action: FreezeAction, flag: FreezeFlag): void {
   try {
-    if (action === 'freeze') {
-      const tmp = join(dirname(path), `.${randomUUID()}.freeze.tmp`);
-      try {
-        const fd = openSync(tmp, 'wx', 0o644);
-        try {
-          writeSync(fd, JSON.stringify({ frozenUntilMs: flag.frozenUntilMs, runId: flag.runId }));
-          fsyncSync(fd); // on disk before the rename makes it visible
-        } finally {
-          closeSync(fd);
-        }
-        renameSync(tmp, path);
-      } catch (err) {
-        rmSync(tmp, { force: true }); // no half-written temporary file left beside the flag
-        throw err;
-      }
-      return;
+    if (action === 'freeze')
+      return writeAtomically(path, JSON.stringify({ frozenUntilMs: flag.frozenUntilMs, runId: flag.runId }));
+    if (action === 'switch') {
+      const sw: SwitchFlag = { switchedTo: 'target', runId: flag.runId, switchedAtMs: Date.now() };
+      return writeAtomically(switchFlagPath(path), JSON.stringify(sw));
     }
-    // Another run's freeze is not this run's to lift.
-    const current = readFlag(path);
+    // Another run's freeze (or switch) is not this run's to lift.
+    const file = action === 'unswitch' ? switchFlagPath(path) : path;
+    const current = readFlag(file);
     if (current && current.runId !== flag.runId) {
-      warn('write-freeze flag belongs to another run: left in place', { hook: name, flagRunId: current.runId });
+      warn(`write-freeze ${action === 'unswitch' ? 'switch file' : 'flag'} belongs to another run: left in place`, {
+        hook: name,
+        flagRunId: current.runId,
+      });
       return;
     }
-    rmSync(path, { force: true });
+    rmSync(file, { force: true });
   } catch (err) {
     throw new FreezeHookError(
       name,
@@ -157,17 +181,21 @@ export function readFlag(path: string): FreezeFlag | null {
   }
 }
 
-export function hookOf(deps: ActivityDeps, name: string): FreezeHookConfig {
+export function hookOf(deps: ActivityDeps, name: string, field = 'freezeHook'): FreezeHookConfig {
   const hooks = deps.capabilities.config.freezeHooks;
   if (typeof name === 'string' && Object.hasOwn(hooks, name)) return hooks[name]!;
   const declared =
     Object.keys(hooks)
       .map((n) => `"${n}"`)
       .join(', ') || 'none';
-  throw new NotPermittedError(
-    'freezeHook',
-    `not a write-freeze hook this worker's config declares (declared: ${declared})`,
-  );
+  throw new NotPermittedError(field, `not a write-freeze hook this worker's config declares (declared: ${declared})`);
+}
+
+/** Why a declared hook cannot serve as a switch hook (a command hook needs both commands), or null. */
+export function switchHookProblem(hook: FreezeHookConfig): string | null {
+  if (hook.kind === 'command' && (!hook.switch || !hook.unswitch))
+    return 'a command hook named as switch hook must declare both "switch" and "unswitch" commands';
+  return null;
 }
 
 export function createFreezeActivities(deps: ActivityDeps) {
@@ -201,6 +229,13 @@ export function createFreezeActivities(deps: ActivityDeps) {
       else if (frozenAtMs !== undefined) [windowMs, clock] = [Math.max(0, Date.now() - frozenAtMs), 'wall'];
       if (windowMs !== null && clock) recordWriteFreeze(hookName, windowMs / 1000, clock);
       return { hook: hookName, runId, windowMs, clock };
+    },
+
+    /** Compensation of a switch (rollback): tells the app to use the source again. Idempotent; a no-op when never switched. */
+    async unswitchApp(hookName: string, runId: string): Promise<{ hook: string; runId: string }> {
+      const hook = hookOf(deps, hookName, 'switchHook');
+      await runFreezeHook(hookName, hook, 'unswitch', runId, Date.now());
+      return { hook: hookName, runId };
     },
   };
 }

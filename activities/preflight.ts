@@ -6,6 +6,7 @@ import { NotPermittedError, SourceError, TargetIdentityError } from '../lib/erro
 import { MAPPINGS, TABLE_ORDER } from '../lib/mapping';
 import { sqliteIntegrityCheck } from './backup';
 import type { ActivityDeps } from './deps';
+import { switchHookProblem } from './freeze';
 import { checkOwnership, MARKER_TABLE, type OwnershipProof } from './ownership';
 import { withSource } from './source';
 
@@ -25,6 +26,8 @@ export interface PreflightInput {
   health?: { sources?: string[]; webhook?: string };
   /** Online runs: the cut-over's write-freeze hook (online.cutover.freezeHook). */
   freezeHook?: string;
+  /** Online runs: the cut-over's switch hook (online.cutover.switchHook). */
+  switchHook?: string;
 }
 
 export interface PreflightResult {
@@ -53,6 +56,15 @@ export function createPreflightActivities(deps: ActivityDeps) {
           'online.cutover.freezeHook',
           `"${input.freezeHook}" is not a write-freeze hook this worker's config declares (declared: ${Object.keys(caps.config.freezeHooks).join(', ') || 'none'})`,
         );
+      if (input.switchHook !== undefined) {
+        if (!Object.hasOwn(caps.config.freezeHooks, input.switchHook))
+          throw new NotPermittedError(
+            'online.cutover.switchHook',
+            `"${input.switchHook}" is not a hook this worker's config declares in freezeHooks (declared: ${Object.keys(caps.config.freezeHooks).join(', ') || 'none'})`,
+          );
+        const problem = switchHookProblem(caps.config.freezeHooks[input.switchHook]!);
+        if (problem) throw new NotPermittedError('online.cutover.switchHook', `"${input.switchHook}": ${problem}`);
+      }
       const sourcePath = caps.sourcePath(input.source, 'source');
       // Opening checks the file is SQLite at all (SourceInvalid at once); the integrity check of a
       // large file then runs in a child process, so the event loop (heartbeats) never stalls on it.

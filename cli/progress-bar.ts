@@ -18,11 +18,13 @@ export function renderBar(p: MigrationProgress, width = 30): string {
   const cut = p.cutover;
   const cutover = !cut
     ? ''
-    : cut.postponed
-      ? ' · CUT-OVER POSTPONED'
-      : cut.attempts
-        ? ` · cut-over attempts ${cut.attempts}${cut.done ? ' (done)' : ''}`
-        : '';
+    : cut.held
+      ? ` · CUT-OVER HELD (${cut.held}; cutover-now or abort)`
+      : cut.postponed
+        ? ' · CUT-OVER POSTPONED'
+        : cut.attempts
+          ? ` · cut-over attempts ${cut.attempts}${cut.done ? ' (done)' : ''}`
+          : '';
   const throttled = p.throttledMs ? ` · throttled ${(p.throttledMs / 1000).toFixed(1)} s` : '';
   return `${bar} ${(fraction * 100).toFixed(0).padStart(3)}% ${p.phase}${table} · ${p.rowsRead.toLocaleString('en-US')}/${p.rowsTotal.toLocaleString(
     'en-US',

@@ -301,14 +301,15 @@ export class FreezeHookError extends MigrationError {
   readonly nonRetryable = false;
   constructor(
     readonly hook: string,
-    readonly action: 'freeze' | 'unfreeze',
+    readonly action: 'freeze' | 'unfreeze' | 'switch' | 'unswitch',
     reason: string,
   ) {
     super(`write-freeze hook "${hook}" (${action}): ${reason}`);
   }
 }
 
-/** Every cut-over attempt kept writes frozen longer than the budget (or found too much to apply under it). */
+/** Every cut-over attempt kept writes frozen longer than the budget (or found too much to apply under it). No
+ * longer thrown by the cut-over (it holds for the operator instead); kept for the failures of older runs. */
 export class CutoverBudgetExceededError extends MigrationError {
   readonly type = 'CutoverBudgetExceeded';
   readonly nonRetryable = true;

@@ -106,6 +106,8 @@ export const CutoverSchema = z
   .object({
     /** A write-freeze hook the worker config declares (`freezeHooks`); absent: the source's write lock alone freezes. */
     freezeHook: Name.optional(),
+    /** A hook of the worker config's `freezeHooks` that tells the app to use the target (action `switch`), inside a successful attempt; absent: nothing is called. */
+    switchHook: Name.optional(),
     /** The longest one attempt may keep writes frozen (freeze acknowledged → unfreeze acknowledged). */
     budgetMs: z.number().int().min(1).max(MAX_FREEZE_BUDGET_MS).default(DEFAULT_CUTOVER_BUDGET_MS),
     maxAttempts: z.number().int().min(1).max(100).default(DEFAULT_CUTOVER_MAX_ATTEMPTS),

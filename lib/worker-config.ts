@@ -114,23 +114,26 @@ const Argv = z.array(z.string().min(1)).min(1, 'must be an argv array: [program,
 const FreezeHookConfig = z.discriminatedUnion('kind', [
   z
     .object({
-      /** A flag file the app reads: {"frozenUntilMs": <epoch ms>, "runId": "<id>"}, removed on unfreeze. */
+      /** A flag file the app reads: {"frozenUntilMs": <epoch ms>, "runId": "<id>"}, removed on unfreeze. As a switch hook: `<path>.switch` (activities/freeze.ts). */
       kind: z.literal('file'),
       path: AbsolutePath,
     })
     .strict(),
   z
     .object({
-      /** Programs run without a shell, with MIGRATOR_RUN_ID and MIGRATOR_FREEZE_UNTIL_MS in their environment. */
+      /** Programs run without a shell, with MIGRATOR_FREEZE_ACTION, MIGRATOR_RUN_ID and MIGRATOR_FREEZE_UNTIL_MS in their environment. */
       kind: z.literal('command'),
       freeze: Argv,
       unfreeze: Argv,
+      /** As a switch hook (online.cutover.switchHook): tells the app to use the target, and (rollback) the source again. */
+      switch: Argv.optional(),
+      unswitch: Argv.optional(),
       timeoutMs: HookTimeoutMs,
     })
     .strict(),
   z
     .object({
-      /** POSTed {"action": "freeze"|"unfreeze", "runId", "frozenUntilMs"}; any 2xx acknowledges. */
+      /** POSTed {"action": "freeze"|"unfreeze"|"switch"|"unswitch", "runId", "frozenUntilMs"}; any 2xx acknowledges. */
       kind: z.literal('http'),
       url: HttpUrl,
       timeoutMs: HookTimeoutMs,

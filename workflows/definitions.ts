@@ -149,11 +149,14 @@ export interface OnlineReport {
   /** The freeze budget and hook the cut-over ran with. */
   budgetMs?: number;
   freezeHook?: string | null;
+  /** The switch hook (online.cutover.switchHook) and when it acknowledged (epoch ms); null: none named. */
+  switchHook?: string | null;
+  switchedAtMs?: number | null;
 }
 
 /** One cut-over attempt: its outcome, window (ms), the changes pending when it took the lock, and rows tail-validated. */
 export interface CutoverAttemptReport {
-  outcome: 'done' | 'over-budget' | 'delta-too-big';
+  outcome: 'done' | 'over-budget' | 'delta-too-big' | 'switch-failed';
   windowMs: number;
   pending: number;
   changes: number;
@@ -169,6 +172,8 @@ export interface CutoverControl {
   /** The cut-over succeeded: the Updates are refused from here on. */
   done: boolean;
   attempts: number;
+  /** maxAttempts attempts failed: the cut-over waits for cutoverNow (another round) or abort; why, or null. */
+  held?: string | null;
 }
 
 /** Operator control (Updates: answered, with validators). */
@@ -180,7 +185,7 @@ export const setThrottleUpdate = defineUpdate<
   { throttle: ThrottleConfig; previous: ThrottleConfig | null },
   [thresholds: Partial<ThrottleInput>]
 >('setThrottle');
-/** Online runs: cut over at the next chance (no wait for the delta threshold or a retry delay; ends a postponement). */
+/** Online runs: cut over at the next chance (no wait for the delta threshold or a retry delay; ends a postponement, and a hold after maxAttempts: one more round). */
 export const cutoverNowUpdate = defineUpdate<{ cutoverNow: true; phase: RunPhase }>('cutoverNow');
 /** Online runs: hold the cut-over (delta passes keep the target close) until cutoverNow or resume. */
 export const postponeCutoverUpdate = defineUpdate<{ postponed: true; phase: RunPhase }>('postponeCutover');

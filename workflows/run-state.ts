@@ -108,7 +108,7 @@ export function newRunState(
     leaseRefused: false,
     online: null,
     throttle: cfg.throttle ?? null,
-    cutover: { postponed: false, now: false, done: false, attempts: 0 },
+    cutover: { postponed: false, now: false, done: false, attempts: 0, held: null },
   };
 }
 

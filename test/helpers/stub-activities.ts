@@ -229,6 +229,9 @@ export function defaultStubs(rowsPerTable: number): Activities {
     async unfreezeWrites(hook, runId) {
       return { hook, runId, windowMs: 0, clock: 'monotonic' };
     },
+    async unswitchApp(hook, runId) {
+      return { hook, runId };
+    },
   };
 }
 

@@ -4,18 +4,20 @@
 // abort during the freeze or during the delta passes leaves the source writable without capture,
 // the flag released and the target exactly as before; a worker SIGKILLed mid-freeze keeps the app
 // frozen no longer than the flag's expiry, and the next worker finishes the run; a hook slower
-// than the budget makes every attempt fail, then the run fails with CutoverBudgetExceeded and rolls back.
+// than the budget makes every attempt fail, then the cut-over is held for the operator (abort rolls
+// back exactly; cutover-now once the hook is fast completes). A switch hook is called once, between
+// the tail validation and the unfreeze, and unswitched by an abort during the soak.
 // The operator's postpone-cutover / cutover-now (CLI and Updates) hold and release the cut-over.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readFlag } from '../../activities/freeze';
+import { readFlag, runFreezeHook, switchFlagPath } from '../../activities/freeze';
 import { generateDataset } from '../../gen/generate';
 import { readLoadLog, runLoad, type LoadSummary } from '../../infra/load-generator';
 import { innermost } from '../../lib/failures';
@@ -92,7 +94,14 @@ function start(worker: TestWorker, input: MigrationInput, taskQueue = worker.tas
   return worker.client.workflow.start(migrationWorkflow, {
     taskQueue,
     workflowId: `cutover-${randomUUID()}`,
-    args: [{ chunkRows: 200, heartbeatTimeoutMs: 10_000, ...input, health: { probe: { enabled: false } } }],
+    args: [
+      {
+        chunkRows: 200,
+        heartbeatTimeoutMs: 10_000,
+        ...input,
+        health: { ...input.health, probe: { enabled: false } },
+      },
+    ],
   });
 }
 
@@ -388,16 +397,40 @@ describe('cut-over', () => {
   });
 
   describe('budget exceeded', () => {
-    const r = isolatedRun('budget', 400);
-    it('retries, then fails with CutoverBudgetExceeded naming the budget and rolls back exactly', async () => {
-      const marker = join(dir, 'budget.calls');
+    /** A command hook slower than the budget until `fast` exists; every action appended to `calls`. */
+    function slowHook(name: string) {
+      const calls = join(dir, `${name}.calls`);
+      const fast = join(dir, `${name}.fast`);
       declareHooks({
-        slow: {
+        [name]: {
           kind: 'command',
-          freeze: ['/bin/sh', '-c', `echo freeze >> ${marker}; exec sleep 3`],
-          unfreeze: ['/bin/sh', '-c', `echo unfreeze >> ${marker}`],
+          freeze: ['/bin/sh', '-c', `echo freeze >> ${calls}; if [ ! -e ${fast} ]; then exec sleep 3; fi`],
+          unfreeze: ['/bin/sh', '-c', `echo unfreeze >> ${calls}`],
         },
       });
+      return { calls, fast, lines: () => readFileSync(calls, 'utf8').trim().split('\n') };
+    }
+
+    async function heldAfter(handle: WorkflowHandle, attempts: number): Promise<void> {
+      await waitUntil(
+        'the cut-over to hold for the operator',
+        async () => (await handle.query(progressQuery)).cutover?.held != null,
+        { timeoutMs: 240_000, intervalMs: 200 },
+      );
+      const p = await handle.query(progressQuery);
+      expect(p.phase).toBe('cutover');
+      expect(p.cutover!.held).toMatch(
+        new RegExp(`^held after ${attempts} attempts \\(budget 1000 ms; over-budget \\d+ ms`),
+      );
+      expect(p.cutover!.done).toBe(false);
+      const status = await cli(['status', '--workflow-id', handle.workflowId]);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toContain('CUT-OVER HELD');
+    }
+
+    const r = isolatedRun('budget', 400);
+    it('retries, then holds for the operator (no more attempts); abort rolls back exactly', async () => {
+      const hook = slowHook('slow');
       const targetBefore = await targetState(r.target);
       const schemaBefore = sourceSchema(r.source);
       const handle = await start(fx.worker, {
@@ -407,18 +440,158 @@ describe('cut-over', () => {
         keyring: r.keyring.ref,
         online: { enabled: true, cutover: { freezeHook: 'slow', budgetMs: 1000, maxAttempts: 2, retryDelayMs: 100 } },
       });
-      const { message, report } = await failureOf(handle);
-      expect(message).toContain('online.cutover.budgetMs = 1000 ms');
-      expect(message).toContain('2 attempts');
-      expect(message).toMatch(/over-budget \d+ ms, over-budget \d+ ms/);
+      await heldAfter(handle, 2);
+      await new Promise((res) => setTimeout(res, 2000)); // held: no third attempt starts by itself
+      expect(hook.lines().filter((c) => c === 'freeze')).toHaveLength(2);
+      expect((await handle.query(progressQuery)).cutover!.attempts).toBe(2);
+      await handle.executeUpdate(abortUpdate, { args: ['test aborts the held cut-over'] });
+      const { report } = await failureOf(handle);
+      expect(report.cause).toBe('abort');
       expect(report.compensated).toEqual(expect.arrayContaining(['unfreezeWrites', 'removeCapture', 'removeRunRows']));
       // Two freezes, each unfrozen (and once more by the compensation).
-      const calls = readFileSync(marker, 'utf8').trim().split('\n');
+      const calls = hook.lines();
       expect(calls.filter((c) => c === 'freeze')).toHaveLength(2);
       expect(calls.filter((c) => c === 'unfreeze').length).toBeGreaterThanOrEqual(2);
       expect(await targetState(r.target)).toEqual(targetBefore);
       expect(sourceSchema(r.source)).toEqual(schemaBefore);
     }, 400_000);
+
+    const r2 = isolatedRun('budgetnow', 400);
+    it('held, then cutover-now once the hook is fast: another round completes', async () => {
+      const hook = slowHook('slow-then-fast');
+      const handle = await start(fx.worker, {
+        source: r2.source,
+        userId: r2.userId,
+        target: r2.target.ref,
+        keyring: r2.keyring.ref,
+        online: {
+          enabled: true,
+          cutover: { freezeHook: 'slow-then-fast', budgetMs: 1000, maxAttempts: 2, retryDelayMs: 100 },
+        },
+      });
+      await heldAfter(handle, 2);
+      writeFileSync(hook.fast, '');
+      const now = await cli(['cutover-now', '--workflow-id', handle.workflowId, '--json']);
+      expect(now.code, now.stderr).toBe(0);
+      const result = await handle.result();
+      expect(result.validation.ok).toBe(true);
+      const outcomes = result.online!.attempts!.map((a) => a.outcome);
+      expect(outcomes.slice(0, 2)).toEqual(['over-budget', 'over-budget']);
+      expect(outcomes.at(-1)).toBe('done');
+      expect(result.online!.freezeMs).toBeLessThan(1000);
+    }, 400_000);
+  });
+
+  describe('switch hook', () => {
+    const r = isolatedRun('switch', 400);
+    it('is called once between the tail validation and the unfreeze; an abort during the soak unswitches before the rows go', async () => {
+      const actions = join(dir, 'switch.actions');
+      const append = ['/bin/sh', '-c', `echo "$MIGRATOR_FREEZE_ACTION" >> ${actions}`];
+      declareHooks({
+        'app-switch': { kind: 'command', freeze: append, unfreeze: append, switch: append, unswitch: append },
+        'no-switch': { kind: 'command', freeze: append, unfreeze: append },
+      });
+      const lines = () => readFileSync(actions, 'utf8').trim().split('\n');
+      // A command hook without switch/unswitch commands is refused as a switch hook, by name, at preflight.
+      const refused = await start(fx.worker, {
+        source: r.source,
+        userId: r.userId,
+        target: r.target.ref,
+        keyring: r.keyring.ref,
+        online: { enabled: true, cutover: { switchHook: 'no-switch' } },
+      });
+      expect(
+        innermost(
+          await refused.result().then(
+            () => null,
+            (e: unknown) => e,
+          ),
+        ),
+      ).toMatch(/online\.cutover\.switchHook.*no-switch.*"unswitch"/);
+
+      const targetBefore = await targetState(r.target);
+      const handle = await start(fx.worker, {
+        source: r.source,
+        userId: r.userId,
+        target: r.target.ref,
+        keyring: r.keyring.ref,
+        health: { soakMs: 600_000 },
+        online: { enabled: true, cutover: { freezeHook: 'app-switch', switchHook: 'app-switch', budgetMs: 5000 } },
+      });
+      await waitUntil('the run to soak', async () => (await handle.query(progressQuery)).phase === 'soak', {
+        timeoutMs: 240_000,
+        intervalMs: 200,
+      });
+      expect(lines()).toEqual(['freeze', 'switch', 'unfreeze']);
+      await handle.executeUpdate(abortUpdate, { args: ['test aborts the soak'] });
+      const { report } = await failureOf(handle);
+      expect(report.cause).toBe('abort');
+      const order = report.compensated;
+      expect(order).toEqual(expect.arrayContaining(['unswitchApp', 'unfreezeWrites', 'removeRunRows']));
+      expect(order.indexOf('unswitchApp')).toBeLessThan(order.indexOf('removeRunRows'));
+      expect(order.indexOf('unswitchApp')).toBeLessThan(order.indexOf('unfreezeWrites'));
+      expect(lines()).toEqual(['freeze', 'switch', 'unfreeze', 'unswitch', 'unfreeze']);
+      expect(await targetState(r.target)).toEqual(targetBefore);
+    }, 400_000);
+  });
+
+  describe('switch hook that fails once', () => {
+    const r = isolatedRun('switchfail', 300);
+    it('makes that attempt switch-failed (unswitched, unfrozen); the next attempt switches and completes', async () => {
+      const actions = join(dir, 'switchfail.actions');
+      const once = join(dir, 'switchfail.once');
+      const append = ['/bin/sh', '-c', `echo "$MIGRATOR_FREEZE_ACTION" >> ${actions}`];
+      declareHooks({
+        'flaky-switch': {
+          kind: 'command',
+          freeze: append,
+          unfreeze: append,
+          switch: ['/bin/sh', '-c', `echo switch >> ${actions}; if [ ! -e ${once} ]; then touch ${once}; exit 3; fi`],
+          unswitch: append,
+        },
+      });
+      const handle = await start(fx.worker, {
+        source: r.source,
+        userId: r.userId,
+        target: r.target.ref,
+        keyring: r.keyring.ref,
+        online: {
+          enabled: true,
+          cutover: { freezeHook: 'flaky-switch', switchHook: 'flaky-switch', budgetMs: 5000, retryDelayMs: 100 },
+        },
+      });
+      const result = await handle.result();
+      expect(result.validation.ok).toBe(true);
+      expect(result.online!.attempts!.map((a) => a.outcome)).toEqual(['switch-failed', 'done']);
+      expect(result.online!.switchHook).toBe('flaky-switch');
+      expect(result.online!.switchedAtMs).toBeGreaterThan(0);
+      expect(readFileSync(actions, 'utf8').trim().split('\n')).toEqual([
+        'freeze',
+        'switch',
+        'unswitch',
+        'unfreeze',
+        'freeze',
+        'switch',
+        'unfreeze',
+      ]);
+    }, 400_000);
+
+    it('a file hook switches through <path>.switch, which the unfreeze leaves and only its own run unswitches', async () => {
+      const flag = join(dir, 'sw.freeze.json');
+      const hook = { kind: 'file' as const, path: flag };
+      await runFreezeHook('sw', hook, 'freeze', 'run-a', Date.now() + 1000);
+      await runFreezeHook('sw', hook, 'switch', 'run-a', Date.now() + 1000);
+      await runFreezeHook('sw', hook, 'unfreeze', 'run-a', Date.now());
+      expect(existsSync(flag)).toBe(false);
+      const sw = JSON.parse(readFileSync(switchFlagPath(flag), 'utf8')) as Record<string, unknown>;
+      expect(sw).toMatchObject({ switchedTo: 'target', runId: 'run-a' });
+      expect(sw.switchedAtMs).toEqual(expect.any(Number));
+      await runFreezeHook('sw', hook, 'unswitch', 'run-b', Date.now()); // another run's: left in place
+      expect(existsSync(switchFlagPath(flag))).toBe(true);
+      await runFreezeHook('sw', hook, 'unswitch', 'run-a', Date.now());
+      await runFreezeHook('sw', hook, 'unswitch', 'run-a', Date.now()); // idempotent
+      expect(existsSync(switchFlagPath(flag))).toBe(false);
+    });
   });
 
   describe('operator controls', () => {
@@ -451,7 +624,7 @@ describe('cut-over', () => {
       await new Promise((res) => setTimeout(res, 3000));
       const held = await handle.query(progressQuery);
       expect(held.phase).toBe('cutover');
-      expect(held.cutover).toEqual({ postponed: true, now: false, done: false, attempts: 0 });
+      expect(held.cutover).toEqual({ postponed: true, now: false, done: false, attempts: 0, held: null });
       const now = await cli(['cutover-now', '--workflow-id', handle.workflowId, '--json']);
       expect(now.code, now.stderr).toBe(0);
       expect(JSON.parse(now.stdout)).toMatchObject({ cutoverNow: true, phase: 'cutover' });

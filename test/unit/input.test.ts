@@ -102,6 +102,8 @@ describe('parseMigrationInput', () => {
     expect(invalid(cutover({ maxAttempts: 0 })).field).toBe('online.cutover.maxAttempts');
     // A path or a command is not a hook name: hooks are the worker config's capability.
     expect(invalid(cutover({ freezeHook: '/tmp/flag.json' })).field).toBe('online.cutover.freezeHook');
+    expect(parseMigrationInput(cutover({ switchHook: 'app-switch' })).online.cutover.switchHook).toBe('app-switch');
+    expect(invalid(cutover({ switchHook: 'https://app/switch' })).field).toBe('online.cutover.switchHook');
     expect(invalid(cutover({ freezeCommand: ['touch', 'x'] })).field).toBe('online.cutover.freezeCommand');
   });
 

@@ -1,14 +1,14 @@
 // cutover (online runs only, after delta): the brief write freeze that ends the online copy. One
 // attempt (activities/cutover.ts) freezes the app's writes through the named hook with an expiry of
 // now + budget, applies the rest of the change log under the source's write lock, validates the
-// tail it touched, and unfreezes. An attempt over the budget (or with too much pending) unfreezes,
-// catches up with delta passes, waits retryDelayMs and tries again, up to maxAttempts; then the run
-// fails with CutoverBudgetExceeded and rolls back. The operator can postpone the cut-over
-// (postponeCutover: delta passes keep the target close meanwhile) or start it now (cutoverNow).
+// tail it touched, calls the switch hook when one is named (the app uses the target from then on),
+// and unfreezes. An attempt over the budget (or with too much pending, or whose switch failed)
+// unfreezes, catches up with delta passes, waits retryDelayMs and tries again, up to maxAttempts;
+// then the cut-over is held for the operator (delta passes keep the target close meanwhile):
+// cutoverNow starts another round of maxAttempts, abort rolls back. The operator can also postpone
+// the cut-over (postponeCutover) or start it now (cutoverNow).
 import { condition } from '@temporalio/workflow';
 import { CUTOVER_POSTPONED_PASS_INTERVAL_MS } from '../../lib/defaults';
-import { CutoverBudgetExceededError } from '../../lib/errors';
-import { toApplicationFailure } from '../../lib/failures';
 import type { CutoverAttemptResult } from '../../activities';
 import { required, type RunState } from '../run-state';
 import { deltaPass } from './delta';
@@ -19,14 +19,22 @@ export const cutoverPhase: Phase = {
   name: 'cutover',
   inDryRun: false,
   // The attempt unfreezes on every path it lives through; this covers the one it does not (an abort
-  // whose attempt was lost with its worker). Unfreezing an unfrozen app is a no-op.
+  // whose attempt was lost with its worker). Unfreezing an unfrozen app is a no-op. A switched app
+  // (rollback during the soak, or an attempt lost after its switch) goes back to the source first:
+  // the saga runs these in reverse, so unswitchApp, then unfreezeWrites, then (transfer's) removeRunRows.
   undo: ({ run, acts }) => {
-    const hook = run.cfg.online.cutover.freezeHook;
-    if (hook === undefined) return [];
-    return [{ name: 'unfreezeWrites', run: () => acts.compensations.unfreezeWrites(hook, run.runId) }];
+    const { freezeHook, switchHook } = run.cfg.online.cutover;
+    return [
+      ...(freezeHook === undefined
+        ? []
+        : [{ name: 'unfreezeWrites', run: () => acts.compensations.unfreezeWrites(freezeHook, run.runId) }]),
+      ...(switchHook === undefined
+        ? []
+        : [{ name: 'unswitchApp', run: () => acts.compensations.unswitchApp(switchHook, run.runId) }]),
+    ];
   },
   undoneBy:
-    "unfreezeWrites for the app; the target rows the final pass wrote are transfer's removeRunRows (bridge rows like chunk rows)",
+    "unswitchApp and unfreezeWrites for the app; the target rows the final pass wrote are transfer's removeRunRows (bridge rows like chunk rows)",
   proves:
     'the target holds the source as it was under the final pass’s write lock, the rows it touched compared decrypted; the app was frozen at most budgetMs per attempt',
   async step(ctx) {
@@ -36,6 +44,7 @@ export const cutoverPhase: Phase = {
     online.attempts = [];
     online.budgetMs = cutover.budgetMs;
     online.freezeHook = cutover.freezeHook ?? null;
+    if (cutover.switchHook !== undefined) online.switchHook = cutover.switchHook;
     for (let attempt = 1; ; attempt++) {
       await holdWhilePostponed(ctx);
       run.cutover.now = false;
@@ -47,16 +56,33 @@ export const cutoverPhase: Phase = {
         'info',
         `attempt ${attempt}: ${r.outcome} (${Math.round(r.windowMs)} ms, ${r.pending} pending)`,
       );
-      if (attempt >= cutover.maxAttempts) {
-        const windows = online.attempts.map((a) => `${a.outcome} ${Math.round(a.windowMs)} ms`).join(', ');
-        throw toApplicationFailure(new CutoverBudgetExceededError(cutover.budgetMs, attempt, windows));
-      }
-      // Catch up while the app writes again, then wait (unless the operator says now).
+      // Catch up while the app writes again.
       await catchUp(ctx);
-      await condition(() => run.cutover.now, cutover.retryDelayMs);
+      if (attempt % cutover.maxAttempts === 0) await holdForOperator(ctx, attempt);
+      // Wait before the next attempt (unless the operator says now).
+      else await condition(() => run.cutover.now, cutover.retryDelayMs);
     }
   },
 };
+
+/** maxAttempts attempts failed: wait for cutoverNow (another round) or abort, delta passes keeping the target close. */
+async function holdForOperator(ctx: PhaseContext, attempts: number): Promise<void> {
+  const { run } = ctx;
+  const online = required(run.online, 'online (capture phase)');
+  const last = online.attempts!.slice(-run.cfg.online.cutover.maxAttempts);
+  const windows = last.map((a) => `${a.outcome} ${Math.round(a.windowMs)} ms`).join(', ');
+  run.cutover.held = `held after ${attempts} attempts (budget ${run.cfg.online.cutover.budgetMs} ms; ${windows})`;
+  await ctx.log('cutover', 'info', `cutover: ${run.cutover.held}; waiting for cutoverNow or abort`);
+  await passesUntil(ctx, () => run.cutover.now);
+  run.cutover.held = null;
+}
+
+/** Delta passes every CUTOVER_POSTPONED_PASS_INTERVAL_MS until `released` (an abort cancels the wait). */
+async function passesUntil(ctx: PhaseContext, released: () => boolean): Promise<void> {
+  while (!released()) {
+    if (!(await condition(released, CUTOVER_POSTPONED_PASS_INTERVAL_MS))) await deltaPass(ctx);
+  }
+}
 
 async function attemptOnce({ run, acts }: PhaseContext): Promise<CutoverAttemptResult> {
   const online = required(run.online, 'online (capture phase)');
@@ -70,6 +96,7 @@ async function attemptOnce({ run, acts }: PhaseContext): Promise<CutoverAttemptR
     asOfSeconds: run.asOfSeconds,
     afterSeq: online.lastSeq,
     ...(cutover.freezeHook === undefined ? {} : { freezeHook: cutover.freezeHook }),
+    ...(cutover.switchHook === undefined ? {} : { switchHook: cutover.switchHook }),
     budgetMs: cutover.budgetMs,
     maxFinalChanges: cutover.maxFinalChanges,
   });
@@ -97,11 +124,7 @@ async function catchUp(ctx: PhaseContext): Promise<void> {
 
 /** postponeCutover: delta passes now and then keep the target close until cutoverNow (or resume). */
 async function holdWhilePostponed(ctx: PhaseContext): Promise<void> {
-  const { run } = ctx;
-  while (run.cutover.postponed) {
-    const released = await condition(() => !run.cutover.postponed, CUTOVER_POSTPONED_PASS_INTERVAL_MS);
-    if (!released) await deltaPass(ctx);
-  }
+  await passesUntil(ctx, () => !ctx.run.cutover.postponed);
 }
 
 async function finish({ run, log }: PhaseContext, r: CutoverAttemptResult): Promise<void> {
@@ -110,6 +133,7 @@ async function finish({ run, log }: PhaseContext, r: CutoverAttemptResult): Prom
   online.freezeDrainMs = r.drainMs;
   online.freezeStartedAtMs = r.startedAtMs;
   online.freezeEndedAtMs = r.endedAtMs;
+  if (r.switchedAtMs != null) online.switchedAtMs = r.switchedAtMs;
   run.cutover.done = true;
   applyExpected(run, r);
   await log(

@@ -24,6 +24,7 @@ export const preflightPhase: Phase = {
       health: { sources: cfg.health.sources, ...(cfg.health.webhook ? { webhook: cfg.health.webhook } : {}) },
       // Only online runs carry the key, so offline runs' activity input is as it always was.
       ...(cfg.online.enabled && cfg.online.cutover.freezeHook ? { freezeHook: cfg.online.cutover.freezeHook } : {}),
+      ...(cfg.online.enabled && cfg.online.cutover.switchHook ? { switchHook: cfg.online.cutover.switchHook } : {}),
     });
     if (!cfg.dryRun) run.before = await acts.bookkeeping.fingerprintTarget({ target: cfg.target, userId: cfg.userId });
     run.preflight = pre;
