@@ -88,21 +88,22 @@ function makeSealer(master: Uint8Array = new Uint8Array(randomBytes(32))): Seale
   };
 }
 
-// ---- node-postgres emulation: encode() output → the row SELECT t.* returns --------------------
+// ---- node-postgres emulation: encode() output (COPYed into the staging table) → the row SELECT t.* returns --------------------
 interface InsertColumn {
   name: string;
   type: string;
 }
-/** The unnest arrays of sql/queries/insert_<table>.sql, in order ($2 user_id is not one of them). */
+/** The columns of sql/queries/stage_<table>.sql, the staging table the chunk COPYs encode()'s output into (in order; user_id is not one of them). */
 function insertColumns(targetTable: string): InsertColumn[] {
-  const sql = readFileSync(join(ROOT, 'sql', 'queries', `insert_${targetTable}.sql`), 'utf8');
-  const m = /unnest\(([^)]*)\)\s*AS r \(([^)]*)\)/s.exec(sql);
-  if (!m) throw new Error(`cannot parse insert_${targetTable}.sql`);
-  const types = [...m[1]!.matchAll(/\$(\d+)::(\w+)\[\]/g)].map((x) => ({ param: Number(x[1]), type: x[2]! }));
-  const names = m[2]!.split(',').map((s) => s.trim());
-  expect(types.map((t) => t.param)).not.toContain(2);
-  expect(names).toHaveLength(types.length);
-  return names.map((name, i) => ({ name, type: types[i]!.type }));
+  const sql = readFileSync(join(ROOT, 'sql', 'queries', `stage_${targetTable}.sql`), 'utf8');
+  const m = /CREATE TEMP TABLE IF NOT EXISTS migrator_stage_\w+ \(([^)]*)\)/s.exec(sql);
+  if (!m) throw new Error(`cannot parse stage_${targetTable}.sql`);
+  const cols = m[1]!.split(',').map((c) => {
+    const [name, type] = c.trim().split(/\s+/);
+    return { name: name!, type: type! };
+  });
+  expect(cols.map((c) => c.name)).not.toContain('user_id');
+  return cols;
 }
 
 const UUID_TEXT = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
