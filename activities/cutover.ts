@@ -29,7 +29,7 @@ import { mappingFor, TABLE_ORDER } from '../lib/mapping';
 import type { TableMapping } from '../lib/mapping/types';
 import { quoteIdent, sqlFile } from '../infra/sql-files';
 import { freezeCopyPath, openSourceWritable } from './capture';
-import { applyBatch, expectedTable, readLog, type ExpectedTable, type PassCtx } from './delta';
+import { applyBatch, type DeltaPassInput, expectedTable, type ExpectedTable, type PassCtx, readLog } from './delta';
 import type { ActivityDeps } from './deps';
 import type { FreezeHookConfig } from '../lib/worker-config';
 import { hookOf, runFreezeHook } from './freeze';
@@ -37,14 +37,7 @@ import { assertLeaseHeld } from './lease';
 import { recordCutoverAttempt, recordWriteFreeze } from './metrics';
 import { prepareRows, selectByKeys, targetRefLookup } from './prepare-rows';
 
-export interface CutoverAttemptInput {
-  runId: string;
-  source: string;
-  target: string;
-  keyring: string;
-  userId: string;
-  asOfSeconds: number;
-  afterSeq: number;
+export interface CutoverAttemptInput extends Omit<DeltaPassInput, 'freeze'> {
   /** A freeze hook of the worker config; absent: the source's write lock is the whole freeze. */
   freezeHook?: string;
   /** A hook of the worker config called with action `switch` once the tail validated; absent: nothing is called. */
