@@ -29,7 +29,7 @@ import { startLocalPostgres, withDatabase, type LocalPostgres } from '../infra/p
 import { startDevServer } from '../infra/temporal-cli';
 import { DEFAULT_CUTOVER_BUDGET_MS } from '../lib/defaults';
 import { TABLE_ORDER } from '../lib/mapping';
-import type { MigrationResult } from '../workflows/definitions';
+import { abortUpdate, progressQuery, type MigrationResult } from '../workflows/definitions';
 import { knownKeys, present, sealerOf, sourceState, stateAtFreeze, targetStateOf } from '../test/helpers/online-state';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -194,7 +194,28 @@ async function main(): Promise<void> {
             },
           ],
         });
-        result = (await handle.result()) as MigrationResult;
+        // Progress on stderr every 15 s; a cut-over held after its attempts would wait for an operator
+        // for ever: the bench aborts it (the run is reported as failed, with why).
+        const watch = setInterval(() => {
+          void handle
+            .query(progressQuery)
+            .then(async (p) => {
+              const rows = Object.values(p.tables).reduce((n, t) => n + (t.read ?? 0), 0);
+              process.stderr.write(
+                `[run ${i + 1}] ${Math.round((Date.now() - started) / 1000)} s: ${p.phase}, ${rows} rows read` +
+                  (p.cutover?.held ? `, cut-over held: ${p.cutover.held}` : '') +
+                  '\n',
+              );
+              if (p.cutover?.held)
+                await handle.executeUpdate(abortUpdate, { args: [`bench: cut-over held (${p.cutover.held})`] });
+            })
+            .catch(() => undefined);
+        }, 15_000);
+        try {
+          result = (await handle.result()) as MigrationResult;
+        } finally {
+          clearInterval(watch);
+        }
         await new Promise((r) => setTimeout(r, 500)); // writes after the freeze: they must not be in the target
       } catch (err) {
         failure = (err as Error & { cause?: { message?: string } }).cause?.message ?? String(err);
