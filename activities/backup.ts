@@ -236,12 +236,19 @@ export function createBackupActivities(deps: ActivityDeps) {
         await ensureFreeSpace(dir, statSync(input.source).size, `the source backup of ${basename(input.source)}`);
         partial = startPartial(location, attempt);
         const signal = cancellationSignal();
-        // 256 pages per step between event-loop turns; a cancellation stops the copy.
+        // 256 pages per step between event-loop turns; a cancellation stops the copy. A write to the
+        // source by another connection restarts SQLite's online backup: with the app writing all the
+        // time (online runs) it would restart for ever, so after a restart the rest goes in one step
+        // (one read transaction; the app's writers wait on their busy_timeout for that step only).
+        let lastRemaining = Infinity;
+        let restarted = false;
         await db.backup(partial, {
-          progress: () => {
+          progress: ({ totalPages, remainingPages }) => {
             throwIfCancelled();
-            beat({ step: 'source backup' });
-            return 256;
+            if (remainingPages > lastRemaining) restarted = true;
+            lastRemaining = remainingPages;
+            beat({ step: 'source backup', remainingPages, restarted });
+            return restarted ? Math.max(totalPages, 1) : 256;
           },
         });
         if (signal.aborted) throw signal.reason;

@@ -28,6 +28,7 @@ import {
   testWorkerConfig,
   useScratchServer,
 } from '../helpers/stack';
+import { readLoadLog, runLoad } from '../../infra/load-generator';
 import { waitUntil } from '../helpers/wait';
 import { spawnWorker } from '../helpers/worker-process';
 
@@ -336,3 +337,28 @@ describe('integrity_check of a large source', () => {
     expect(maxMs).toBeLessThan(500);
   });
 });
+
+it('backs up a source the app keeps writing (the online backup restarts on every write: it must still finish)', async () => {
+  const live = join(dir, 'live-backup.sqlite');
+  generateDataset({ path: live, seed: 91, notes: 4000 }); // several MB: many 256-page steps
+  const deps = createDeps({ backupDir: join(dir, 'live-backups'), config: testWorkerConfig });
+  const stop = new AbortController();
+  const load = runLoad({
+    source: live,
+    rate: 300,
+    durationMs: 120_000,
+    log: join(dir, 'live-load.jsonl'),
+    signal: stop.signal,
+  });
+  try {
+    await waitUntil('the load to write', async () => readLoadLog(join(dir, 'live-load.jsonl')).length > 20);
+    const started = Date.now();
+    const backup = await createBackupActivities(deps).backupSource({ runId: randomUUID(), source: live });
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect((await sqliteIntegrityCheck(backup.location)).ok).toBe(true);
+  } finally {
+    stop.abort();
+  }
+  // The app went on writing during and after the backup.
+  expect((await load).acknowledged).toBeGreaterThan(20);
+}, 120_000);
