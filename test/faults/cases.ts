@@ -162,7 +162,12 @@ const temporalRestart: FaultCase = {
     }),
 };
 
-/** The worker's path to Temporal goes silent for 10 s (polls, heartbeats and completions held). */
+/**
+ * The worker's path to Temporal goes silent for 30 s (polls, heartbeats and completions held, then
+ * delivered late): far past the heartbeat timeout (3 s), so any attempt in flight times out and is
+ * retried. The connection survives: the worker's HTTP/2 keepalive pings 30 s after the last frame it
+ * read and gives up 15 s later, so only a silence over 45 s makes it redial.
+ */
 const temporalBlackhole: FaultCase = {
   name: 'temporal-blackhole',
   shared: true,
@@ -172,7 +177,7 @@ const temporalBlackhole: FaultCase = {
   inject: (ctx) =>
     strike(ctx, async () => {
       ctx.stack.temporalProxy.set({ mode: 'blackhole' });
-      await ctx.sleep(10_000);
+      await ctx.sleep(30_000);
       ctx.stack.temporalProxy.set({ mode: 'pass' });
     }),
 };
