@@ -138,14 +138,24 @@ export async function asDirectoryFull(err: unknown, dir: string, what: string): 
 
 // Runs in a child node process: PRAGMA integrity_check of a large file takes seconds of native
 // work that would block the worker's event loop (and with it heartbeats and other activities).
+// A file SQLite refuses to check at all (truncated: SQLITE_CORRUPT; not a database: SQLITE_NOTADB)
+// is a failed check too, not a crashed child: the caller reports it as what it is.
 const INTEGRITY_SCRIPT = `
 const Database = require(process.argv[1]);
-const db = new Database(process.argv[2], { readonly: true, fileMustExist: true });
-const rows = db.pragma('integrity_check', { simple: false });
-const userVersion = db.pragma('user_version', { simple: true });
-db.close();
-const first = String(Object.values(rows[0] || {})[0] || '');
-process.stdout.write(JSON.stringify({ ok: rows.length === 1 && first === 'ok', problems: first === 'ok' ? 0 : rows.length, first: first.slice(0, 200), userVersion }));
+let result;
+try {
+  const db = new Database(process.argv[2], { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.pragma('integrity_check', { simple: false });
+    const userVersion = db.pragma('user_version', { simple: true });
+    const first = String(Object.values(rows[0] || {})[0] || '');
+    result = { ok: rows.length === 1 && first === 'ok', problems: first === 'ok' ? 0 : rows.length, first: first.slice(0, 200), userVersion };
+  } finally { db.close(); }
+} catch (err) {
+  if (!/^SQLITE_/.test(String(err && err.code))) throw err;
+  result = { ok: false, problems: 1, first: (err.code + ': ' + err.message).slice(0, 200), userVersion: -1 };
+}
+process.stdout.write(JSON.stringify(result));
 `;
 
 export interface IntegrityResult {
@@ -153,6 +163,7 @@ export interface IntegrityResult {
   problems: number;
   /** The first line SQLite reported ("ok", or the first problem: page and index names, no row content). */
   first: string;
+  /** -1 when SQLite could not read the file at all. */
   userVersion: number;
 }
 
