@@ -243,8 +243,8 @@ const latency: FaultCase = {
 // make it miss the moment between the backup's write and its integrity_check.
 const CORRUPTOR = `
 const fs = require('node:fs'), path = require('node:path');
-const [dir, pattern] = process.argv.slice(1);
-const attempt = new RegExp(pattern), garbage = Buffer.alloc(4096, 0xab), seen = new Set();
+const [dir, pattern, mode] = process.argv.slice(1);
+const attempt = new RegExp(pattern), garbage = Buffer.alloc(4096, 0xab), seen = new Set(), cutAt = new Map();
 setInterval(() => {
   try {
     for (const run of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
@@ -254,11 +254,18 @@ setInterval(() => {
         try { fd = fs.openSync(path.join(dir, run, name), 'r+'); } catch { continue; }
         try {
           const size = fs.fstatSync(fd).size;
-          if (size >= 3 * 4096) {
+          if (size < 3 * 4096) continue;
+          if (mode === 'truncate') {
+            // Cut again only once the backup wrote past the last cut: the file ends about half-way, mid-page.
+            if (size <= (cutAt.get(name) ?? 0)) continue;
+            const to = Math.floor(size / 2) - 100;
+            fs.ftruncateSync(fd, to);
+            cutAt.set(name, to);
+          } else {
             fs.writeSync(fd, garbage, 0, 4096, 4096);
             fs.writeSync(fd, garbage, 0, 4096, size - 4096);
-            if (!seen.has(name)) { seen.add(name); process.stdout.write(name + '\\n'); }
           }
+          if (!seen.has(name)) { seen.add(name); process.stdout.write(name + '\\n'); }
         } finally { fs.closeSync(fd); }
       }
     }
@@ -270,13 +277,19 @@ setTimeout(() => process.exit(0), 600000);
 `;
 
 /**
- * Corrupts every partial source backup of matching attempts while it exists: garbage over page 2
- * and the last page, rewritten every 2 ms, so what integrity_check reads is corrupt whatever the
- * SQLite backup wrote in between. Returns a stop function and the names of the files corrupted.
+ * Damages every partial source backup of matching attempts while it exists, every 2 ms, so what
+ * integrity_check reads is damaged whatever the SQLite backup wrote in between: `overwrite` puts
+ * garbage over page 2 and the last page; `truncate` cuts the file to about half its size (page 1,
+ * the header, stays: a short file, not a foreign one). Returns a stop function and the names of
+ * the files damaged.
  */
-function corruptPartials(backupDir: string, attempt: RegExp): { stop(): void; corrupted: Set<string> } {
+function corruptPartials(
+  backupDir: string,
+  attempt: RegExp,
+  mode: 'overwrite' | 'truncate' = 'overwrite',
+): { stop(): void; corrupted: Set<string> } {
   const corrupted = new Set<string>();
-  const child = spawn(process.execPath, ['-e', CORRUPTOR, backupDir, attempt.source], {
+  const child = spawn(process.execPath, ['-e', CORRUPTOR, backupDir, attempt.source, mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   child.stdout.on('data', (d: Buffer) =>
@@ -289,36 +302,42 @@ function corruptPartials(backupDir: string, attempt: RegExp): { stop(): void; co
   return { stop: () => child.kill('SIGKILL'), corrupted };
 }
 
-/** Persistent: every attempt's backup is corrupt, so the run must stop in the backup phase. */
-const corruptBackup: FaultCase = {
-  name: 'backup-corrupt',
-  ci: false,
-  expectStatus: /^(BackupFailed|Error|ActivityFailure|failed)$/,
-  notes: 800,
-  timeoutMs: 400_000,
-  async inject(ctx) {
-    ctx.faultStarted();
-    const corruptor = corruptPartials(ctx.backupDir, /attempt-\d+\.partial$/);
-    const h = await ctx.start();
-    void h
-      .result()
-      .finally(() => corruptor.stop())
-      .catch(() => undefined);
-    (ctx as CaseContext & { corrupted?: Set<string> }).corrupted = corruptor.corrupted;
-    return [h];
-  },
-  async extra(ctx, { statuses }) {
-    const v: string[] = [];
-    if ((ctx as CaseContext & { corrupted?: Set<string> }).corrupted?.size === 0)
-      v.push('no backup file was corrupted (fault not injected)');
-    if (statuses[0] === 'completed') v.push('the run completed on a corrupt backup');
-    const tables = await ctx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('public', 'migration')`,
-    );
-    if (tables[0]!.n !== 0) v.push(`the run went past the backup phase: ${tables[0]!.n} tables created in the target`);
-    return v;
-  },
-};
+/** Persistent: every attempt's backup is damaged, so the run must stop in the backup phase. */
+function damagedBackup(name: string, mode: 'overwrite' | 'truncate'): FaultCase {
+  const damage = mode === 'overwrite' ? 'corrupted' : 'truncated';
+  return {
+    name,
+    ci: false,
+    // A truncated file is one SQLite refuses to read (SQLITE_CORRUPT): a failed integrity_check.
+    expectStatus: mode === 'truncate' ? /^BackupFailed$/ : /^(BackupFailed|Error|ActivityFailure|failed)$/,
+    noTransfer: true,
+    notes: 800,
+    timeoutMs: 400_000,
+    async inject(ctx) {
+      ctx.faultStarted();
+      const corruptor = corruptPartials(ctx.backupDir, /attempt-\d+\.partial$/, mode);
+      const h = await ctx.start();
+      void h
+        .result()
+        .finally(() => corruptor.stop())
+        .catch(() => undefined);
+      (ctx as CaseContext & { corrupted?: Set<string> }).corrupted = corruptor.corrupted;
+      return [h];
+    },
+    async extra(ctx, { statuses }) {
+      const v: string[] = [];
+      if ((ctx as CaseContext & { corrupted?: Set<string> }).corrupted?.size === 0)
+        v.push(`no backup file was ${damage} (fault not injected)`);
+      if (statuses[0] === 'completed') v.push(`the run completed on a ${damage} backup`);
+      const tables = await ctx.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname IN ('public', 'migration')`,
+      );
+      if (tables[0]!.n !== 0)
+        v.push(`the run went past the backup phase: ${tables[0]!.n} tables created in the target`);
+      return v;
+    },
+  };
+}
 
 /** Transient: attempt 1's backup is corrupt; the retry must take a fresh, verified backup. */
 const corruptBackupOnce: FaultCase = {
@@ -397,10 +416,12 @@ export const CASES: FaultCase[] = [
   connectionReset,
   latency,
   corruptBackupOnce,
-  corruptBackup,
+  damagedBackup('backup-corrupt', 'overwrite'),
   concurrentRuns,
   keyringGone,
   ...RESOURCE_CASES,
+  // New cases go last: a case's seed is the base seed plus its index here.
+  damagedBackup('backup-truncated', 'truncate'),
 ];
 
 export type { WorkflowHandle };
