@@ -1,8 +1,8 @@
 // Backups on a live, shared database: a real slow condition (another session holds an ACCESS
 // EXCLUSIVE lock on a table, so pg_dump waits) instead of mocks. A cancelled attempt kills its
 // pg_dump; a retry after a heartbeat timeout (the first worker SIGKILLed, its pg_dump orphaned and
-// still running) writes its own file and scratch database; backups are 0700/0600 whatever the
-// umask; integrity_check of a large file leaves the event loop free.
+// still running) writes its own file and scratch database; backups (the per-run pre-image too) are
+// 0700/0600 whatever the umask; integrity_check of a large file leaves the event loop free.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -13,6 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackupActivities, ensureFreeSpace, sqliteIntegrityCheck } from '../../activities/backup';
 import { createFullBackupActivities } from '../../activities/full-backup';
+import { createPreImageActivities } from '../../activities/pre-image';
 import { InsufficientSpaceError } from '../../lib/errors';
 import { createDeps } from '../../activities/deps';
 import { generateDataset } from '../../gen/generate';
@@ -29,6 +30,7 @@ import {
   useScratchServer,
 } from '../helpers/stack';
 import { readLoadLog, runLoad } from '../../infra/load-generator';
+import { seedTarget } from '../helpers/target-state';
 import { waitUntil } from '../helpers/wait';
 import { spawnWorker } from '../helpers/worker-process';
 
@@ -237,6 +239,33 @@ describe('backup files', () => {
         [runId, join(runId, 'source.sqlite'), join(runId, 'target.dump')].sort(),
       );
       expect(sha256(tgt.location)).toBe(tgt.sha256);
+    } finally {
+      process.umask(previous);
+      await deps.close();
+      await target.close();
+    }
+  });
+  it('the pre-image (the user’s rows, secret) is a 0700 directory of 0600 files regardless of the umask', async () => {
+    const backupDir = join(tempDir('migrator-backups-'), 'root');
+    const target = await createTargetDatabase();
+    await seedTarget(target, userId); // the app's tables with one note and one task of this user
+    const deps = createDeps({ backupDir, config: testWorkerConfig });
+    const previous = process.umask(0o000);
+    try {
+      const runId = randomUUID();
+      const record = await createPreImageActivities(deps).backupPreImage({ runId, target: target.ref, userId });
+      const preImage = join(backupDir, runId, 'pre-image');
+      expect(record.location).toBe(join(preImage, 'manifest.json'));
+      expect(record.verification).toMatchObject({ rows: 2 }); // the note and the task: real rows were written
+      expect(mode(backupDir)).toBe(0o700);
+      expect(mode(join(backupDir, runId))).toBe(0o700);
+      expect(mode(preImage)).toBe(0o700);
+      const files = readdirSync(preImage);
+      expect(files).toContain('manifest.json');
+      expect(files.filter((f) => f.endsWith('.copy')).length).toBeGreaterThanOrEqual(2);
+      for (const f of files) expect(`${f} ${mode(join(preImage, f)).toString(8)}`).toBe(`${f} 600`);
+      // Nothing else under the run's directory: no partial directory left readable by others.
+      expect(readdirSync(join(backupDir, runId))).toEqual(['pre-image']);
     } finally {
       process.umask(previous);
       await deps.close();

@@ -3,9 +3,10 @@
 // this run created, while the run is paused mid-transfer; then the run is aborted. Deleting those
 // notes would delete the app's rows through the cascades, so the rollback stops with
 // ROLLBACK_FAILED naming them, having deleted nothing; once the operator moved the app's rows away,
-// `runbook clean` (the same activity) removes the run's rows.
+// `runbook clean` (the same activity) removes the run's rows. The same holds for ON DELETE SET NULL:
+// an app task whose parent_id points at a task the run created would be changed (its parent nulled).
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { beforeAll, expect, it } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { createRollbackActivities } from '../../activities/rollback';
@@ -30,7 +31,8 @@ const runNotes = () =>
     [userId],
   );
 
-it('an app row attached to a run-created note blocks the rollback: ROLLBACK_FAILED names it, nothing is deleted; clean works once it is moved', async () => {
+/** Starts a run in small chunks, one at a time, and pauses it once `ready` holds. */
+async function startAndPause(what: string, ready: (handle: WorkflowHandle) => Promise<boolean>) {
   const handle = await fx.worker.client.workflow.start(migrationWorkflow, {
     taskQueue: fx.worker.taskQueue,
     workflowId: `dep-${randomUUID()}`,
@@ -46,16 +48,41 @@ it('an app row attached to a run-created note blocks the rollback: ROLLBACK_FAIL
       },
     ],
   });
-  // Notes are done once the transfer moved on to a later table.
-  await waitUntil(
-    'the transfer is past local_notes',
-    async () => {
-      const p = await handle.query(progressQuery);
-      return p.phase === 'transfer' && (p.table === 'note_folders' || p.table === 'note_tasks');
-    },
-    { timeoutMs: 90_000 },
-  );
+  await waitUntil(what, () => ready(handle), { timeoutMs: 90_000 });
   await handle.executeUpdate(pauseUpdate);
+  return handle;
+}
+
+/** Aborts the run; returns the ROLLBACK_FAILED it must end with. */
+async function abortToRollbackFailed(handle: WorkflowHandle): Promise<ApplicationFailure> {
+  await handle.executeUpdate(abortUpdate, { args: ['operator abort'] });
+  const err = await handle.result().then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const failure = causeChain(err).find((e) => e instanceof ApplicationFailure) as ApplicationFailure;
+  expect(failure.type).toBe('ROLLBACK_FAILED');
+  return failure;
+}
+
+/** `runbook clean`'s activity for the run; returns the rows it removed per table. */
+async function clean(handle: WorkflowHandle): Promise<Record<string, number>> {
+  const deps = createDeps({ backupDir: tempDir(), config: testWorkerConfig });
+  try {
+    const runId = (await handle.query(progressQuery)).runId;
+    return await createRollbackActivities(deps).removeRunRows({ target: fx.target.ref, runId, userId });
+  } finally {
+    await deps.close();
+  }
+}
+
+it('an app row attached to a run-created note blocks the rollback: ROLLBACK_FAILED names it, nothing is deleted; clean works once it is moved', async () => {
+  // Notes are done once the transfer moved on to a later table.
+  const handle = await startAndPause('the transfer is past local_notes', async (h) => {
+    const p = await h.query(progressQuery);
+    return p.phase === 'transfer' && (p.table === 'note_folders' || p.table === 'note_tasks');
+  });
   const [a, b] = await fx.target.query<{ id: string }>(
     'SELECT n.id FROM notes n JOIN schema_bridge_notes b ON b.remote_id = n.id AND b.created_row WHERE n.user_id = $1 ORDER BY n.id LIMIT 2',
     [userId],
@@ -75,14 +102,7 @@ it('an app row attached to a run-created note blocks the rollback: ROLLBACK_FAIL
     await fx.target.query<{ n: number }>('SELECT count(*)::int AS n FROM note_tasks WHERE user_id = $1', [userId])
   )[0]!.n;
 
-  await handle.executeUpdate(abortUpdate, { args: ['operator abort'] });
-  const err = await handle.result().then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const failure = causeChain(err).find((e) => e instanceof ApplicationFailure) as ApplicationFailure;
-  expect(failure.type).toBe('ROLLBACK_FAILED');
+  const failure = await abortToRollbackFailed(handle);
   expect(failure.message).toMatch(/removeRunRows: .*rollback stopped before deleting from notes/);
   expect(failure.message).toContain('"public"."note_tasks"(note_id) (ON DELETE CASCADE)');
   expect(failure.message).toContain('"public"."app_comments"(note_id) (ON DELETE CASCADE)');
@@ -104,13 +124,59 @@ it('an app row attached to a run-created note blocks the rollback: ROLLBACK_FAIL
   // The operator moves the app's rows off the run's notes; clean then removes every row of the run.
   await fx.target.query('DELETE FROM note_tasks WHERE id = $1', [appTask]);
   await fx.target.query('DELETE FROM app_comments WHERE id = $1', [appComment]);
-  const deps = createDeps({ backupDir: tempDir(), config: testWorkerConfig });
-  try {
-    const runId = (await handle.query(progressQuery)).runId;
-    const removed = await createRollbackActivities(deps).removeRunRows({ target: fx.target.ref, runId, userId });
-    expect(removed.notes).toBe(notesBefore);
-  } finally {
-    await deps.close();
-  }
+  expect((await clean(handle)).notes).toBe(notesBefore);
   expect((await runNotes())[0]!.n).toBe(0);
+}, 180_000);
+
+it('an app task whose parent_id (ON DELETE SET NULL) points at a run-created task blocks the rollback: ROLLBACK_FAILED names it, its parent_id is kept', async () => {
+  const runTasks = async (runId: string) =>
+    fx.target.query<{ id: string }>(
+      'SELECT t.id FROM note_tasks t JOIN schema_bridge_tasks b ON b.remote_id = t.id AND b.created_row WHERE b.user_id = $1 AND b.run_id = $2 ORDER BY t.id',
+      [userId, runId],
+    );
+  const handle = await startAndPause('the run created tasks', async (h) => {
+    const p = await h.query(progressQuery);
+    return (await runTasks(p.runId)).length > 0;
+  });
+  const runId = (await handle.query(progressQuery)).runId;
+  const parent = (await runTasks(runId))[0]!.id;
+  // The app's task hangs on a note the run did not create (the user's pre-existing one): only its
+  // parent_id ties it to the run, so nothing but the SET NULL key can block the rollback.
+  const [appNote] = await fx.target.query<{ id: string }>(
+    'SELECT id FROM notes n WHERE user_id = $1 AND NOT EXISTS (SELECT 1 FROM schema_bridge_notes b WHERE b.remote_id = n.id) LIMIT 1',
+    [userId],
+  );
+  expect(appNote, "the user's pre-existing note (seedTarget)").toBeDefined();
+  const appTask = randomUUID();
+  await fx.target.query(
+    "INSERT INTO note_tasks (id, user_id, note_id, parent_id, content, status, priority, created_at, updated_at) VALUES ($1, $2, $3, $4, 'subtask added by the app', 'pending', 1, now(), now())",
+    [appTask, userId, appNote!.id, parent],
+  );
+  const tasksBefore = (await runTasks(runId)).length;
+  const notesBefore = (await runNotes())[0]!.n;
+
+  const failure = await abortToRollbackFailed(handle);
+  expect(failure.message).toMatch(/removeRunRows: .*rollback stopped before deleting from note_tasks/);
+  expect(failure.message).toContain(
+    '1 row(s) in "public"."note_tasks"(parent_id) (ON DELETE SET NULL) reference note_tasks rows this run created',
+  );
+  expect(failure.message).not.toContain('(note_id)'); // the app's task is on a note of its own
+  expect(failure.message).toContain('runbook clean');
+
+  // Nothing deleted, nothing nulled: the app's task still points at its parent, which is still there.
+  expect(await fx.target.query('SELECT note_id, parent_id, content FROM note_tasks WHERE id = $1', [appTask])).toEqual([
+    { note_id: appNote!.id, parent_id: parent, content: 'subtask added by the app' },
+  ]);
+  expect(await fx.target.query('SELECT id FROM note_tasks WHERE id = $1', [parent])).toEqual([{ id: parent }]);
+  expect((await runTasks(runId)).length).toBe(tasksBefore);
+  expect((await runNotes())[0]!.n).toBe(notesBefore);
+
+  // The operator moves the app's task off the run's task; clean then removes the run's rows and
+  // leaves the app's task (and the note it hangs on) alone.
+  await fx.target.query('UPDATE note_tasks SET parent_id = NULL WHERE id = $1', [appTask]);
+  expect((await clean(handle)).note_tasks).toBe(tasksBefore);
+  expect(await runTasks(runId)).toEqual([]);
+  expect(await fx.target.query('SELECT note_id, content FROM note_tasks WHERE id = $1', [appTask])).toEqual([
+    { note_id: appNote!.id, content: 'subtask added by the app' },
+  ]);
 }, 180_000);

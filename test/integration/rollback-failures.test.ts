@@ -1,6 +1,7 @@
 // When rollback itself is hurt: a compensation made to fail ends the run as ROLLBACK_FAILED with
-// what remains and the runbook, whose restore then verifies equal to the backup; and a worker
-// killed in the middle of a rollback lets the next worker finish it.
+// what remains and the runbook, whose restore then verifies equal to the backup; the runbook offers
+// the per-user pre-image restore before the whole-database restore, which says what it destroys; and
+// a worker killed in the middle of a rollback lets the next worker finish it.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -94,6 +95,46 @@ it('a compensation that cannot finish ends as ROLLBACK_FAILED; the runbook resto
   for (const t of ['table notes', 'table note_tasks', 'table folders', 'table note_folders'])
     expect(after[t], t).toEqual(before[t]);
   await target.close();
+});
+
+it('the runbook of a ROLLBACK_FAILED run: the per-user restore-pre-image comes before the whole-database restore, which says what it destroys', async () => {
+  const target = await createTargetDatabase();
+  await seedTarget(target, userId);
+  const workflowId = `rbf-runbook-${randomUUID()}`;
+  worker.faults.plan(workflowId, { failAfterPhase: 'transfer', failCompensation: 'removeRunRows' });
+  const err = await worker.client.workflow
+    .execute(migrationWorkflow, {
+      taskQueue: worker.taskQueue,
+      workflowId,
+      args: [{ source, userId, target: target.ref, keyring: keyring.ref }],
+    })
+    .catch((e: unknown) => e);
+  await target.close();
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
+  expect(failure.type).toBe('ROLLBACK_FAILED');
+  const { runbook } = failure.details![0] as RollbackReport;
+  const step = (what: RegExp) => {
+    const found = runbook.filter((c) => what.test(c));
+    expect(found, `one runbook step matches ${what}:\n${runbook.join('\n')}`).toHaveLength(1);
+    return { text: found[0]!, at: runbook.indexOf(found[0]!) };
+  };
+  const clean = step(/ runbook clean /);
+  const perUser = step(/ backups restore-pre-image /);
+  const wholeDatabase = step(/ runbook restore /);
+  // Least destructive first: remove what the run left, then this user's rows, only then the whole database.
+  expect(clean.at).toBeLessThan(perUser.at);
+  expect(perUser.at).toBeLessThan(wholeDatabase.at);
+  expect(perUser.text).toContain(`--expect-database ${target.database}`);
+  expect(perUser.text).not.toMatch(/DESTROYS/);
+  // The whole-database restore names what it costs: every write by anyone since the backup.
+  const warning = wholeDatabase.text.slice(0, wholeDatabase.text.indexOf('npx migrator'));
+  expect(warning).toMatch(/^LAST RESORT\b/);
+  expect(warning).toContain('DESTROYS');
+  expect(warning).toMatch(/every write to the whole database/);
+  expect(warning).toMatch(/by anyone \(other users, the app\)/);
+  expect(warning).toMatch(/since the backup/);
+  expect(wholeDatabase.text).toContain(`--expect-database ${target.database}`);
 });
 
 it('a worker killed during rollback: the next worker completes it', async () => {

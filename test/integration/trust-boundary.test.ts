@@ -1,14 +1,16 @@
 // The trust boundary (docs/security.md "Trust model"): starting a workflow grants nothing the worker's
 // config does not. Every forbidden input is refused once (non-retryable, one attempt), with a typed
 // error naming the field, and nothing in the target changes. A dry run with the same worker and
-// allowed names passes, so the refusals below are about the names, not a broken worker.
+// allowed names passes, so the refusals below are about the names, not a broken worker. Fault
+// switches are the worker operator's (`migrator worker --test-faults`), never the input's: a
+// production worker (a real `migrator worker` process started without the flag) refuses them too.
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDataset } from '../../gen/generate';
-import { parseWorkerConfig } from '../../lib/worker-config';
+import { parseWorkerConfig, type WorkerConfig } from '../../lib/worker-config';
 import type { MigrationResult } from '../../workflows/definitions';
 import {
   createTargetDatabase,
@@ -17,8 +19,10 @@ import {
   writeKeyring,
   type TestTarget,
   type TestWorker,
+  writeWorkerConfig,
 } from '../helpers/stack';
 import { seedTarget, targetState } from '../helpers/target-state';
+import { spawnWorker } from '../helpers/worker-process';
 
 const userId = randomUUID();
 const allowed = tempDir('migrator-allowed-');
@@ -28,6 +32,7 @@ const outsideSource = join(outside, 'other-user.sqlite');
 const keys = writeKeyring([userId]);
 let target: TestTarget;
 let worker: TestWorker;
+let config: WorkerConfig;
 let before: Record<string, string>;
 
 beforeAll(async () => {
@@ -39,7 +44,7 @@ beforeAll(async () => {
   await seedTarget(target, userId);
   before = await targetState(target);
   // A narrow config of this test's own: one target, one keyring, one directory, one webhook.
-  const config = parseWorkerConfig({
+  config = parseWorkerConfig({
     targets: { 'notes-prod': { dsn: `env:${target.dsnEnv}`, database: target.database } },
     sourceDirs: [allowed],
     keyrings: { default: `file:${keys.path}` },
@@ -70,10 +75,10 @@ interface Refusal {
   attempts: number[];
 }
 
-async function refusal(input: Record<string, unknown>): Promise<Refusal> {
+async function refusal(input: Record<string, unknown>, taskQueue = worker.taskQueue): Promise<Refusal> {
   const workflowId = `trust-${randomUUID()}`;
   const outcome = await worker.client.workflow
-    .execute('migrationWorkflow', { taskQueue: worker.taskQueue, workflowId, args: [input] })
+    .execute('migrationWorkflow', { taskQueue, workflowId, args: [input] })
     .then(
       () => null,
       (e: unknown) => e,
@@ -193,6 +198,39 @@ it.each([
   expect(r).toMatchObject({ type: 'NotPermitted', field, nonRetryable: true });
   expect(r.message).toMatch(message);
   expect(r.attempts).toEqual([1]); // preflight, one attempt, nothing after it
+});
+
+it('a worker started without --test-faults refuses fault switches in the input, before any activity, and writes nothing', async () => {
+  // A real `migrator worker` process with this test's config and no --test-faults: production mode.
+  const taskQueue = `trust-prod-${randomUUID()}`;
+  const production = await spawnWorker({
+    taskQueue,
+    env: {},
+    backupDir: tempDir('migrator-backups-'),
+    configFile: writeWorkerConfig(config),
+  });
+  try {
+    expect(production.output()).not.toContain('TEST MODE');
+    // The control: this worker runs the same input without the switches.
+    const control = (await worker.client.workflow.execute('migrationWorkflow', {
+      taskQueue,
+      workflowId: `trust-prod-ok-${randomUUID()}`,
+      args: [{ ...valid(), dryRun: true }],
+    })) as MigrationResult;
+    expect(control.status).toBe('dry-run');
+
+    const r = await refusal(
+      { ...valid(), faults: { failAfterPhase: 'transfer', failCompensation: 'removeRunRows' } },
+      taskQueue,
+    );
+    expect(r).toMatchObject({ type: 'InvalidInput', field: 'faults', nonRetryable: true });
+    expect(r.message).toMatch(/fault injection is not accepted in workflow input/);
+    expect(r.message).toMatch(/worker started in test mode/);
+    expect(r.attempts).toEqual([]); // refused by the workflow's input parse: no activity ran
+    expect(await targetState(target)).toEqual(before);
+  } finally {
+    await production.kill('SIGTERM');
+  }
 });
 
 it('changed nothing in the target through all the refusals', async () => {
