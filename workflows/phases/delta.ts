@@ -30,14 +30,16 @@ export const deltaPhase: Phase = {
     const { run } = ctx;
     const { cfg } = run;
     const online = required(run.online, 'online (capture phase)');
-    const converge = patched(DELTA_CONVERGE);
+    // Evaluated at the first pass above the threshold (the phase's lifecycle test runs this step
+    // outside a workflow, without the copy's start: it never gets here).
+    let converge: boolean | undefined;
     let state = initialCatchUp();
     // The first pass reads what the app logged since the bulk copy started (the capture's sequence).
     let lastReadAt = run.transferStartedAt;
     for (let pass = 0; pass < cfg.online.maxDeltaPasses && !run.cutover.now; pass++) {
       const r = await deltaPass(ctx);
       if (r.changes < cfg.online.deltaThreshold) break;
-      if (!converge || lastReadAt === null) continue;
+      if (lastReadAt === null || !(converge ??= patched(DELTA_CONVERGE))) continue;
       const d = catchUpDecision(
         state,
         { changes: r.changes, sinceLastReadMs: r.startedAtMs - lastReadAt, durationMs: r.durationMs },
