@@ -151,6 +151,16 @@ export const DEFAULT_DELTA_THRESHOLD = 50;
 /** Online mode: delta passes before the final one at most, even if the app writes faster than they
  * catch up (the final, frozen pass then applies the rest). */
 export const DEFAULT_MAX_DELTA_PASSES = 20;
+/** Online mode: delta passes in a row that find no fewer changes than the fewest an earlier pass
+ * found before the passes count as not converging and the run goes to the cut-over attempts (whose
+ * own limits, maxFinalChanges and the budget, then decide). Three: one pass of noise is not a trend,
+ * and three passes at the app's write rate cost seconds, not the minutes of maxDeltaPasses. */
+export const DEFAULT_STALL_PASSES = 3;
+/** Online mode, the catch-up estimate: the changes predicted pending at the freeze must fit this many
+ * times into what the cut-over can apply in its budget. Two: half the budget drains the log, the
+ * other half covers the freeze hook, the lock, the tail validation and the file copy, and a write
+ * rate that a pass's sample underestimates. */
+export const CATCH_UP_SAFETY_FACTOR = 2;
 /** Online mode: logged changes one delta pass reads at most (bounded memory; the next pass continues). */
 export const DELTA_MAX_CHANGES_PER_PASS = 5_000;
 /** Online mode: how long the migrator waits for the source's write lock (install, freeze, removal)

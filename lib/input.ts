@@ -22,6 +22,7 @@ import {
   DEFAULT_SAMPLE_SIZE,
   DEFAULT_DELTA_THRESHOLD,
   DEFAULT_MAX_DELTA_PASSES,
+  DEFAULT_STALL_PASSES,
   DEFAULT_CUTOVER_BUDGET_MS,
   DEFAULT_CUTOVER_MAX_ATTEMPTS,
   DEFAULT_CUTOVER_MAX_FINAL_CHANGES,
@@ -126,6 +127,12 @@ export const OnlineSchema = z
     deltaThreshold: z.number().int().min(0).max(1_000_000).default(DEFAULT_DELTA_THRESHOLD),
     /** Delta passes at most before the final one. */
     maxDeltaPasses: z.number().int().min(0).max(1_000).default(DEFAULT_MAX_DELTA_PASSES),
+    /** Stop the passes early, even above deltaThreshold, once the catch-up rate says the cut-over can
+     * apply what will be pending at the freeze (lib/catch-up.ts). */
+    catchUpEstimate: z.boolean().default(true),
+    /** Stop the passes after this many in a row found no fewer changes than the fewest so far (not
+     * converging: the cut-over attempts decide); 0: never. */
+    stallPasses: z.number().int().min(0).max(1_000).default(DEFAULT_STALL_PASSES),
     cutover: CutoverSchema.default(() => CutoverSchema.parse({})),
   })
   .strict();

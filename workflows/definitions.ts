@@ -14,7 +14,7 @@ export interface TableTotals {
   chunks: number;
   /** Chunks the ledger already held (retries, resumed runs): they wrote nothing. */
   replayedChunks: number;
-  /** Time the copy waited on the throttle (runs with a throttle only). */
+  /** Time this table's copy waited on the throttle (runs with a throttle only). */
   throttledMs?: number;
 }
 
@@ -79,6 +79,8 @@ export interface MigrationProgress {
   throttledMs?: number;
   /** Online runs only: the cut-over's operator state. */
   cutover?: CutoverControl;
+  /** Online runs only: delta passes run so far (the final one included once it ran). */
+  deltaPasses?: number;
 }
 
 export type RollbackCause = 'failure' | 'abort' | 'health' | 'cancel';
@@ -119,7 +121,7 @@ export interface MigrationResult {
   archivedBridgeRows: Record<string, number>;
   /** Online runs only: the change capture and the delta passes (sequences and counts, no rows). */
   online?: OnlineReport;
-  /** Total time the copy waited on the throttle (runs with a throttle only). */
+  /** Total time the copy and the delta passes waited on the throttle (runs with a throttle only). */
   throttledMs?: number;
 }
 
@@ -134,6 +136,12 @@ export interface OnlineReport {
   passes: number;
   /** Logged changes applied over all passes. */
   changesApplied: number;
+  /** Time the delta passes waited on the throttle (runs whose passes were throttled only; also in
+   * the run's throttledMs). */
+  throttledMs?: number;
+  /** Why the delta phase stopped passing above deltaThreshold (the catch-up estimate, or not
+   * converging); absent: a pass went below deltaThreshold, maxDeltaPasses ran, or cutoverNow. */
+  deltaStop?: string;
   /** The successful cut-over's write freeze (freeze hook called → unfreeze acknowledged, or the source
    * lock's hold without a hook; the worker's monotonic clock), ms; its lock's epoch ms below. */
   freezeMs: number | null;

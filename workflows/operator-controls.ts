@@ -105,8 +105,8 @@ function progressOf(run: RunState): MigrationProgress {
     etaSeconds: rate ? Math.max(0, (run.totalSourceRows - rowsRead) / rate) : null,
     abortReason: run.abort.reason,
     throttle: run.throttle,
-    throttledMs: tables.reduce((n, t) => n + (t.throttledMs ?? 0), 0),
-    ...(run.cfg.online.enabled ? { cutover: { ...run.cutover } } : {}),
+    throttledMs: tables.reduce((n, t) => n + (t.throttledMs ?? 0), 0) + (run.online?.throttledMs ?? 0),
+    ...(run.cfg.online.enabled ? { cutover: { ...run.cutover }, deltaPasses: run.online?.passes ?? 0 } : {}),
   };
 }
 
@@ -150,6 +150,7 @@ function installSetThrottle(run: RunState): void {
     async (patch) => {
       const previous = run.throttle;
       run.throttle = merged(patch).data!;
+      run.throttleVersion += 1;
       run.progress.throttle = run.throttle;
       await forwardControl(run);
       return { throttle: run.throttle, previous };

@@ -5,6 +5,7 @@ import type { BackupRecord, PreflightResult } from '../activities';
 import type { TargetFingerprint } from '../lib/fingerprint';
 import type { MigrationConfig } from '../lib/input';
 import type { ThrottleConfig } from '../lib/throttle';
+import type { ThrottleTrack } from './throttle';
 import type { CutoverControl, MigrationProgress, MigrationResult, OnlineReport, RollbackCause } from './definitions';
 import type { GuardHandle } from './health-guard';
 
@@ -35,6 +36,11 @@ export interface RunState {
   createdTables: string[] | null;
   /** The copy's throttle thresholds now (input, then the setThrottle Update); null: no throttle. */
   throttle: ThrottleConfig | null;
+  /** Bumped by every setThrottle Update: a throttled delta pass's wait watches it (wakes at once). */
+  throttleVersion: number;
+  /** What the delta passes' throttle tracks (the last reading's time and WAL, the reason, the time
+   * waited); null until a delta pass checked the load. */
+  deltaThrottle: ThrottleTrack | null;
   /** Memo fields a phase step wants on the run; the driver upserts them after the step and clears this. */
   pendingMemo: Record<string, unknown> | null;
   /** The schema step (may have) registered the user's key check and the file's fingerprints: its undo removes them. */
@@ -108,6 +114,8 @@ export function newRunState(
     leaseRefused: false,
     online: null,
     throttle: cfg.throttle ?? null,
+    throttleVersion: 0,
+    deltaThrottle: null,
     cutover: { postponed: false, now: false, done: false, attempts: 0, held: null },
   };
 }

@@ -34,8 +34,11 @@ export interface ThrottleGateOptions {
   ctl: ThrottleControl;
   track: ThrottleTrack;
   check: (previousWal: LoadReading['wal']) => Promise<LoadReading>;
-  /** Readings while throttled before the caller continues as new. */
+  /** Readings while throttled before the caller continues as new (Infinity: never, see `continueAsNew`). */
   maxChecks: number;
+  /** false: the caller cannot continue as new (the migration workflow's delta passes): the gate waits
+   * on, one reading per backoff, and never returns 'continue-as-new'. Default true. */
+  continueAsNew?: boolean;
   /** Called when the reason changes (engaged, changed, released), and every THROTTLE_REPORT_INTERVAL_MS
    * while the copy waits: the parent's progress shows the reason and the time waited. */
   report: (reason: string | null) => Promise<void>;
@@ -52,6 +55,7 @@ export async function throttleGate({
   check,
   maxChecks,
   report,
+  continueAsNew = true,
 }: ThrottleGateOptions): Promise<'pass' | 'continue-as-new'> {
   const initial = ctl.thresholds;
   if (!initial || !patched('throttle')) return 'pass';
@@ -70,7 +74,7 @@ export async function throttleGate({
       await report(reason);
     }
     if (!reason || !thresholds) return 'pass';
-    if (checks >= maxChecks || workflowInfo().continueAsNewSuggested) return 'continue-as-new';
+    if (continueAsNew && (checks >= maxChecks || workflowInfo().continueAsNewSuggested)) return 'continue-as-new';
     const version = ctl.version;
     const started = Date.now();
     const changed = await condition(() => ctl.version !== version, backoff);

@@ -273,8 +273,11 @@ describe('cut-over', () => {
             keyring: r.keyring.ref,
             online: {
               enabled: true,
-              // Delta passes: threshold 0 keeps them going until the abort. Freeze: the hook hangs with the flag written.
-              ...(when === 'delta passes' ? { deltaThreshold: 0, maxDeltaPasses: 1000 } : { deltaThreshold: 1000 }),
+              // Delta passes: threshold 0 (and neither the catch-up estimate nor the stall rule) keeps them
+              // going until the abort. Freeze: the hook hangs with the flag written.
+              ...(when === 'delta passes'
+                ? { deltaThreshold: 0, maxDeltaPasses: 1000, catchUpEstimate: false, stallPasses: 0 }
+                : { deltaThreshold: 1000 }),
               cutover: { freezeHook: hook, budgetMs: 60_000 },
             },
           });

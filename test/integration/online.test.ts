@@ -161,13 +161,13 @@ describe('online mode', () => {
       const load = runLoad({ source, rate: 100, durationMs: 600_000, log, seed: 8, signal: stop.signal });
       let failure: unknown;
       try {
-        // Threshold 0: passes go on (up to 1000) until the abort.
+        // Threshold 0, no catch-up estimate, no stall rule: passes go on (up to 1000) until the abort.
         const handle = await start(fx.worker, {
           source,
           userId,
           target: target.ref,
           keyring: keyring.ref,
-          online: { enabled: true, deltaThreshold: 0, maxDeltaPasses: 1000 },
+          online: { enabled: true, deltaThreshold: 0, maxDeltaPasses: 1000, catchUpEstimate: false, stallPasses: 0 },
         });
         await waitUntil('delta passes running', async () => (await handle.query(progressQuery)).phase === 'delta', {
           timeoutMs: 180_000,

@@ -1,19 +1,24 @@
 // Throttle before harm (14.5): the app's load on the target (here: client sessions busy in
 // pg_sleep, counted as active backends) makes the copy wait instead of the guard rolling back; a
 // setThrottle Update moves the threshold live; once the load is gone the run completes and reports
-// the time it waited. checkLoad's readings are checked against the server directly.
+// the time it waited. checkLoad's readings are checked against the server directly. Online runs:
+// the delta passes wait on the same throttle, moved by the same Update, their wait in the same total.
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, expect, inject, it } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { createLoadActivities } from '../../activities/load';
+import { generateDataset } from '../../gen/generate';
+import { runLoad } from '../../infra/load-generator';
 import { HealthSchema } from '../../lib/input';
 import { migrationWorkflow } from '../../workflows/migration';
-import { progressQuery, setThrottleUpdate, type MigrationResult } from '../../workflows/definitions';
+import { cutoverNowUpdate, progressQuery, setThrottleUpdate, type MigrationResult } from '../../workflows/definitions';
 import { migrationFixture } from '../helpers/fixture';
-import { testWorkerConfig } from '../helpers/stack';
+import { createTargetDatabase, tempDir, testWorkerConfig, writeKeyring } from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';
 
 const f = migrationFixture('throttle', { seed: 43, notes: 600 });
@@ -166,3 +171,94 @@ it('under load the copy waits (chunks flat, no rollback), setThrottle moves the 
     await deps.close();
   }
 }, 240_000);
+
+it('online: a delta pass waits while the throttle is engaged (setThrottle during the delta phase), resumes once it is raised, and the wait is reported', async () => {
+  const userId = randomUUID();
+  const keyring = writeKeyring([userId]);
+  const source = join(tempDir(), 'throttle-online.sqlite');
+  generateDataset({ path: source, seed: 44, notes: 300 });
+  const target = await createTargetDatabase('thronl');
+  const stop = new AbortController();
+  const load = runLoad({
+    source,
+    rate: 100,
+    durationMs: 600_000,
+    log: join(tempDir(), 'load.jsonl'),
+    seed: 9,
+    signal: stop.signal,
+  });
+  try {
+    const handle = await f.worker.client.workflow.start(migrationWorkflow, {
+      taskQueue: f.worker.taskQueue,
+      workflowId: `throttle-online-${userId}`,
+      args: [
+        {
+          source,
+          userId,
+          target: target.ref,
+          keyring: keyring.ref,
+          chunkRows: 200,
+          heartbeatTimeoutMs: 10_000,
+          health: { probe: { enabled: false } },
+          // No throttle at the start (the copy runs free); passes go on until cutoverNow: no threshold,
+          // no catch-up estimate, no stall rule.
+          online: { enabled: true, deltaThreshold: 0, maxDeltaPasses: 1000, catchUpEstimate: false, stallPasses: 0 },
+        },
+      ],
+    });
+    const progress = () => handle.query(progressQuery);
+    await waitUntil(
+      'delta passes running',
+      async () => {
+        const p = await progress();
+        return p.phase === 'delta' && (p.deltaPasses ?? 0) >= 2;
+      },
+      { timeoutMs: 180_000, intervalMs: 200 },
+    );
+
+    // The app gets busy on the target, and the operator sets a level below it during the delta phase.
+    await holdLoad(6);
+    await handle.executeUpdate(setThrottleUpdate, {
+      args: [{ maxActiveBackends: 4, checkIntervalMs: 200, maxBackoffMs: 1_000 }],
+    });
+    await waitUntil(
+      'the throttle engages before a delta pass',
+      async () => /active backends \d+ > 4/.test((await progress()).throttleReason ?? ''),
+      { timeoutMs: 20_000 },
+    );
+    const held = (await progress()).deltaPasses!;
+    await sleep(4_000);
+    const during = await progress();
+    expect(during.deltaPasses).toBe(held); // no pass ran while throttled…
+    expect(during.phase).toBe('delta'); // …and the run neither moved on nor rolled back
+    expect(during.abortReason).toBeNull();
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+
+    // Raised: the wait wakes at once and the passes go on; the wait is reported.
+    await handle.executeUpdate(setThrottleUpdate, { args: [{ maxActiveBackends: 50 }] });
+    await waitUntil('the delta passes move again', async () => (await progress()).deltaPasses! > held, {
+      timeoutMs: 20_000,
+    });
+    const released = await progress();
+    expect(released.throttleReason).toBeNull();
+    expect(released.throttledMs).toBeGreaterThanOrEqual(3_000);
+
+    await releaseLoad();
+    await handle.executeUpdate(cutoverNowUpdate);
+    const result = (await handle.result()) as MigrationResult;
+    expect(result.status).toBe('completed');
+    expect(result.validation.ok).toBe(true);
+    expect(result.online!.throttledMs).toBeGreaterThanOrEqual(3_000);
+    // The copy ran without a throttle: all of the run's throttled time is the delta passes'.
+    expect(Object.values(result.tables).reduce((n, t) => n + (t.throttledMs ?? 0), 0)).toBe(0);
+    expect(result.throttledMs).toBe(result.online!.throttledMs);
+    console.info(
+      `delta throttle figures: passes held at ${held} for 4 s; released at ${released.throttledMs} ms throttled; ${result.online!.passes} passes, run total ${result.throttledMs} ms throttled`,
+    );
+  } finally {
+    stop.abort();
+    await load.catch(() => undefined);
+    await releaseLoad();
+    await target.close();
+  }
+}, 300_000);

@@ -8,6 +8,7 @@ import {
   DEFAULT_SOAK_MS,
   DEFAULT_DELTA_THRESHOLD,
   DEFAULT_MAX_DELTA_PASSES,
+  DEFAULT_STALL_PASSES,
   DEFAULT_CHUNK_ROWS,
   DEFAULT_CHUNK_BYTES,
   DEFAULT_CHUNKS_PER_EXECUTION,
@@ -74,6 +75,8 @@ describe('parseMigrationInput', () => {
         enabled: false,
         deltaThreshold: DEFAULT_DELTA_THRESHOLD,
         maxDeltaPasses: DEFAULT_MAX_DELTA_PASSES,
+        catchUpEstimate: true,
+        stallPasses: DEFAULT_STALL_PASSES,
         cutover: CUTOVER_DEFAULTS,
       },
     });
@@ -84,10 +87,13 @@ describe('parseMigrationInput', () => {
       enabled: true,
       deltaThreshold: DEFAULT_DELTA_THRESHOLD,
       maxDeltaPasses: DEFAULT_MAX_DELTA_PASSES,
+      catchUpEstimate: true,
+      stallPasses: DEFAULT_STALL_PASSES,
       cutover: CUTOVER_DEFAULTS,
     });
     expect(invalid({ ...valid, online: { enabled: true, deltaThreshold: -1 } }).field).toBe('online.deltaThreshold');
     expect(invalid({ ...valid, online: { enabled: true, freeze: 'now' } }).field).toBe('online.freeze');
+    expect(invalid({ ...valid, online: { enabled: true, stallPasses: -1 } }).field).toBe('online.stallPasses');
   });
 
   it('online cut-over: a hook name and bounds, each refusal naming the field', () => {
