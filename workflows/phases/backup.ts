@@ -19,18 +19,18 @@ export const backupPhase: Phase = {
   proves:
     'source verified (integrity_check + sha256); a verified full backup of the target within its window (scratch restore, or pg_restore --list + sha256 + size without a scratch server); this user’s pre-image verified by re-reading (row counts + sha256) before the target is touched',
   async step(ctx) {
-    if (patched(BACKUPS_SCALE)) await scaledBackups(ctx);
+    if (patched(BACKUPS_SCALE)) await scaledBackups(ctx, patched(PARALLEL_BACKUPS));
     else await legacyBackups(ctx);
   },
 };
 
 /** The source, the window's shared full backup, this run's pre-image (what patch 'backups-scale' runs). */
-export async function scaledBackups({ run, acts }: PhaseContext): Promise<void> {
+export async function scaledBackups({ run, acts }: PhaseContext, parallel: boolean): Promise<void> {
   const { cfg, runId } = run;
   // The source copy and the target's full backup share nothing: runs started with patch
   // 'parallel-backups' take them side by side (one reads the SQLite file, the other waits on
   // pg_dump), earlier runs replay them one after the other.
-  const [source, full] = patched(PARALLEL_BACKUPS)
+  const [source, full] = parallel
     ? await both(
         acts.dataWork.backupSource({ runId, source: cfg.source }),
         acts.dataWork.ensureFullBackup({ runId, target: cfg.target }),
