@@ -31,7 +31,12 @@ async function leaseHolders(client: pg.ClientBase, runId: string): Promise<Holde
 /** Inside a chunk transaction: throws unless this run still holds its lease. */
 export async function assertLeaseHeld(client: pg.ClientBase, runId: string): Promise<void> {
   const { rows } = await client.query<{ state: string }>(sqlFile('queries/check_lease.sql'), [runId]);
-  if (rows[0]?.state !== 'held')
+  assertLeaseState(rows[0]?.state, runId);
+}
+
+/** Throws unless `state` (check_lease.sql's, read in this transaction) says the run holds its lease. */
+export function assertLeaseState(state: unknown, runId: string): void {
+  if (state !== 'held')
     throw new LeaseError(`run ${runId} does not hold its lease (rolled back or never acquired): refusing to write`);
 }
 

@@ -23,7 +23,8 @@ import {
   type Prepared,
   type Rejected,
 } from './prepare-rows';
-import { assertLeaseHeld } from './lease';
+import { assertLeaseState } from './lease';
+import { batched } from './batched-statements';
 import { recordChunk } from './metrics';
 import { withSource, withSourceAsync } from './source';
 import { copyAndInsert, ensureStage } from './stage-rows';
@@ -195,13 +196,18 @@ export function createTransferActivities(deps: ActivityDeps) {
       const schema = quoteIdent(deps.schema(input.target));
       const client = await deps.pool(input.target).connect();
       try {
-        await client.query('BEGIN');
-        await assertLeaseHeld(client, input.runId);
-        await client.query(sqlFile('queries/lock_chunk.sql'), [input.runId, input.table, lo]);
-        const done = await client.query(sqlFile('queries/select_ledger.sql'), [input.runId, input.table, lo]);
-        if (done.rows[0]) {
+        await ensureStage(client, mapping, true); // outside the transaction: created once per session
+        // BEGIN, the fencing check, the chunk lock and the ledger look-up in one round trip.
+        const [, lease, , ledger] = await batched(client, [
+          'BEGIN',
+          { file: 'queries/check_lease.sql', params: [input.runId] },
+          { file: 'queries/lock_chunk.sql', params: [input.runId, input.table, lo] },
+          { file: 'queries/select_ledger.sql', params: [input.runId, input.table, lo] },
+        ]);
+        assertLeaseState(lease![0]?.state, input.runId);
+        if (ledger![0]) {
           await client.query('COMMIT');
-          const r = done.rows[0] as Record<string, number | string>;
+          const r = ledger![0] as Record<string, number | string>;
           return {
             read: Number(r.rows_read),
             migrated: Number(r.rows_migrated),
@@ -224,21 +230,27 @@ export function createTransferActivities(deps: ActivityDeps) {
           digest: withDigest,
         });
         const result = summarize(read, ok, rejected, inserted.size, false);
-        await client.query(sqlFile(withDigest ? 'queries/insert_ledger.sql' : 'queries/insert_ledger_v1.sql'), [
-          input.runId,
-          input.userId,
-          input.table,
-          lo,
-          input.hi,
-          result.read,
-          result.migrated,
-          result.inserted,
-          result.quarantined,
-          result.repaired,
-          result.checksum,
-          ...(withDigest ? [digest] : []),
+        // The ledger row and COMMIT in one round trip (a failed insert never reaches the COMMIT).
+        await batched(client, [
+          {
+            file: withDigest ? 'queries/insert_ledger.sql' : 'queries/insert_ledger_v1.sql',
+            params: [
+              input.runId,
+              input.userId,
+              input.table,
+              lo,
+              input.hi,
+              result.read,
+              result.migrated,
+              result.inserted,
+              result.quarantined,
+              result.repaired,
+              result.checksum,
+              ...(withDigest ? [digest] : []),
+            ],
+          },
+          'COMMIT',
         ]);
-        await client.query('COMMIT');
         recordChunk(input.table, result, Math.round(performance.now() - started));
         log.info('chunk committed', {
           runId: input.runId,

@@ -30,6 +30,8 @@ export interface BenchOptions {
   notes: number;
   chunkRows: number;
   parallelism: number;
+  /** Worker processes polling the bench's task queue (default 1): the chunks of the window spread over them. */
+  workers?: number;
   /** Dataset file: reused when it exists, generated there otherwise (default var/bench/notes-<n>-seed42.sqlite). */
   source?: string;
   /** false: skip pgloader (it is then reported as skipped). */
@@ -125,7 +127,7 @@ async function recreateDatabases(url: string, names: string[]): Promise<void> {
   }
 }
 
-/** (c): the migration workflow on a worker in its own process, whose VmHWM is the peak RSS reported. */
+/** (c): the migration workflow on worker processes of their own, whose VmHWM is the peak RSS reported. */
 async function runMigration(
   opts: BenchOptions,
   source: string,
@@ -152,34 +154,36 @@ async function runMigration(
   // BENCH_WORKER_NODE_ARGS: extra node flags for the worker only (e.g. `--cpu-prof --cpu-prof-dir=DIR`,
   // which NODE_OPTIONS does not accept); the profile is written when the worker exits on SIGTERM.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const worker = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      BIN,
-      'worker',
-      '--task-queue',
-      taskQueue,
-      '--backup-dir',
-      join(dir, 'backups'),
-      '--config',
-      configFile,
-    ],
-    {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: address,
-        TEMPORAL_NAMESPACE: 'default',
-        BENCH_TARGET: target,
-        MIGRATOR_LOG_LEVEL: 'WARN',
+  const workers = Array.from({ length: opts.workers ?? 1 }, () =>
+    spawn(
+      process.execPath,
+      [
+        ...nodeArgs,
+        BIN,
+        'worker',
+        '--task-queue',
+        taskQueue,
+        '--backup-dir',
+        join(dir, 'backups'),
+        '--config',
+        configFile,
+      ],
+      {
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: address,
+          TEMPORAL_NAMESPACE: 'default',
+          BENCH_TARGET: target,
+          MIGRATOR_LOG_LEVEL: 'WARN',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+    ),
   );
   const connection = await Connection.connect({ address });
   try {
-    await workerReady(worker);
-    const rss = peakRssSampler(worker.pid!);
+    await Promise.all(workers.map(workerReady));
+    const samplers = workers.map((w) => peakRssSampler(w.pid!));
     const client = new Client({ connection });
     const started = Date.now();
     const handle = await client.workflow.start('migrationWorkflow', {
@@ -198,7 +202,7 @@ async function runMigration(
     });
     const result = (await handle.result()) as MigrationResult;
     const ms = Date.now() - started;
-    const workerPeakRssKb = rss.stop();
+    const peaks = samplers.map((r) => mib(r.stop()));
     const history = await historyEvents(client, handle.workflowId, handle.firstExecutionRunId);
     const rows = Object.values(result.tables).reduce((n, t) => n + t.migrated, 0);
     return {
@@ -207,13 +211,14 @@ async function runMigration(
       rowsPerSecond: rate(rows, ms),
       validationOk: result.validation.ok,
       phasesMs: result.phaseDurationsMs,
-      workerPeakRssMb: mib(workerPeakRssKb),
+      workerPeakRssMb: Math.max(...peaks),
+      ...(workers.length > 1 ? { workersPeakRssMb: peaks } : {}),
       historyEvents: history.events,
       historyRuns: history.runs,
       historyEventsPerMillionRows: perMillion(history.events, rows),
     };
   } finally {
-    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGTERM');
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
     await connection.close();
   }
 }
@@ -261,7 +266,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<BenchRecord> {
       commit: gitCommit(),
       host: { cpus: cpus().length, loadAvg1: load1!, loadAvg5: load5! },
       dataset: { path: source, notes: data.notes, rows: data.rows, reused: data.reused },
-      settings: { chunkRows: opts.chunkRows, parallelism: opts.parallelism },
+      settings: { chunkRows: opts.chunkRows, parallelism: opts.parallelism, workers: opts.workers ?? 1 },
       limit: {
         ms: copy.ms,
         copyMs: copy.copyMs,

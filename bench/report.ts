@@ -8,7 +8,8 @@ export interface BenchRecord {
   commit: string | null;
   host: { cpus: number; loadAvg1: number; loadAvg5: number };
   dataset: { path: string; notes: number; rows: number; reused: boolean };
-  settings: { chunkRows: number; parallelism: number };
+  /** workers: worker processes polling the bench's task queue (absent in records from before: 1). */
+  settings: { chunkRows: number; parallelism: number; workers?: number };
   /** (a) plain COPY of the same rows, then the primary and foreign keys: the physical limit. */
   limit: { ms: number; copyMs: number; keysMs: number; rows: number; rowsPerSecond: number; peakRssMb: number };
   /** (b) pgloader, or why it did not run. */
@@ -22,7 +23,9 @@ export interface BenchRecord {
     rowsPerSecond: number;
     validationOk: boolean;
     phasesMs: Partial<Record<PhaseName, number>>;
+    /** The largest peak RSS of the worker processes; each one's in workersPeakRssMb (absent before: one worker). */
     workerPeakRssMb: number;
+    workersPeakRssMb?: number[];
     historyEvents: number;
     historyRuns: number;
     historyEventsPerMillionRows: number;
@@ -73,7 +76,12 @@ export function formatReport(r: BenchRecord): string[] {
     lines.push(`(b) pgloader             ${r.pgloader.status}: ${r.pgloader.reason}`);
   }
   const m = r.migration;
-  lines.push(row('(c) migration (e2e)', m.ms, m.rowsPerSecond, `${m.workerPeakRssMb} MiB (worker process)`));
+  const workers = r.settings.workers ?? 1;
+  const rss =
+    workers > 1
+      ? `${(m.workersPeakRssMb ?? [m.workerPeakRssMb]).join(' / ')} MiB (${workers} worker processes)`
+      : `${m.workerPeakRssMb} MiB (worker process)`;
+  lines.push(row('(c) migration (e2e)', m.ms, m.rowsPerSecond, rss));
   lines.push(
     `      validation ${m.validationOk ? 'passed' : 'FAILED'}, chunk ${int(r.settings.chunkRows)} rows, parallelism ${r.settings.parallelism}`,
   );

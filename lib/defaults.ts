@@ -1,8 +1,12 @@
 // Every tunable default of the orchestrator, named once, with the reason for its value
 // (docs/conventions.md §5). Inputs and CLI flags override them; nothing else hard-codes these numbers.
 
-/** Source rows per chunk: one chunk = one activity = one PostgreSQL transaction. */
-export const DEFAULT_CHUNK_ROWS = 1000;
+/** Source rows per chunk: one chunk = one activity = one PostgreSQL transaction. 5,000 measured on
+ * 200,000 notes (README Benchmark): transfer 111 s against 163 s with 1,000-row chunks, history
+ * 2,011 events per million rows against 7,956. The byte bound below still caps chunks of large rows. */
+export const DEFAULT_CHUNK_ROWS = 5000;
+/** The default of runs started before patch 'chunk-rows-5000' (workflows/migration.ts). */
+export const LEGACY_DEFAULT_CHUNK_ROWS = 1000;
 /** The range of chunk sizes accepted from input and the setChunkSize Update. */
 export const MIN_CHUNK_ROWS = 1;
 export const MAX_CHUNK_ROWS = 100_000;

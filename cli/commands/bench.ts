@@ -13,6 +13,12 @@ export function registerBench(program: Command): void {
     .option('--chunk-rows <n>', 'rows per chunk', positiveInt('--chunk-rows'), DEFAULT_CHUNK_ROWS)
     .option('--parallelism <n>', 'chunks in flight', positiveInt('--parallelism'), DEFAULT_PARALLELISM)
     .option(
+      '--workers <n>',
+      'worker processes polling the task queue (the chunks in flight spread over them)',
+      positiveInt('--workers'),
+      1,
+    )
+    .option(
       '--source <path>',
       'dataset file: reused when it exists, generated there otherwise (default var/bench/notes-<n>-seed42.sqlite)',
     )
@@ -23,6 +29,7 @@ export function registerBench(program: Command): void {
         notes: number;
         chunkRows: number;
         parallelism: number;
+        workers: number;
         source?: string;
         pgloader: boolean;
         results: string;

@@ -54,6 +54,13 @@ const FORWARD: Record<PhaseName, string[]> = {
   ],
   soak: [],
 };
+/** Calls a phase makes side by side (patches 'parallel-backups', 'parallel-validation'): they start
+ * in any order, so a run's calls are compared with each group in the order FORWARD lists it. */
+const CONCURRENT: string[][] = [
+  ['backupSource', 'ensureFullBackup'],
+  [...TABLE_ORDER.map((t) => `validateTable:${t}`), 'validateReferences'],
+];
+
 /** The compensations each phase pushes on the saga (workflows/phases/<phase>.ts `undo`). */
 const PUSHES: Record<PhaseName, string[]> = {
   preflight: [],
@@ -90,17 +97,31 @@ function label(c: StubCall): string | null {
 
 /** The forward calls, then (if any) the rollback's, split at the rollback's first notification. */
 function split(run: StubRun): { forward: string[]; rollback: string[] } {
-  const labels = run.calls.map(label).filter((l): l is string => l !== null);
+  const labels = inGroupOrder(run.calls.map(label).filter((l): l is string => l !== null));
   const at = labels.indexOf('notify:rollback-started');
   return at < 0 ? { forward: labels, rollback: [] } : { forward: labels.slice(0, at), rollback: labels.slice(at) };
 }
 
-/** The happy path's calls up to and including the first call of `activity` within `phase`. */
+/** The calls of each CONCURRENT group put in the group's order, in the positions they took. */
+function inGroupOrder(labels: string[]): string[] {
+  const out = [...labels];
+  for (const group of CONCURRENT) {
+    const at = out.flatMap((l, i) => (group.includes(l) ? [i] : []));
+    const sorted = at.map((i) => out[i]!).sort((a, b) => group.indexOf(a) - group.indexOf(b));
+    at.forEach((i, k) => (out[i] = sorted[k]!));
+  }
+  return out;
+}
+
+/** The happy path's calls up to and including the first call of `activity` within `phase` (and the
+ * calls started beside it). */
 function forwardThrough(phase: PhaseName, activity: ActivityName): string[] {
   const before = PHASE_NAMES.slice(0, PHASE_NAMES.indexOf(phase)).flatMap((p) => FORWARD[p]);
   const own = FORWARD[phase];
-  const at = own.findIndex((l) => l === activity || l.startsWith(`${activity}:`));
+  let at = own.findIndex((l) => l === activity || l.startsWith(`${activity}:`));
   expect(at, `${activity} is a call of ${phase}`).toBeGreaterThanOrEqual(0);
+  const group = CONCURRENT.find((g) => g.includes(own[at]!));
+  if (group) at = own.indexOf(group.at(-1)!);
   return [...before, ...own.slice(0, at + 1)];
 }
 

@@ -58,6 +58,14 @@ describe('bench figures', () => {
     expect(text).toContain('(b) pgloader             not installed: apt-get install pgloader failed (exit 100)');
     expect(text).toContain('migration rows/s: 0.1x the limit, n/a pgloader');
     expect(text).toContain('934 events in 6 workflow runs = 12,000 per million rows');
+    expect(text).toContain('600 MiB (worker process)');
+  });
+
+  it('with several worker processes the report gives each one’s peak RSS', () => {
+    const r = record({ status: 'skipped', reason: '--no-pgloader' });
+    r.settings.workers = 2;
+    r.migration.workersPeakRssMb = [600, 512];
+    expect(formatReport(r).join('\n')).toContain('600 / 512 MiB (2 worker processes)');
   });
 });
 

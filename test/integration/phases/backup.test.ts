@@ -25,7 +25,7 @@ it('proves the three backups verified, and leaves the target and the cluster as 
   expect(backupPhase.undo(l.ctx)).toEqual([]);
   l.bystander.startWriting();
   // The step as patch 'backups-scale' runs it (patched() needs a workflow context).
-  await scaledBackups(l.ctx);
+  await scaledBackups(l.ctx, true); // side by side, as runs started with patch 'parallel-backups' take them
   expect(await l.bystander.stop()).toBeGreaterThan(0);
 
   const [source, target, preImage] = l.run.backups;
