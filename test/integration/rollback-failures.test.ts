@@ -19,6 +19,7 @@ import {
   startTestWorker,
   tempDir,
   writeKeyring,
+  type TestTarget,
   type TestWorker,
   writeWorkerConfig,
 } from '../helpers/stack';
@@ -41,11 +42,9 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-it('a compensation that cannot finish ends as ROLLBACK_FAILED; the runbook restore verifies equal to the backup', async () => {
-  const target = await createTargetDatabase();
-  await seedTarget(target, userId);
-  const before = await targetState(target);
-  const workflowId = `rbf-${randomUUID()}`;
+/** A run whose transfer is failed and whose removeRunRows compensation cannot finish: ROLLBACK_FAILED. */
+async function rollbackFailedRun(target: TestTarget, prefix: string): Promise<RollbackReport> {
+  const workflowId = `${prefix}-${randomUUID()}`;
   worker.faults.plan(workflowId, { failAfterPhase: 'transfer', failCompensation: 'removeRunRows' });
   const err = await worker.client.workflow
     .execute(migrationWorkflow, {
@@ -57,7 +56,14 @@ it('a compensation that cannot finish ends as ROLLBACK_FAILED; the runbook resto
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
   expect(failure.type).toBe('ROLLBACK_FAILED');
-  const report = failure.details![0] as RollbackReport;
+  return failure.details![0] as RollbackReport;
+}
+
+it('a compensation that cannot finish ends as ROLLBACK_FAILED; the runbook restore verifies equal to the backup', async () => {
+  const target = await createTargetDatabase();
+  await seedTarget(target, userId);
+  const before = await targetState(target);
+  const report = await rollbackFailedRun(target, 'rbf');
   expect(report.failed.map((f) => f.step)).toEqual(['removeRunRows']);
   expect(report.fingerprintEqual).toBe(false);
   expect(report.remaining.some((r) => /rows in notes written by run/.test(r))).toBe(true);
@@ -100,20 +106,7 @@ it('a compensation that cannot finish ends as ROLLBACK_FAILED; the runbook resto
 it('the runbook of a ROLLBACK_FAILED run: the per-user restore-pre-image comes before the whole-database restore, which says what it destroys', async () => {
   const target = await createTargetDatabase();
   await seedTarget(target, userId);
-  const workflowId = `rbf-runbook-${randomUUID()}`;
-  worker.faults.plan(workflowId, { failAfterPhase: 'transfer', failCompensation: 'removeRunRows' });
-  const err = await worker.client.workflow
-    .execute(migrationWorkflow, {
-      taskQueue: worker.taskQueue,
-      workflowId,
-      args: [{ source, userId, target: target.ref, keyring: keyring.ref }],
-    })
-    .catch((e: unknown) => e);
-  await target.close();
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const failure = (err as WorkflowFailedError).cause as ApplicationFailure;
-  expect(failure.type).toBe('ROLLBACK_FAILED');
-  const { runbook } = failure.details![0] as RollbackReport;
+  const { runbook } = await rollbackFailedRun(target, 'rbf-runbook').finally(() => target.close());
   const step = (what: RegExp) => {
     const found = runbook.filter((c) => what.test(c));
     expect(found, `one runbook step matches ${what}:\n${runbook.join('\n')}`).toHaveLength(1);
