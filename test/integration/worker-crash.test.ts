@@ -90,4 +90,6 @@ it('survives a SIGKILLed worker mid-transfer', async () => {
   } finally {
     await second.kill('SIGTERM');
   }
-});
+  // Two worker processes each bundle the workflow code before polling (20-30 s each on a busy
+  // 2-core CI machine), around a 3,000-note migration: 43 s alone, 80-120 s beside the other suites.
+}, 300_000);
