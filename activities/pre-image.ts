@@ -123,16 +123,23 @@ async function takePreImage(
     await scopeToUser(client, userId);
     const takenAt = (await client.query<{ at: Date }>('SELECT now() AS at')).rows[0]!.at.toISOString();
     const tables: PreImageTable[] = [];
-    const counted: { table: string; rows: number; bytes: number }[] = [];
+    const counted: { table: string; columns: string[]; rows: number; bytes: number }[] = [];
     for (const table of preImageTables(deps.schema(input.target))) {
       const present = (await client.query<{ present: boolean }>(sqlFile('queries/table_exists.sql'), [table])).rows[0]!
         .present;
       if (!present) continue;
+      // The name resolves in the current catalog, the columns are read in this transaction's snapshot:
+      // a table another run created after the snapshot (a rollout's children set up the schema side by
+      // side) has no columns here and no rows of this user, so it was not there for this pre-image.
+      const columns = (
+        await client.query<{ name: string }>(sqlFile('queries/pre_image_columns.sql'), [table])
+      ).rows.map((r) => r.name);
+      if (columns.length === 0) continue;
       const { rows } = await client.query<{ rows: number; bytes: number }>(
         sqlFile('queries/pre_image_count.sql', { table }),
         [userId],
       );
-      counted.push({ table, rows: Number(rows[0]!.rows), bytes: Number(rows[0]!.bytes) });
+      counted.push({ table, columns, rows: Number(rows[0]!.rows), bytes: Number(rows[0]!.bytes) });
     }
     const estimate = counted.reduce((n, t) => n + t.bytes, 0) * PRE_IMAGE_SPACE_FACTOR;
     await ensureFreeSpace(runDir, estimate, `the pre-image of user ${userId}`);
@@ -146,9 +153,7 @@ async function takePreImage(
         tables.push({ table, present: false, columns: [], rows: 0, file: null, bytes: 0, sha256: null, checksum: '0' });
         continue;
       }
-      const columns = (
-        await client.query<{ name: string }>(sqlFile('queries/pre_image_columns.sql'), [table])
-      ).rows.map((r) => r.name);
+      const { columns } = count;
       const checksum = (
         await client.query<{ checksum: string }>(sqlFile('queries/table_fingerprint_user.sql', { table }), [userId])
       ).rows[0]!.checksum;
