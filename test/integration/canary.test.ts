@@ -174,7 +174,8 @@ it('keeps user content and the worker config secrets out of histories, memos, se
       keyring: 'default',
       chunkRows: 100,
       chunksPerExecution: 2,
-      health: { intervalMs: 500, sources: ['app-errors'], webhook: 'ops' },
+      // A loaded CI machine must not turn probe noise into a latency rollback (seen: 33 ms vs 0.4 ms).
+      health: { intervalMs: 500, sources: ['app-errors'], webhook: 'ops', minLatencyDeltaMs: 1000 },
     },
     { taskQueue, workflowId },
   );

@@ -280,6 +280,12 @@ describe.concurrent('migration driver', () => {
           aborting: true,
           reason: 'operator abort: driver test',
         });
+        // A chunk that completed before the child saw its cancellation would let the window start the
+        // next one: the blocked chunk returns only once the rollback started (the child has closed).
+        if (phase === 'transfer')
+          await waitUntil('the rollback started', async () =>
+            run.calls.some((c) => label(c) === 'notify:rollback-started'),
+          );
         g.open(); // the abort arrived: the blocked stub returns (its workflow already stopped waiting for it)
         const failure = await failureOf(handle);
         const calls = split(run);
