@@ -44,14 +44,18 @@ const staged = new WeakMap<pg.ClientBase, Set<string>>();
 
 /**
  * Creates this session's staging table of the mapping's target table if it is not there yet. Called
- * outside a transaction (`committed`), the table is remembered for the session and later calls cost
+ * outside a transaction (`outsideTransaction`), the table is remembered for the session and later calls cost
  * no round trip; inside one, a rollback may drop it again, so it is not remembered.
  */
-export async function ensureStage(client: pg.ClientBase, mapping: TableMapping, committed = false): Promise<void> {
+export async function ensureStage(
+  client: pg.ClientBase,
+  mapping: TableMapping,
+  outsideTransaction = false,
+): Promise<void> {
   const tables = staged.get(client);
   if (tables?.has(mapping.targetTable)) return;
   await client.query(sqlFile(`queries/stage_${mapping.targetTable}.sql`));
-  if (!committed) return;
+  if (!outsideTransaction) return;
   if (tables) tables.add(mapping.targetTable);
   else staged.set(client, new Set([mapping.targetTable]));
 }
