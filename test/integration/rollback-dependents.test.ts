@@ -6,15 +6,15 @@
 // `runbook clean` (the same activity) removes the run's rows. The same holds for ON DELETE SET NULL:
 // an app task whose parent_id points at a task the run created would be changed (its parent nulled).
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { beforeAll, expect, it } from 'vitest';
 import { createDeps } from '../../activities/deps';
 import { createRollbackActivities } from '../../activities/rollback';
-import { causeChain } from '../../lib/failures';
-import { abortUpdate, pauseUpdate, progressQuery } from '../../workflows/definitions';
+import { pauseUpdate, progressQuery } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
 import { tempDir, testWorkerConfig } from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';
+import { abortExpecting } from '../helpers/abort';
 import { migrationFixture } from '../helpers/fixture';
 
 const fx = migrationFixture('dependents', { seed: 17, notes: 400, seedTarget: true });
@@ -53,19 +53,6 @@ async function startAndPause(what: string, ready: (handle: WorkflowHandle) => Pr
   return handle;
 }
 
-/** Aborts the run; returns the ROLLBACK_FAILED it must end with. */
-async function abortToRollbackFailed(handle: WorkflowHandle): Promise<ApplicationFailure> {
-  await handle.executeUpdate(abortUpdate, { args: ['operator abort'] });
-  const err = await handle.result().then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const failure = causeChain(err).find((e) => e instanceof ApplicationFailure) as ApplicationFailure;
-  expect(failure.type).toBe('ROLLBACK_FAILED');
-  return failure;
-}
-
 /** `runbook clean`'s activity for the run; returns the rows it removed per table. */
 async function clean(handle: WorkflowHandle): Promise<Record<string, number>> {
   const deps = createDeps({ backupDir: tempDir(), config: testWorkerConfig });
@@ -102,7 +89,7 @@ it('an app row attached to a run-created note blocks the rollback: ROLLBACK_FAIL
     await fx.target.query<{ n: number }>('SELECT count(*)::int AS n FROM note_tasks WHERE user_id = $1', [userId])
   )[0]!.n;
 
-  const failure = await abortToRollbackFailed(handle);
+  const failure = await abortExpecting(handle, 'ROLLBACK_FAILED', 'operator abort');
   expect(failure.message).toMatch(/removeRunRows: .*rollback stopped before deleting from notes/);
   expect(failure.message).toContain('"public"."note_tasks"(note_id) (ON DELETE CASCADE)');
   expect(failure.message).toContain('"public"."app_comments"(note_id) (ON DELETE CASCADE)');
@@ -155,7 +142,7 @@ it('an app task whose parent_id (ON DELETE SET NULL) points at a run-created tas
   const tasksBefore = (await runTasks(runId)).length;
   const notesBefore = (await runNotes())[0]!.n;
 
-  const failure = await abortToRollbackFailed(handle);
+  const failure = await abortExpecting(handle, 'ROLLBACK_FAILED', 'operator abort');
   expect(failure.message).toMatch(/removeRunRows: .*rollback stopped before deleting from note_tasks/);
   expect(failure.message).toContain(
     '1 row(s) in "public"."note_tasks"(parent_id) (ON DELETE SET NULL) reference note_tasks rows this run created',

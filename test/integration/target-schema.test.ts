@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { loadWorkerConfig } from '../../activities/capabilities';
@@ -17,7 +17,7 @@ import { generateDataset } from '../../gen/generate';
 import { InvalidInputError } from '../../lib/errors';
 import { causeChain } from '../../lib/failures';
 import { parseWorkerConfig } from '../../lib/worker-config';
-import { abortUpdate, progressQuery, type RollbackReport } from '../../workflows/definitions';
+import { progressQuery, type RollbackReport } from '../../workflows/definitions';
 import { migrationWorkflow } from '../../workflows/migration';
 import {
   createTargetDatabase,
@@ -30,6 +30,7 @@ import {
 } from '../helpers/stack';
 import { seedTarget, targetState } from '../helpers/target-state';
 import { waitUntil } from '../helpers/wait';
+import { abortExpecting } from '../helpers/abort';
 
 const userId = randomUUID();
 const source = join(tempDir(), 'target-schema.sqlite');
@@ -78,15 +79,7 @@ async function userNotes(target: TestTarget, schema: string): Promise<number> {
 
 /** Aborts mid-transfer and returns the rollback report of the run's RolledBack failure. */
 async function abortAndReport(handle: WorkflowHandle): Promise<RollbackReport> {
-  await handle.executeUpdate(abortUpdate, { args: ['target-schema test'] });
-  const err = await handle.result().then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const failure = causeChain(err).find((e) => e instanceof ApplicationFailure) as ApplicationFailure;
-  expect(failure.type).toBe('RolledBack');
-  return failure.details![0] as RollbackReport;
+  return (await abortExpecting(handle, 'RolledBack', 'target-schema test')).details![0] as RollbackReport;
 }
 
 describe('the app schema comes from the worker config', () => {
