@@ -286,7 +286,9 @@ export class BackupDirectoryFullError extends MigrationError {
  * another stated reason (a tool that did not report its ENOSPC); otherwise unchanged.
  */
 export function asBackupDirectoryFull(err: unknown, directory: string, what: string, filesystemFull = false): unknown {
-  if (err instanceof BackupDirectoryFullError) return err;
+  // The free-space check's refusal stays what it is (not retried) even though the filesystem is full now:
+  // it wrote nothing, and retrying cannot help until someone frees space.
+  if (err instanceof BackupDirectoryFullError || err instanceof InsufficientSpaceError) return err;
   const e = err as { code?: unknown; message?: unknown } | null;
   const full =
     filesystemFull ||

@@ -7,6 +7,7 @@ import {
   asTargetDiskFull,
   BackupDirectoryFullError,
   ChildProcessError,
+  InsufficientSpaceError,
   NON_RETRYABLE_TYPES,
   TargetDiskFullError,
 } from '../../lib/errors';
@@ -54,5 +55,12 @@ describe('disk-full classification', () => {
     const e = asBackupDirectoryFull(short, '/b', 'the target dump', true);
     expect(e).toBeInstanceOf(BackupDirectoryFullError);
     expect((e as Error).message).toContain('input file is too short');
+  });
+
+  it('the free-space refusal stays a non-retryable refusal on a filesystem found full (it wrote nothing)', () => {
+    const refusal = new InsufficientSpaceError('/b', 2048, 10, 'the source backup of source.sqlite');
+    expect(asBackupDirectoryFull(refusal, '/b', 'the source backup', true)).toBe(refusal);
+    expect(refusal.nonRetryable).toBe(true);
+    expect(NON_RETRYABLE_TYPES).toContain('BackupInsufficientSpace');
   });
 });
