@@ -30,7 +30,8 @@ import {
 import { waitUntil } from '../helpers/wait';
 
 /** Bump when workflow code changes in a way that needs new recordings. */
-export const WORKFLOW_VERSION = 'v4'; // v4: throttle, ownership registry, scaled backups (patches throttle, ownership-registry, backups-scale, rollout-full-backup), rollback always lists artifacts, and the online mode (capture, delta, cutover, release-capture)
+export const WORKFLOW_VERSION = 'v5'; // v5: 5,000-row chunks, backups and validation side by side, delta passes behind the throttle with the catch-up and stall rules (patches chunk-rows-5000, parallel-backups, parallel-validation, delta-throttle, delta-converge)
+// v4: throttle, ownership registry, scaled backups (patches throttle, ownership-registry, backups-scale, rollout-full-backup), rollback always lists artifacts, and the online mode (capture, delta, cutover, release-capture)
 const OUT = fileURLToPath(new URL('./histories/', import.meta.url));
 const SDK = (
   JSON.parse(
@@ -219,11 +220,16 @@ try {
   plantBadRows(bad);
 
   await record('success', plain, { chunkRows: 50, chunksPerExecution: 3 });
-  await record('quarantine-heavy', bad, { chunkRows: 20, quarantineThreshold: 0.5 });
+  // No chunkRows: the default's patch (chunk-rows-5000) is in the history.
+  await record('quarantine-heavy', bad, { quarantineThreshold: 0.5 });
   // Online: change capture, delta passes and the cut-over, with the source edited during the copy.
   const live = join(dir, 'online.sqlite');
   generateDataset({ path: live, seed: 3, notes: 200 });
-  await record('online', live, { chunkRows: 50, parallelism: 1, online: { enabled: true } }, async (h) => {
+  // deltaThreshold 1: the edits make a pass above it, so the catch-up rule (delta-converge) decides; a
+  // throttle that never waits puts its check before every delta pass (delta-throttle).
+  const online = { enabled: true, deltaThreshold: 1 };
+  const throttle = { maxActiveBackends: 10_000, checkIntervalMs: 100 };
+  await record('online', live, { chunkRows: 50, parallelism: 1, online, throttle }, async (h) => {
     await waitUntil('2 chunks', async () => (await h.query(progressQuery)).chunksDone >= 2);
     const db = new Database(live);
     db.pragma('busy_timeout = 5000');
