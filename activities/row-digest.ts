@@ -8,7 +8,7 @@
 // text: '<UTF-8 bytes>:<text>' (length-prefixed, so a ',' inside is not a boundary); jsonb: the same
 // length prefix over PostgreSQL's jsonb output text. Row digest: the first 8 bytes of md5 of that
 // text; a set's digest: their sum mod 2^64 (order-independent, and chunks add up).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { TargetTable } from '../lib/mapping/types';
 
 export type ColumnKind = 'uuid' | 'bytea' | 'bool' | 'int' | 'text' | 'ts' | 'jsonb';
@@ -37,7 +37,8 @@ function piece(kind: ColumnKind, v: unknown): string {
     case 'uuid':
       return String(v).toLowerCase();
     case 'bytea':
-      return Buffer.from(v as Uint8Array).toString('hex');
+      // A Buffer as it is (Buffer.from would copy it first).
+      return (Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array)).toString('hex');
     case 'bool':
       return v ? 'true' : 'false';
     case 'int':
@@ -46,7 +47,8 @@ function piece(kind: ColumnKind, v: unknown): string {
       return lengthPrefixed(String(v));
     case 'ts': {
       const ms = v instanceof Date ? v.getTime() : Date.parse(String(v));
-      return String(BigInt(ms) * 1000n);
+      // Microseconds: the milliseconds' digits and three zeros (BigInt only where that is not exact).
+      return Number.isSafeInteger(ms) && ms !== 0 ? `${ms}000` : String(BigInt(ms) * 1000n);
     }
     case 'jsonb':
       return lengthPrefixed(pgJsonbText(typeof v === 'string' ? JSON.parse(v) : v));
@@ -57,11 +59,14 @@ function piece(kind: ColumnKind, v: unknown): string {
 export function rowText(kinds: readonly ColumnKind[], values: readonly unknown[]): string {
   if (values.length !== kinds.length)
     throw new Error(`row digest: ${values.length} values for ${kinds.length} columns`);
-  return values.map((v, i) => piece(kinds[i]!, v)).join(',');
+  let out = piece(kinds[0]!, values[0]);
+  for (let i = 1; i < kinds.length; i++) out += `,${piece(kinds[i]!, values[i])}`;
+  return out;
 }
 
+// One-shot native hash: a Hash object per row (createHash/update/digest) cost as much as building the text.
 export function rowDigest(kinds: readonly ColumnKind[], values: readonly unknown[]): bigint {
-  return createHash('md5').update(rowText(kinds, values), 'utf8').digest().readBigUInt64BE(0);
+  return hash('md5', rowText(kinds, values), 'buffer').readBigUInt64BE(0);
 }
 
 /** Sum mod 2^64 of digests given as decimal text (PostgreSQL's numeric sums may exceed 64 bits or be negative). */
@@ -87,7 +92,7 @@ export class DigestAccumulator {
 }
 
 /** A JS number as PostgreSQL's numeric prints it (no exponent: 1e+21 -> 1000000000000000000000). */
-function pgNumber(n: number): string {
+export function pgNumber(n: number): string {
   const s = JSON.stringify(n);
   const m = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
   if (!m) return s;
@@ -105,10 +110,13 @@ function pgNumber(n: number): string {
 
 /** Sort order of jsonb object keys: shorter first, then bytewise (PostgreSQL's lengthCompareJsonbString). */
 function compareKeys(a: string, b: string): number {
+  // ASCII keys (the usual ones): UTF-16 order and length are the UTF-8 bytes' order and length.
+  if (ASCII.test(a) && ASCII.test(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
   const ab = Buffer.from(a, 'utf8');
   const bb = Buffer.from(b, 'utf8');
   return ab.length - bb.length || Buffer.compare(ab, bb);
 }
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** The text PostgreSQL prints for a jsonb value (JSON.stringify's string escapes are the same as its). */
 export function pgJsonbText(v: unknown): string {
@@ -116,10 +124,16 @@ export function pgJsonbText(v: unknown): string {
   if (typeof v === 'number') return pgNumber(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(pgJsonbText).join(', ')}]`;
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i ? ', ' : '') + pgJsonbText(v[i]);
+    return `${out}]`;
+  }
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o)
     .filter((k) => o[k] !== undefined)
     .sort(compareKeys);
-  return `{${keys.map((k) => `${JSON.stringify(k)}: ${pgJsonbText(o[k])}`).join(', ')}}`;
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) out += `${i ? ', ' : ''}${JSON.stringify(keys[i])}: ${pgJsonbText(o[keys[i]!])}`;
+  return `${out}}`;
 }

@@ -23,7 +23,7 @@ function copyField(kind: ColumnKind, v: unknown): string {
   if (v === null || v === undefined) return '\\N';
   switch (kind) {
     case 'bytea':
-      return `\\\\x${Buffer.from(v as Uint8Array).toString('hex')}`;
+      return `\\\\x${(Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array)).toString('hex')}`;
     case 'bool':
       return v ? 't' : 'f';
     case 'int':

@@ -1,9 +1,10 @@
 // In-process benchmark of a chunk's CPU work, without PostgreSQL or Temporal: transform and
 // validate every row (activities/prepare-rows), encode it for the target (encrypting note title
-// and body with a per-note HKDF key) and add it to the chunk checksum — what transferChunk does
-// between reading the source and sending the insert. The baseline runs the same rows through the
-// previous pure-JS primitives (@noble HKDF, XChaCha20-Poly1305, SHA-256, SHA-1), kept here for
-// comparison only; both paths must produce the same checksums and mutually decryptable envelopes.
+// and body with a per-note HKDF key) and add it to the chunk checksum, what transferChunk does
+// between reading the source and sending the insert — and digest each encoded row as written. The
+// baseline runs the same rows through the previous pure-JS primitives (@noble HKDF, XChaCha20-Poly1305,
+// SHA-256, SHA-1) and the previous row digest, kept for comparison only; both paths must produce the
+// same checksums and digests and mutually decryptable envelopes.
 //
 //   npm run bench:transform -- [--notes 20000] [--rounds 3] [--only baseline|current] [--source file.sqlite]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { generateDataset } from '../gen/generate';
 import { previous } from './previous-chunk-path';
+import { previousRowDigest } from './previous-row-digest';
+import { DIGEST_COLUMNS, rowDigest, type ColumnKind } from '../activities/row-digest';
 import { prepareRows, type RefLookup } from '../activities/prepare-rows';
 import { canonicalJson, ChecksumAccumulator } from '../lib/checksum';
 import { DEFAULT_CHUNK_ROWS } from '../lib/defaults';
@@ -30,6 +33,8 @@ interface Impl {
   seal: (key: Uint8Array, plaintext: string) => Buffer;
   open: (key: Uint8Array, envelope: Uint8Array) => string;
   checksum: (canonicals: unknown[]) => string;
+  /** The digest of a target row as written (activities/row-digest.ts), taken for every encoded row. */
+  digest: (kinds: readonly ColumnKind[], values: readonly unknown[]) => bigint;
 }
 
 const IMPLS: Impl[] = [
@@ -43,6 +48,7 @@ const IMPLS: Impl[] = [
       for (const c of canonicals) sum = (sum + baseline.rowHash(baseline.canonicalJson(c))) & ((1n << 64n) - 1n);
       return sum.toString(16).padStart(16, '0');
     },
+    digest: previousRowDigest,
   },
   {
     name: 'current',
@@ -54,6 +60,7 @@ const IMPLS: Impl[] = [
       for (const c of canonicals) acc.add(canonicalJson(c));
       return acc.hex();
     },
+    digest: rowDigest,
   },
 ];
 
@@ -100,6 +107,8 @@ interface RunResult {
   checksums: string[];
   /** One encoded row per table (for the cross-decryption check). */
   samples: { mapping: TableMapping; encoded: unknown[]; canonical: Record<string, unknown> }[];
+  /** Every row as written (digest column order): the input of digestBench. */
+  written: { kinds: readonly ColumnKind[]; values: unknown[] }[];
 }
 
 async function runPath(
@@ -113,6 +122,7 @@ async function runPath(
   const sealer = sealerOf(impl, master);
   const checksums: string[] = [];
   const samples: RunResult['samples'] = [];
+  const written: RunResult['written'] = [];
   let rows = 0;
   const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
@@ -120,6 +130,12 @@ async function runPath(
     for (const chunk of chunks) {
       const prepared = await prepareRows(db, mapping, chunk, ctx, allFound);
       const encoded = prepared.ok.map((r) => mapping.encode(r.canonical, sealer));
+      const kinds = DIGEST_COLUMNS[mapping.targetTable];
+      for (const e of encoded) {
+        const values = [e[0], userId, ...e.slice(1)];
+        impl.digest(kinds, values);
+        written.push({ kinds, values });
+      }
       checksums.push(impl.checksum(prepared.ok.map((r) => r.canonical)));
       rows += chunk.length;
       if (chunk === chunks[0] && encoded[0])
@@ -128,7 +144,7 @@ async function runPath(
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const used = process.cpuUsage(cpu);
-  return { rows, ms, cpuMs: (used.user + used.system) / 1000, checksums, samples };
+  return { rows, ms, cpuMs: (used.user + used.system) / 1000, checksums, samples, written };
 }
 
 /** Both paths must agree: same checksums, and each one's note envelopes open with the other's code. */
@@ -148,7 +164,32 @@ function crossCheck(a: RunResult, b: RunResult, master: Uint8Array): void {
     if (title !== note.canonical.title || body !== note.canonical.body) {
       throw new Error(`notes sealed by ${writer.name} do not open with ${reader.name}`);
     }
+    // Both digest implementations agree on every table's sample row as written.
+    for (const s of run.samples) {
+      const values = [s.encoded[0], 'a0000000-0000-4000-8000-00000000000b', ...s.encoded.slice(1)];
+      const kinds = DIGEST_COLUMNS[s.mapping.targetTable];
+      if (writer.digest(kinds, values) !== reader.digest(kinds, values))
+        throw new Error(`${s.mapping.targetTable}: baseline and current row digests differ`);
+    }
   }
+}
+
+/** The row digest alone, over the same written rows: previous vs current, best of 3 interleaved rounds. */
+function digestBench(written: RunResult['written']): { baseline: number; current: number } {
+  const time = (f: Impl['digest']): { rate: number; sum: bigint } => {
+    let sum = 0n;
+    const t = process.hrtime.bigint();
+    for (const w of written) sum += f(w.kinds, w.values);
+    return { rate: written.length / (Number(process.hrtime.bigint() - t) / 1e9), sum };
+  };
+  let [baseline, current] = [0, 0];
+  for (let round = 0; round < 3; round++) {
+    const a = time(previousRowDigest);
+    const b = time(rowDigest);
+    if (a.sum !== b.sum) throw new Error('baseline and current row digests differ');
+    [baseline, current] = [Math.max(baseline, a.rate), Math.max(current, b.rate)];
+  }
+  return { baseline, current };
 }
 
 function uuidBench(): { baseline: number; current: number } {
@@ -209,6 +250,10 @@ async function main(): Promise<void> {
           ` | per CPU-second: baseline ${rate(a.rows, ca)}, current ${rate(b.rows, cb)}, ratio ${(ca / cb).toFixed(2)}x`,
       );
       console.log('outputs agree: same chunk checksums; envelopes open across implementations');
+      const d = digestBench(b.written);
+      console.log(
+        `row digest as written (all ${b.written.length} rows, same digests): baseline ${Math.round(d.baseline)} rows/s, current ${Math.round(d.current)} rows/s, ratio ${(d.current / d.baseline).toFixed(2)}x`,
+      );
       const u = uuidBench();
       console.log(
         `uuidV5 (non-uuid source ids): baseline ${Math.round(u.baseline)}/s, current ${Math.round(u.current)}/s, ratio ${(u.current / u.baseline).toFixed(2)}x`,
