@@ -42,7 +42,8 @@ export async function runCreatedIds(
       sqlFile(file, { schema: quoteIdent(schema), bridge: m.bridgeTable }),
       [input.userId, input.runId],
     );
-    ids.push(...rows.map((r) => r.id));
+    // One by one: spreading a large user's keys as call arguments overflows the stack (~120,000).
+    for (const r of rows) ids.push(r.id);
   }
   return ids;
 }
