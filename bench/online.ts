@@ -230,7 +230,9 @@ async function main(): Promise<void> {
         run: i + 1,
         ok: !!result?.validation.ok,
         freezeMs: online?.freezeMs ?? NaN,
-        attempts: (online?.attempts ?? []).map((a) => `${a.outcome} ${a.windowMs.toFixed(0)} ms`),
+        attempts: (online?.attempts ?? []).map(
+          (a) => `${a.outcome} ${a.windowMs.toFixed(0)} ms [${a.pending} pending, ${a.changes} applied, ${a.tailRows} tail rows]`,
+        ),
         passes: online?.passes ?? 0,
         changesApplied: online?.changesApplied ?? 0,
         writes: summary.acknowledged,
