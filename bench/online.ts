@@ -231,7 +231,8 @@ async function main(): Promise<void> {
         ok: !!result?.validation.ok,
         freezeMs: online?.freezeMs ?? NaN,
         attempts: (online?.attempts ?? []).map(
-          (a) => `${a.outcome} ${a.windowMs.toFixed(0)} ms [${a.pending} pending, ${a.changes} applied, ${a.tailRows} tail rows]`,
+          (a) =>
+            `${a.outcome} ${a.windowMs.toFixed(0)} ms [${a.pending} pending, ${a.changes} applied, ${a.tailRows} tail rows]`,
         ),
         passes: online?.passes ?? 0,
         changesApplied: online?.changesApplied ?? 0,
