@@ -134,6 +134,7 @@ export function pgJsonbText(v: unknown): string {
     .filter((k) => o[k] !== undefined)
     .sort(compareKeys);
   let out = '{';
-  for (let i = 0; i < keys.length; i++) out += `${i ? ', ' : ''}${JSON.stringify(keys[i])}: ${pgJsonbText(o[keys[i]!])}`;
+  for (let i = 0; i < keys.length; i++)
+    out += `${i ? ', ' : ''}${JSON.stringify(keys[i])}: ${pgJsonbText(o[keys[i]!])}`;
   return `${out}}`;
 }

@@ -73,8 +73,6 @@ it(`removeRunRows removes a run's ${EXTRA_NOTES.toLocaleString('en')} extra note
   expect(await count('SELECT count(*)::int AS n FROM public.notes WHERE user_id = $1', [userId])).toBe(seededBefore);
   expect(await count('SELECT count(*)::int AS n FROM public.notes WHERE user_id <> $1', [userId])).toBe(othersBefore);
   expect(
-    await count('SELECT count(*)::int AS n FROM public.schema_bridge_notes WHERE run_id = $1 AND created_row', [
-      runId,
-    ]),
+    await count('SELECT count(*)::int AS n FROM public.schema_bridge_notes WHERE run_id = $1 AND created_row', [runId]),
   ).toBe(0);
 }, 300_000);

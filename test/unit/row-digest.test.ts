@@ -62,7 +62,20 @@ it('gives the same text and digest as the previous implementation (bench/previou
       -3,
       false,
     ],
-    ['b0000000-0000-4000-8000-00000000000c', null, Buffer.alloc(0), null, new Date(1), null, null, null, [], '', 0, true],
+    [
+      'b0000000-0000-4000-8000-00000000000c',
+      null,
+      Buffer.alloc(0),
+      null,
+      new Date(1),
+      null,
+      null,
+      null,
+      [],
+      '',
+      0,
+      true,
+    ],
   ];
   for (const row of rows) {
     expect(rowText(kinds, row)).toBe(previousRowText(kinds, row));
